@@ -1,0 +1,443 @@
+"""The `workflow` command line: parse, call one engine or report function, format, exit.
+
+Errors: one line on stderr (``Error: ...``), details after, a traceback only with --debug.
+Exit codes are SPEC.md's; each error class in workflow.errors carries its own.
+The workflow package is imported inside commands so that ``--help`` stays fast.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import sys
+from datetime import timedelta
+from typing import Annotated, Any
+
+import typer
+
+app = typer.Typer(
+    add_completion=False, no_args_is_help=True, rich_markup_mode=None,
+    pretty_exceptions_enable=False, pretty_exceptions_show_locals=False,
+    context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100},
+    help="Run Vietnamese implementation plans (Kế hoạch) as state machines.\n\n"
+         "Example: workflow load definitions/son-la-2024-ttyt.yaml && workflow tasks",
+)
+audit_app = typer.Typer(no_args_is_help=True, rich_markup_mode=None,
+                        help="Check the tamper-evident history.")
+app.add_typer(audit_app, name="audit")
+
+Plan = Annotated[str | None, typer.Option("--plan", envvar="WORKFLOW_PLAN", show_envvar=False,
+                                          help="Plan id (WORKFLOW_PLAN); optional with one plan.")]
+Db = Annotated[str | None, typer.Option("--db", envvar="WORKFLOW_DB", show_envvar=False,
+                                        help="SQLAlchemy URL or SQLite file (WORKFLOW_DB); "
+                                             "default ./workflow.db.")]
+Json = Annotated[bool, typer.Option("--json", help="Print one JSON document on stdout.")]
+As = Annotated[str | None, typer.Option("--as", envvar="WORKFLOW_ACTOR", show_envvar=False,
+                                        help="The agency acting (WORKFLOW_ACTOR).")]
+Note = Annotated[str | None, typer.Option("--note", help="What was done / why / the difficulty.")]
+TaskArg = Annotated[str, typer.Argument(help="Task id (or the document's numbering, e.g. II.4).",
+                                        show_default=False)]
+
+
+def _wf():
+    """The engine, imported on first use (keeps --help from loading SQLAlchemy)."""
+    import workflow.engine as engine
+    return engine
+
+
+def _now():
+    from workflow import clock
+    return clock.now()
+
+
+def _store(db: str | None, *, create: bool = False):
+    from workflow.store import Store
+    return Store(db, create=create)
+
+
+def _out(data: Any, as_json: bool, text: str | None = None) -> None:
+    if as_json:
+        sys.stdout.write(json.dumps(data, ensure_ascii=False, indent=2, default=str) + "\n")
+    elif text is not None:
+        sys.stdout.write(text + "\n")
+
+
+# --------------------------------------------------------------------------- definitions
+
+
+@app.command()
+def validate(files: Annotated[list[str], typer.Argument(help="Definition files.")],
+             as_json: Json = False) -> None:
+    """Check definition files; change nothing.
+
+    Example: workflow validate definitions/*.yaml
+    """
+    from workflow.definitions import load_file
+    from workflow.errors import DefinitionError, NotFoundError
+    results, codes = [], set()
+    for f in files:
+        try:
+            plan = load_file(f)
+        except (DefinitionError, NotFoundError) as err:
+            problems = [str(p) for p in getattr(err, "problems", [])] or [str(err)]
+            results.append({"file": f, "valid": False, "problems": problems})
+            codes.add(err.exit_code)
+            continue
+        results.append({"file": f, "valid": True, "plan": plan.id, "tasks": len(plan.tasks),
+                        "agencies": len(plan.agencies), "warnings": list(plan.warnings)})
+    if as_json:
+        _out(results, True)
+    else:
+        for r in results:
+            if r["valid"]:
+                print(f"ok  {r['file']}: plan {r['plan']}, {r['tasks']} tasks, "
+                      f"{r['agencies']} agencies")
+                for w in r["warnings"]:
+                    print(f"    warning: {w}")
+    if codes:
+        lines = [p for r in results if not r["valid"] for p in r["problems"]]
+        _fail(3 if 3 in codes else 5, lines[0], lines[1:])
+
+
+@app.command()
+def load(file: Annotated[str, typer.Argument(help="Definition file (YAML).")],
+         upgrade: Annotated[bool, typer.Option("--upgrade", help="Apply a changed definition "
+                                               "to the loaded plan.")] = False,
+         actor: As = None, db: Db = None, as_json: Json = False) -> None:
+    """Create the plan from a definition; loading the same file again changes nothing.
+
+    Example: workflow load definitions/son-la-2024-ttyt.yaml
+    """
+    from workflow.definitions import load_file
+    plan = load_file(file)
+    result = _wf().load_plan(_store(db, create=True), plan, now=_now(), actor=actor,
+                             upgrade=upgrade)
+    words = {"created": "loaded", "unchanged": "already loaded, unchanged",
+             "upgraded": "upgraded"}
+    text = f"{words[result.status]}: plan {result.plan} ({result.tasks} tasks)"
+    if result.changes:
+        text += "; " + ", ".join(f"{k}: {', '.join(v) or '-'}" for k, v in result.changes.items())
+    _out({"plan": result.plan, "status": result.status, "tasks": result.tasks,
+          "changes": result.changes}, as_json, text)
+
+
+# --------------------------------------------------------------------------- queries
+
+
+@app.command()
+def plans(db: Db = None, as_json: Json = False) -> None:
+    """List plans with the number of tasks in each state.
+
+    Example: workflow plans --json
+    """
+    from workflow import render, reports
+    with _store(db).read() as conn:
+        data = reports.plans(conn, _now())
+    _out(data, as_json, render.plans_table(data))
+
+
+STATE_CHOICES = ["assigned", "in_progress", "reported", "approved", "blocked"]
+
+
+@app.command()
+def tasks(pattern: Annotated[str | None, typer.Argument(
+              help="Only ids matching this pattern ('*' and '?' wildcards).")] = None,
+          state: Annotated[str | None, typer.Option("--state", help="Only tasks in this state: "
+                                                    + ", ".join(STATE_CHOICES))] = None,
+          agency: Annotated[str | None, typer.Option(
+              "--agency", help="Only tasks this agency leads or supports.")] = None,
+          lead: Annotated[str | None, typer.Option("--lead", help="Only tasks it leads.")] = None,
+          overdue: Annotated[bool, typer.Option("--overdue", help="Only overdue tasks.")] = False,
+          blocked: Annotated[bool, typer.Option("--blocked", help="Only blocked tasks.")] = False,
+          plan: Plan = None, db: Db = None, as_json: Json = False) -> None:
+    """List a plan's tasks.
+
+    Example: workflow tasks --agency so-tai-chinh --overdue
+    """
+    from workflow import render, reports
+    if state is not None and state not in STATE_CHOICES:
+        _usage(f"unknown state {state!r}; states are {', '.join(STATE_CHOICES)}")
+    engine = _wf()
+    with _store(db).read() as conn:
+        p = engine.select_plan(conn, plan)
+        agency_id = engine.find_agency(conn, p, agency) if agency else None
+        lead_id = engine.find_agency(conn, p, lead) if lead else None
+        data = reports.tasks(conn, p, _now(), state=state, agency=agency_id, lead=lead_id,
+                             overdue=overdue, blocked=blocked, pattern=pattern)
+    _out(data, as_json, render.task_table(data))
+
+
+@app.command()
+def show(task: TaskArg, plan: Plan = None, db: Db = None, as_json: Json = False) -> None:
+    """One task: state, lead, support, due, dependencies, open escalation, last moves.
+
+    Example: workflow show dieu-chuyen-tai-san
+    """
+    from workflow import render, reports
+    engine = _wf()
+    with _store(db).read() as conn:
+        p = engine.select_plan(conn, plan)
+        row = engine.find_task(conn, p, task)
+        data = reports.task_detail(conn, p, row.pk, _now())
+    _out(data, as_json, render.task_view(data))
+
+
+@app.command()
+def history(task: Annotated[str | None, typer.Argument(help="Only this task's events.")] = None,
+            plan: Plan = None, db: Db = None, as_json: Json = False) -> None:
+    """The moves and escalations, oldest first.
+
+    Example: workflow history quyet-toan-2023
+    """
+    from workflow import render, reports
+    engine = _wf()
+    with _store(db).read() as conn:
+        p = engine.select_plan(conn, plan)
+        task_id = engine.find_task(conn, p, task).task_id if task else None
+        data = reports.history(conn, p, task=task_id)
+    _out(data, as_json, "\n".join(render.event_line(e) for e in data) or "no events")
+
+
+@app.command()
+def summary(plan: Plan = None, db: Db = None, as_json: Json = False) -> None:
+    """Per lead agency: done on time, done late, overdue, not yet due, blocked, escalated.
+
+    Example: workflow summary --json
+    """
+    from sqlalchemy import select
+
+    from workflow import render, reports
+    from workflow.models import AgencyRow
+    engine = _wf()
+    with _store(db).read() as conn:
+        p = engine.select_plan(conn, plan)
+        data = reports.summary(conn, p, _now())
+        names = dict(conn.execute(select(AgencyRow.id, AgencyRow.name)
+                                  .where(AgencyRow.plan_id == p.id)).all())
+    _out(data, as_json, render.summary_table(data, names))
+
+
+# --------------------------------------------------------------------------- moves
+
+
+def _move(trigger: str, task: str, actor: str | None, note: str | None, plan: str | None,
+          db: str | None, as_json: bool) -> None:
+    from workflow import render
+    result = _wf().move(_store(db), plan_id=plan, task=task, trigger=trigger, actor=actor,
+                        note=note, now=_now())
+    actions = [a.as_dict() for a in result.escalations]
+    data = {"plan": result.plan, "task": result.task, "event": trigger,
+            "from": result.from_state, "to": result.to_state, "actor": result.actor,
+            "seq": result.events[0]["seq"], "escalations": actions}
+    text = (f"{result.task}: {result.from_state} {render.ARROW} {result.to_state} "
+            f"({trigger} by {result.actor})")
+    text += "".join(f"\n  escalation {render.action_line(a)}" for a in actions)
+    _out(data, as_json, text)
+
+
+@app.command()
+def start(task: TaskArg, actor: As = None, note: Note = None, plan: Plan = None, db: Db = None,
+          as_json: Json = False) -> None:
+    """Start a task (its lead; every dependency approved; not before its start date).
+
+    Example: workflow start quyet-toan-2023 --as so-y-te
+    """
+    _move("start", task, actor, note, plan, db, as_json)
+
+
+@app.command()
+def report(task: TaskArg, actor: As = None, note: Note = None, plan: Plan = None, db: Db = None,
+           as_json: Json = False) -> None:
+    """Report a task done (its lead; a note saying what was done).
+
+    Example: workflow report quyet-toan-2023 --as so-y-te --note "Đã gửi Sở Tài chính"
+    """
+    _move("report", task, actor, note, plan, db, as_json)
+
+
+@app.command()
+def approve(task: TaskArg, actor: As = None, note: Note = None, plan: Plan = None, db: Db = None,
+            as_json: Json = False) -> None:
+    """Approve a reported task (its approver).
+
+    Example: workflow approve quyet-toan-2023 --as ubnd-tinh
+    """
+    _move("approve", task, actor, note, plan, db, as_json)
+
+
+@app.command("return")
+def return_(task: TaskArg, actor: As = None, note: Note = None, plan: Plan = None,
+            db: Db = None, as_json: Json = False) -> None:
+    """Send a reported task back to in_progress (its approver; a note saying why).
+
+    Example: workflow return quyet-toan-2023 --as ubnd-tinh --note "Thiếu số liệu"
+    """
+    _move("return", task, actor, note, plan, db, as_json)
+
+
+@app.command()
+def block(task: TaskArg, actor: As = None, note: Note = None, plan: Plan = None, db: Db = None,
+          as_json: Json = False) -> None:
+    """Report a difficulty that blocks a task (its lead or a supporting agency; a note).
+
+    Example: workflow block kiem-ke-tai-san --as ttyt-huyen --note "Thiếu biên bản"
+    """
+    _move("block", task, actor, note, plan, db, as_json)
+
+
+@app.command()
+def unblock(task: TaskArg, actor: As = None, note: Note = None, plan: Plan = None,
+            db: Db = None, as_json: Json = False) -> None:
+    """Resolve a block; the task returns to where it was (lead, coordinator or issuer; a note).
+
+    Example: workflow unblock kiem-ke-tai-san --as so-y-te --note "Đã bổ sung"
+    """
+    _move("unblock", task, actor, note, plan, db, as_json)
+
+
+# --------------------------------------------------------------------------- escalation
+
+
+@app.command()
+def escalate(plan: Plan = None, db: Db = None, as_json: Json = False) -> None:
+    """Run one escalation sweep now (every plan unless --plan); print what changed.
+
+    Example: WORKFLOW_NOW=2024-05-20 workflow escalate --json
+    """
+    from workflow import render
+    actions = [a.as_dict() for a in _wf().sweep(_store(db), plan_id=plan, now=_now())]
+    _out(actions, as_json, "\n".join(render.action_line(a) for a in actions) or "nothing to do")
+
+
+@app.command()
+def escalations(plan: Plan = None, db: Db = None, as_json: Json = False) -> None:
+    """List open escalations: task, agency, level, reason, age.
+
+    Example: workflow escalations
+    """
+    from workflow import reports
+    engine = _wf()
+    with _store(db).read() as conn:
+        p = engine.select_plan(conn, plan)
+        data = reports.open_escalations(conn, p, _now())
+    text = "\n".join(f"{e['task']:<28} L{e['level']} → {e['escalated_to']:<16} {e['reason']:<8}"
+                     f" {e['age_hours']:>7.1f} h" for e in data) or "no open escalations"
+    _out(data, as_json, text)
+
+
+_EVERY = re.compile(r"^\s*(\d+)\s*([smhdw])\s*$", re.IGNORECASE)
+_UNIT = {"s": "seconds", "m": "minutes", "h": "hours", "d": "days", "w": "weeks"}
+
+
+@app.command()
+def watch(every: Annotated[str, typer.Option("--every", help="How often: 30s, 15m, 1h, 1d.")]
+          = "15m", plan: Plan = None, db: Db = None) -> None:
+    """Run the sweep on a schedule until stopped (SIGINT/SIGTERM).
+
+    Example: workflow watch --every 15m
+    """
+    m = _EVERY.match(every)
+    if not m or int(m.group(1)) == 0:
+        _usage(f"--every {every!r}: write a whole number with s, m, h, d or w, e.g. 15m")
+    interval = timedelta(**{_UNIT[m.group(2).lower()]: int(m.group(1))})
+    from workflow.scheduler import run_every
+    store = _store(db)
+    engine = _wf()
+    run_every(interval, lambda: engine.sweep(store, plan_id=plan, now=_now()))
+
+
+@audit_app.command()
+def verify(head: Annotated[str | None, typer.Option(
+               "--head", help="A head hash written down earlier: prove it is still in the "
+                              "history.")] = None,
+           plan: Plan = None, db: Db = None, as_json: Json = False) -> None:
+    """Check that the history has not been altered (exit 7 if it has).
+
+    Example: workflow audit verify --head 3f1c…
+    """
+    from sqlalchemy import select
+
+    from workflow import audit
+    from workflow.models import PlanRow
+    engine = _wf()
+    with _store(db).read() as conn:
+        ids = ([engine.select_plan(conn, plan).id] if plan or head else
+               conn.execute(select(PlanRow.id).order_by(PlanRow.id)).scalars().all())
+        results = [audit.verify(conn, pid, head) for pid in ids]
+    data = [{"plan": r.plan_id, "ok": True, "events": r.events, "head": r.head_hash}
+            for r in results]
+    _out(data, as_json, "\n".join(f"ok  {r['plan']}: {r['events']} events verified; head "
+                                  f"{r['head']}" for r in data) or "no plans")
+
+
+# --------------------------------------------------------------------------- entry point
+
+
+def _usage(message: str) -> None:
+    from workflow.errors import UsageError
+    raise UsageError(message)
+
+
+def _fail(code: int, first: str, details: list[str] | None = None) -> None:
+    sys.stderr.write(f"Error: {first}\n")
+    for line in details or []:
+        sys.stderr.write(f"  {line}\n")
+    raise SystemExit(code)
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Runs one command; returns (and, as a console script, exits with) its exit code."""
+    args = list(sys.argv[1:] if argv is None else argv)
+    debug = "--debug" in args or os.environ.get("WORKFLOW_DEBUG") == "1"
+    args = [a for a in args if a != "--debug"]
+    from workflow import logs
+    logs.configure()
+    command = typer.main.get_command(app)
+    try:
+        code = command.main(args=args, prog_name="workflow", standalone_mode=False)
+        code = code if isinstance(code, int) else 0
+    except SystemExit as exc:
+        code = exc.code if isinstance(exc.code, int) else 0
+    except typer.Exit as exc:
+        code = exc.exit_code
+    except typer.Abort:
+        sys.stderr.write("Error: interrupted\n")
+        code = 130
+    except typer.TyperException as exc:  # Typer's (vendored Click's) usage errors
+        code = getattr(exc, "exit_code", 2)
+        ctx = getattr(exc, "ctx", None)
+        if type(exc).__name__ == "NoArgsIsHelpError" and ctx is not None:
+            sys.stdout.write(ctx.get_help() + "\n")
+            return 0
+        path = ctx.command_path.split(" ", 1) if ctx is not None else []
+        where = f"workflow {path[1]} --help" if len(path) > 1 else "workflow --help"
+        sys.stderr.write(f"Error: {exc.format_message()} (see '{where}')\n")
+    except KeyboardInterrupt:
+        sys.stderr.write("Error: interrupted; nothing half-written (each move is one "
+                         "transaction)\n")
+        code = 130
+    except Exception as exc:
+        from workflow.errors import WorkflowError
+        if debug:
+            import traceback
+            traceback.print_exc()
+        if isinstance(exc, WorkflowError):
+            sys.stderr.write(f"Error: {exc}\n")
+            for line in exc.details:
+                sys.stderr.write(f"  {line}\n")
+            code = exc.exit_code
+        else:
+            sys.stderr.write(f"Error: internal error ({type(exc).__name__}: {exc}); this is a "
+                             "bug: rerun with --debug and report the traceback\n")
+            code = 1
+    sys.stdout.flush()
+    return code
+
+
+def run() -> None:
+    raise SystemExit(main())
+
+
+if __name__ == "__main__":
+    run()

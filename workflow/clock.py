@@ -1,0 +1,66 @@
+"""The engine clock and the plan's calendar.
+
+``WORKFLOW_NOW`` (ISO 8601) fixes the clock for simulation and tests; a value without an
+offset is read in the default plan timezone. A due date means the end of that day in the plan's
+timezone: a task is overdue from the first moment of the next day.
+"""
+
+from __future__ import annotations
+
+import os
+from datetime import UTC, date, datetime, time, timedelta
+from functools import cache
+from zoneinfo import ZoneInfo
+
+from workflow.errors import UsageError
+
+DEFAULT_TIMEZONE = "Asia/Ho_Chi_Minh"
+
+
+@cache
+def zone(name: str) -> ZoneInfo:
+    return ZoneInfo(name)
+
+
+def parse_instant(value: str, *, what: str = "WORKFLOW_NOW") -> datetime:
+    """ISO 8601 date or date-time; naive values are read in Asia/Ho_Chi_Minh."""
+    text = value.strip()
+    try:
+        moment = datetime.fromisoformat(text.replace("Z", "+00:00"))
+    except ValueError:
+        raise UsageError(f"{what}={value!r} is not an ISO 8601 time; "
+                         "write e.g. 2024-05-01T09:00:00+07:00 or 2024-05-01") from None
+    if moment.tzinfo is None:
+        moment = moment.replace(tzinfo=zone(DEFAULT_TIMEZONE))
+    return moment
+
+
+def now() -> datetime:
+    fixed = os.environ.get("WORKFLOW_NOW")
+    if fixed:
+        return parse_instant(fixed)
+    return datetime.now(UTC)
+
+
+def to_utc(moment: datetime) -> datetime:
+    """Times are stored and compared as aware UTC (a naive value is taken to be UTC)."""
+    return moment.replace(tzinfo=UTC) if moment.tzinfo is None else moment.astimezone(UTC)
+
+
+def start_of_day(day: date, tz: str) -> datetime:
+    """The first moment of ``day`` in ``tz``, in UTC."""
+    return to_utc(datetime.combine(day, time.min, tzinfo=zone(tz)))
+
+
+def end_of_day(day: date, tz: str) -> datetime:
+    """The first moment after ``day`` in ``tz``, in UTC (overdue from then on)."""
+    return start_of_day(day + timedelta(days=1), tz)
+
+
+def local(moment: datetime, tz: str) -> datetime:
+    """A stored UTC time shown in the plan's timezone."""
+    return to_utc(moment).astimezone(zone(tz))
+
+
+def today(moment: datetime, tz: str) -> date:
+    return local(moment, tz).date()

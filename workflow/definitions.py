@@ -1,0 +1,552 @@
+"""YAML plan definitions → frozen plan objects, with every problem found and its line.
+
+We never let PyYAML construct Python values: we compose the node tree and read each scalar
+ourselves. That is why ``no``/``off``/``yes`` stay strings, why ``2024-04-20`` is read by our
+own date parser, why a duplicate key is an error instead of silently winning, and why an
+alias bomb cannot expand (every value we read is bounded by the schema below).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import re
+import unicodedata
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from datetime import date, timedelta
+from pathlib import Path
+from typing import Any
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+import yaml
+
+from workflow.dates import DateParseError, normalize_text, parse_date, parse_duration
+from workflow.errors import DefinitionError, NotFoundError, Problem
+
+# libyaml's composer is C and fast; PyYAML without it still works, only slower.
+_Loader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+
+DEFAULT_TIMEZONE = "Asia/Ho_Chi_Minh"
+DEFAULT_STALL_AFTER = timedelta(days=7)
+DEFAULT_STEP_AFTER = timedelta(days=3)
+MAX_FILE_BYTES = 64 * 1024 * 1024
+MAX_DEPTH = 32  # the schema nests 4 deep; anything far deeper is a mistake or an attack
+
+_ID_RE = re.compile(r"^[^\W_A-Z](?:[^\W_A-Z]|-)*$")  # lowercase letters (any script), digits, '-'
+
+PLAN_KEYS = {
+    "id": "the plan id: lowercase letters, digits and '-'",
+    "title": "the plan's title",
+    "document": "the document's number and date, as text",
+    "issuer": "the issuing agency's id",
+    "coordinator": "the coordinating agency's id",
+    "timezone": "an IANA timezone such as Asia/Ho_Chi_Minh",
+    "escalation": "a mapping with stall_after and step_after",
+    "agencies": "a mapping of agency id to {name: ...}",
+    "tasks": "a mapping of task id to its fields",
+}
+TASK_KEYS = {
+    "title": "the task's title",
+    "ref": "the document's own numbering, e.g. II.4",
+    "lead": "the lead agency (chủ trì)",
+    "support": "a list of supporting agencies (phối hợp)",
+    "approver": "the agency that approves reports, if not the coordinator",
+    "depends_on": "a list of task ids that must be approved first",
+    "due": "the deadline",
+    "start": "the first day the task may start",
+    "note": "a remark shown with the task",
+}
+AGENCY_KEYS = {"name": "the agency's name", "aliases": "other ways the plans write it"}
+ESCALATION_KEYS = {"stall_after": "a duration such as 7d", "step_after": "a duration such as 3d"}
+RESERVED = {
+    "for_each": "one task per unit (for_each) is reserved for a later version",
+    "repeat": "recurring tasks (repeat) are reserved for a later version",
+    "units": "unit lists (units) are reserved for a later version",
+}
+
+
+@dataclass(frozen=True)
+class Agency:
+    id: str
+    name: str
+    aliases: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class TaskDef:
+    id: str
+    title: str
+    lead: str
+    support: tuple[str, ...]
+    approver: str
+    approver_named: bool
+    depends_on: tuple[str, ...]
+    due: date | None
+    start: date | None
+    ref: str | None = None
+    note: str | None = None
+    due_text: str | None = None
+    line: int | None = None
+
+
+@dataclass(frozen=True)
+class Plan:
+    id: str
+    title: str
+    issuer: str
+    coordinator: str
+    timezone: str
+    stall_after: timedelta
+    step_after: timedelta
+    agencies: dict[str, Agency]
+    tasks: dict[str, TaskDef]
+    document: str | None = None
+    source: str = ""
+    warnings: tuple[str, ...] = field(default=(), compare=False)
+
+    def canonical(self) -> dict[str, Any]:
+        """The plan's meaning as plain data: what the digest covers and the store keeps."""
+        return {
+            "id": self.id,
+            "title": self.title,
+            "document": self.document,
+            "issuer": self.issuer,
+            "coordinator": self.coordinator,
+            "timezone": self.timezone,
+            "stall_after": int(self.stall_after.total_seconds()),
+            "step_after": int(self.step_after.total_seconds()),
+            "agencies": {a.id: {"name": a.name, "aliases": list(a.aliases)}
+                         for a in self.agencies.values()},
+            "tasks": {t.id: task_canonical(t) for t in self.tasks.values()},
+        }
+
+    @property
+    def digest(self) -> str:
+        text = json.dumps(self.canonical(), ensure_ascii=False, sort_keys=True,
+                          separators=(",", ":"))
+        return hashlib.sha256(text.encode()).hexdigest()
+
+
+def task_canonical(t: TaskDef) -> dict[str, Any]:
+    return {
+        "title": t.title, "ref": t.ref, "note": t.note, "lead": t.lead,
+        "support": list(t.support), "approver": t.approver if t.approver_named else None,
+        "depends_on": list(t.depends_on),
+        "due": t.due.isoformat() if t.due else None,
+        "start": t.start.isoformat() if t.start else None,
+    }
+
+
+def nfc(text: str) -> str:
+    return unicodedata.normalize("NFC", text)
+
+
+def agency_key(text: str) -> str:
+    """How agency names are compared: NFC, case-folded, spaces collapsed."""
+    return normalize_text(text).casefold()
+
+
+# --------------------------------------------------------------------------- reading
+
+
+class _Reader:
+    """Walks the composed node tree, collecting problems instead of stopping at the first."""
+
+    def __init__(self, filename: str) -> None:
+        self.filename = filename
+        self.problems: list[Problem] = []
+        self.warnings: list[str] = []
+
+    def problem(self, node: yaml.Node | int | None, key: str, message: str) -> None:
+        line = node if isinstance(node, int) or node is None else node.start_mark.line + 1
+        self.problems.append(Problem(self.filename, line, key, message))
+
+    def warn(self, node: yaml.Node | None, key: str, message: str) -> None:
+        line = f":{node.start_mark.line + 1}" if node is not None else ""
+        self.warnings.append(f"{self.filename}{line}: {key}: {message}")
+
+    def mapping(self, node: yaml.Node, key: str, allowed: dict[str, str] | None,
+                what: str) -> Iterator[tuple[str, yaml.Node, yaml.Node]]:
+        """Yields (key, key node, value node); reports non-mappings, duplicates, unknown keys."""
+        if not isinstance(node, yaml.MappingNode):
+            self.problem(node, key, f"expected {what}, found {_kind(node)}")
+            return
+        seen: dict[str, int] = {}
+        for knode, vnode in node.value:
+            if not isinstance(knode, yaml.ScalarNode):
+                self.problem(knode, key, "a key must be plain text")
+                continue
+            name = nfc(knode.value.strip())
+            path = f"{key}.{name}" if key else name
+            if name in seen:
+                self.problem(knode, path, f"duplicate key (first at line {seen[name]})")
+                continue
+            seen[name] = knode.start_mark.line + 1
+            if allowed is not None and name not in allowed:
+                if name in RESERVED:
+                    self.problem(knode, path, RESERVED[name])
+                else:
+                    self.problem(knode, path, f"unknown key; allowed keys are {', '.join(allowed)}")
+                continue
+            yield name, knode, vnode
+
+    def text(self, node: yaml.Node | None, key: str, *, required: bool = False) -> str | None:
+        if node is None or _is_null(node):
+            if required:
+                self.problem(node, key, "is required and must not be empty")
+            return None
+        if not isinstance(node, yaml.ScalarNode):
+            self.problem(node, key, f"expected text, found {_kind(node)}")
+            return None
+        value = normalize_text(node.value)
+        if not value and required:
+            self.problem(node, key, "must not be empty")
+            return None
+        return value or None
+
+    def text_list(self, node: yaml.Node | None, key: str) -> list[tuple[str, yaml.Node]]:
+        if node is None or _is_null(node):
+            return []
+        if not isinstance(node, yaml.SequenceNode):
+            self.problem(node, key, f"expected a list such as [a, b], found {_kind(node)}")
+            return []
+        items = []
+        for item in node.value:
+            value = self.text(item, key)
+            if value is not None:
+                items.append((value, item))
+        return items
+
+
+def _is_null(node: yaml.Node) -> bool:
+    return (isinstance(node, yaml.ScalarNode) and node.tag == "tag:yaml.org,2002:null"
+            and node.value in ("", "~", "null", "Null", "NULL"))
+
+
+def _kind(node: yaml.Node | None) -> str:
+    if node is None or _is_null(node):
+        return "nothing"
+    if isinstance(node, yaml.MappingNode):
+        return "a mapping"
+    if isinstance(node, yaml.SequenceNode):
+        return "a list"
+    return f'"{node.value}"'
+
+
+def _check_depth(text: str, filename: str) -> None:
+    """Refuse absurd nesting before composing: libyaml's composer recurses in C."""
+    depth = 0
+    try:
+        for event in yaml.parse(text, Loader=_Loader):
+            if isinstance(event, yaml.CollectionStartEvent):
+                depth += 1
+                if depth > MAX_DEPTH:
+                    raise DefinitionError([Problem(
+                        filename, event.start_mark.line + 1, "",
+                        f"nesting deeper than {MAX_DEPTH} levels; a plan needs at most 4")])
+            elif isinstance(event, yaml.CollectionEndEvent):
+                depth -= 1
+    except yaml.MarkedYAMLError:
+        return  # compose reports syntax errors with their line
+
+
+def _compose(text: str, filename: str) -> yaml.Node:
+    _check_depth(text, filename)
+    try:
+        node = yaml.compose(text, Loader=_Loader)
+    except yaml.MarkedYAMLError as err:
+        mark = err.problem_mark or err.context_mark
+        line = mark.line + 1 if mark else None
+        what = err.problem or err.context or "unreadable YAML"
+        raise DefinitionError([Problem(filename, line, "", f"YAML syntax error: {what}")]) from None
+    except yaml.YAMLError as err:
+        raise DefinitionError([Problem(filename, None, "", f"not YAML: {err}")]) from None
+    if node is None:
+        raise DefinitionError([Problem(filename, 1, "", "the file is empty; expected a plan")])
+    return node
+
+
+def read_text(path: str | Path) -> str:
+    p = Path(path)
+    try:
+        if p.stat().st_size > MAX_FILE_BYTES:
+            raise DefinitionError([Problem(str(p), None, "", "file larger than 64 MiB")])
+        raw = p.read_bytes()
+    except FileNotFoundError:
+        raise NotFoundError(f"{p}: no such file") from None
+    except IsADirectoryError:
+        raise NotFoundError(f"{p}: is a directory, expected a YAML file") from None
+    except OSError as err:
+        raise NotFoundError(f"{p}: cannot read: {err.strerror}") from None
+    try:
+        text = raw.decode("utf-8-sig")
+    except UnicodeDecodeError as err:
+        line = raw[: err.start].count(b"\n") + 1
+        raise DefinitionError([Problem(str(p), line, "", "not UTF-8 text")]) from None
+    return nfc(text)
+
+
+def load_file(path: str | Path) -> Plan:
+    return parse(read_text(path), str(path))
+
+
+def parse(text: str, filename: str = "<definition>") -> Plan:
+    """Reads and validates one definition; raises DefinitionError listing every problem."""
+    if "\x00" in text:
+        raise DefinitionError([Problem(filename, None, "", "binary data, expected YAML text")])
+    root = _compose(nfc(text), filename)
+    r = _Reader(filename)
+    top: dict[str, tuple[yaml.Node, yaml.Node]] = {}
+    for name, knode, vnode in r.mapping(root, "", PLAN_KEYS, "a plan (a mapping with id, ...)"):
+        top[name] = (knode, vnode)
+    if not isinstance(root, yaml.MappingNode):
+        raise DefinitionError(r.problems)
+
+    def value(key: str) -> yaml.Node | None:
+        return top[key][1] if key in top else None
+
+    def missing(key: str) -> None:
+        r.problem(1, key, f"is required: {PLAN_KEYS[key]}")
+
+    plan_id = r.text(value("id"), "id", required="id" in top)
+    if "id" not in top:
+        missing("id")
+    elif plan_id and not _ID_RE.match(plan_id):
+        r.problem(value("id"), "id", f'"{plan_id}" is not a valid id: use lowercase letters, '
+                  "digits and '-'" + _suggest_id(plan_id))
+    title = r.text(value("title"), "title", required=True) if "title" in top else missing("title")
+    document = r.text(value("document"), "document")
+
+    timezone = r.text(value("timezone"), "timezone") or DEFAULT_TIMEZONE
+    try:
+        ZoneInfo(timezone)
+    except (ZoneInfoNotFoundError, ValueError):
+        r.problem(value("timezone"), "timezone",
+                  f'unknown timezone "{timezone}"; expected e.g. {DEFAULT_TIMEZONE}')
+
+    stall_after, step_after = DEFAULT_STALL_AFTER, DEFAULT_STEP_AFTER
+    if value("escalation") is not None and not _is_null(value("escalation")):
+        for name, _k, vnode in r.mapping(value("escalation"), "escalation", ESCALATION_KEYS,
+                                         "a mapping with stall_after and step_after"):
+            raw = r.text(vnode, f"escalation.{name}", required=True)
+            if raw is None:
+                continue
+            try:
+                duration = parse_duration(raw)
+            except DateParseError as err:
+                r.problem(vnode, f"escalation.{name}", str(err))
+                continue
+            if name == "stall_after":
+                stall_after = duration
+            else:
+                step_after = duration
+
+    agencies = _read_agencies(r, value("agencies")) if "agencies" in top else {}
+    if "agencies" not in top:
+        missing("agencies")
+    index, ambiguous = _agency_index(agencies)
+
+    def agency_ref(raw: str | None, node: yaml.Node | None, key: str) -> str | None:
+        if raw is None:
+            return None
+        found = index.get(agency_key(raw))
+        if found is not None:
+            return found
+        if agency_key(raw) in ambiguous:
+            r.problem(node, key, f'"{raw}" names more than one agency: '
+                      f"{', '.join(sorted(ambiguous[agency_key(raw)]))}; use the id")
+        else:
+            r.problem(node, key, f'unknown agency "{raw}"; known: {", ".join(agencies) or "none"}')
+        return None
+
+    issuer = coordinator = None
+    for key in ("issuer", "coordinator"):
+        if key not in top:
+            missing(key)
+            continue
+        ref = agency_ref(r.text(value(key), key, required=True), value(key), key)
+        if key == "issuer":
+            issuer = ref
+        else:
+            coordinator = ref
+
+    tasks: dict[str, TaskDef] = {}
+    if "tasks" not in top:
+        missing("tasks")
+    else:
+        tasks = _read_tasks(r, value("tasks"), agency_ref, issuer, coordinator)
+
+    if not r.problems:
+        _check_cycles(r, tasks)
+    if r.problems:
+        raise DefinitionError(r.problems)
+    return Plan(
+        id=plan_id, title=title, issuer=issuer, coordinator=coordinator, timezone=timezone,
+        stall_after=stall_after, step_after=step_after, agencies=agencies, tasks=tasks,
+        document=document, source=filename, warnings=tuple(r.warnings),
+    )
+
+
+def _suggest_id(raw: str) -> str:
+    ascii_text = unicodedata.normalize("NFKD", raw.replace("đ", "d").replace("Đ", "D"))
+    ascii_text = "".join(c for c in ascii_text if not unicodedata.combining(c)).lower()
+    slug = re.sub(r"[^a-z0-9]+", "-", ascii_text).strip("-")
+    return f', e.g. "{slug}"' if slug else ""
+
+
+def _read_agencies(r: _Reader, node: yaml.Node) -> dict[str, Agency]:
+    agencies: dict[str, Agency] = {}
+    for agency_id, knode, vnode in r.mapping(node, "agencies", None,
+                                             "a mapping of agency id to {name: ...}"):
+        key = f"agencies.{agency_id}"
+        if not _ID_RE.match(agency_id):
+            r.problem(knode, key, f'"{agency_id}" is not a valid agency id: use lowercase '
+                      "letters, digits and '-'" + _suggest_id(agency_id))
+            continue
+        name, aliases = None, ()
+        if isinstance(vnode, yaml.ScalarNode) and not _is_null(vnode):
+            name = r.text(vnode, key, required=True)  # shorthand: `so-y-te: Sở Y tế`
+        else:
+            fields = {k: v for k, _kn, v in r.mapping(vnode, key, AGENCY_KEYS,
+                                                     "a mapping such as {name: Sở Y tế}")}
+            if "name" not in fields and isinstance(vnode, yaml.MappingNode):
+                r.problem(vnode, key, "name is required, e.g. {name: Sở Y tế}")
+            name = r.text(fields.get("name"), f"{key}.name", required="name" in fields)
+            aliases = tuple(a for a, _n in r.text_list(fields.get("aliases"), f"{key}.aliases"))
+        agencies[agency_id] = Agency(agency_id, name or agency_id, aliases)
+    return agencies
+
+
+def _agency_index(agencies: dict[str, Agency]) -> tuple[dict[str, str], dict[str, set[str]]]:
+    """Every way an agency may be written → its id. Ids win over names, names over aliases."""
+    index: dict[str, str] = {}
+    ambiguous: dict[str, set[str]] = {}
+    for tier in ("id", "name", "alias"):
+        tier_index: dict[str, set[str]] = {}
+        for a in agencies.values():
+            words = [a.id] if tier == "id" else [a.name] if tier == "name" else list(a.aliases)
+            for w in words:
+                tier_index.setdefault(agency_key(w), set()).add(a.id)
+        for k, ids in tier_index.items():
+            if k in index:
+                continue
+            if len(ids) == 1:
+                index[k] = next(iter(ids))
+            else:
+                ambiguous[k] = ids
+    return index, ambiguous
+
+
+def _read_tasks(r: _Reader, node: yaml.Node, agency_ref, issuer: str | None,
+                coordinator: str | None) -> dict[str, TaskDef]:
+    raw_tasks: list[tuple[str, yaml.Node, dict[str, yaml.Node]]] = []
+    for task_id, knode, vnode in r.mapping(node, "tasks", None, "a mapping of task id to fields"):
+        key = f"tasks.{task_id}"
+        if not task_id or "/" in task_id or any(c.isspace() for c in task_id):
+            r.problem(knode, key, f'"{task_id}" is not a valid task id: no "/" and no spaces')
+            continue
+        fields = {k: v for k, _kn, v in r.mapping(vnode, key, TASK_KEYS,
+                                                 "a mapping with title, lead, due, ...")}
+        if isinstance(vnode, yaml.MappingNode):
+            raw_tasks.append((task_id, knode, fields))
+    known = [t for t, _n, _f in raw_tasks]
+    known_set = set(known)
+    tasks: dict[str, TaskDef] = {}
+    for task_id, knode, f in raw_tasks:
+        key = f"tasks.{task_id}"
+        title = r.text(f.get("title"), f"{key}.title", required=True)
+        if "title" not in f:
+            r.problem(knode, f"{key}.title", "is required")
+        if "lead" not in f:
+            r.problem(knode, f"{key}.lead", "is required: the lead agency (chủ trì)")
+        lead = agency_ref(r.text(f.get("lead"), f"{key}.lead", required="lead" in f),
+                          f.get("lead"), f"{key}.lead")
+        support: list[str] = []
+        for raw, item in r.text_list(f.get("support"), f"{key}.support"):
+            ref = agency_ref(raw, item, f"{key}.support")
+            if ref is None:
+                continue
+            if ref == lead:
+                r.warn(item, f"{key}.support", f'"{raw}" is the lead; ignored as support')
+            elif ref in support:
+                r.warn(item, f"{key}.support", f'"{raw}" listed twice')
+            else:
+                support.append(ref)
+        named = r.text(f.get("approver"), f"{key}.approver")
+        approver = agency_ref(named, f.get("approver"), f"{key}.approver")
+        if named is None:
+            approver = coordinator if coordinator != lead else issuer
+            if lead is not None and approver == lead:
+                r.problem(knode, key, f'nobody may approve this task: its lead "{lead}" is both '
+                          "coordinator and issuer; name an approver")
+        elif approver is not None and approver == lead:
+            r.problem(f.get("approver"), f"{key}.approver",
+                      "the lead may not approve its own work; name another agency")
+        depends: list[str] = []
+        for raw, item in r.text_list(f.get("depends_on"), f"{key}.depends_on"):
+            if raw not in known_set:
+                r.problem(item, f"{key}.depends_on", f'task "{task_id}" depends on unknown task '
+                          f'"{raw}"; known: {", ".join(t for t in known if t != task_id)}')
+            elif raw not in depends:
+                depends.append(raw)
+        due = _date(r, f.get("due"), f"{key}.due", "due")
+        start = _date(r, f.get("start"), f"{key}.start", "start")
+        if due and start and start > due:
+            r.problem(f.get("start"), f"{key}.start",
+                      f"starts {start.isoformat()}, after it is due ({due.isoformat()})")
+        tasks[task_id] = TaskDef(
+            id=task_id, title=title or "", lead=lead or "", support=tuple(support),
+            approver=approver or "", approver_named=named is not None,
+            depends_on=tuple(depends), due=due, start=start,
+            ref=r.text(f.get("ref"), f"{key}.ref"), note=r.text(f.get("note"), f"{key}.note"),
+            due_text=r.text(f.get("due"), f"{key}.due"), line=knode.start_mark.line + 1,
+        )
+    for t in tasks.values():
+        for dep in t.depends_on:
+            d = tasks.get(dep)
+            if d and d.due and t.due and d.due > t.due:
+                r.warn(None, f"tasks.{t.id}.depends_on", f'"{dep}" is due {d.due.isoformat()}, '
+                       f"after this task ({t.due.isoformat()})")
+    return tasks
+
+
+def _date(r: _Reader, node: yaml.Node | None, key: str, kind: str) -> date | None:
+    raw = r.text(node, key)
+    if raw is None:
+        return None
+    try:
+        return parse_date(raw, kind=kind)
+    except DateParseError as err:
+        r.problem(node, key, str(err))
+        return None
+
+
+def _check_cycles(r: _Reader, tasks: dict[str, TaskDef]) -> None:
+    """Iterative DFS (a 10,000-task chain must not hit the recursion limit)."""
+    WHITE, GREY, BLACK = 0, 1, 2
+    colour = dict.fromkeys(tasks, WHITE)
+    for root in tasks:
+        if colour[root] != WHITE:
+            continue
+        stack: list[tuple[str, int]] = [(root, 0)]
+        path: list[str] = []
+        while stack:
+            node, i = stack.pop()
+            if i == 0:
+                colour[node] = GREY
+                path.append(node)
+            deps = tasks[node].depends_on
+            if i < len(deps):
+                stack.append((node, i + 1))
+                nxt = deps[i]
+                if colour[nxt] == GREY:
+                    cycle = [*path[path.index(nxt):], nxt]
+                    r.problem(tasks[cycle[0]].line, f"tasks.{cycle[0]}.depends_on",
+                              f"dependency cycle: {' → '.join(cycle)}")
+                    return
+                if colour[nxt] == WHITE:
+                    stack.append((nxt, 0))
+            else:
+                colour[node] = BLACK
+                path.pop()

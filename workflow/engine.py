@@ -1,0 +1,316 @@
+"""The operations the CLI calls. Each write is one database transaction.
+
+A move reads the task, lets the state machine judge it, then writes in a second, locking
+transaction only if the task's version is still the one it judged: otherwise nothing is
+written and the caller gets a conflict (exit 6). The task's new state, its history event and
+any escalation raised or resolved by the move commit together or not at all.
+"""
+
+from __future__ import annotations
+
+import difflib
+import json
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from typing import Any
+
+import structlog
+from sqlalchemy import func, select, update
+from sqlalchemy.engine import Connection, Row
+
+from workflow import clock, escalation
+from workflow.audit import Appender
+from workflow.definitions import Plan, agency_key, nfc
+from workflow.errors import ConflictError, NotFoundError, UsageError
+from workflow.machine import Move, fire
+from workflow.models import AgencyRow, DependencyRow, PlanRow, TaskRow
+from workflow.store import Store
+
+log = structlog.get_logger("workflow")
+PLAN, TASK, AGENCY, DEP = (PlanRow.__table__, TaskRow.__table__, AgencyRow.__table__,
+                           DependencyRow.__table__)
+
+
+# --------------------------------------------------------------------------- lookups
+
+
+def select_plan(conn: Connection, plan_id: str | None) -> Row:
+    if plan_id:
+        row = conn.execute(select(PLAN).where(PLAN.c.id == nfc(plan_id.strip()))).one_or_none()
+        if row is None:
+            known = conn.execute(select(PLAN.c.id).order_by(PLAN.c.id)).scalars().all()
+            raise NotFoundError(f"no plan {plan_id!r}; loaded plans: "
+                                f"{', '.join(known) or 'none (workflow load FILE)'}")
+        return row
+    rows = conn.execute(select(PLAN).order_by(PLAN.c.id).limit(2)).all()
+    if not rows:
+        raise NotFoundError("no plan is loaded; load one first: workflow load FILE")
+    if len(rows) > 1:
+        known = conn.execute(select(PLAN.c.id).order_by(PLAN.c.id)).scalars().all()
+        raise UsageError(f"several plans are loaded ({', '.join(known)}); choose one with "
+                         "--plan ID or WORKFLOW_PLAN")
+    return rows[0]
+
+
+def find_task(conn: Connection, plan: Row, ref: str) -> Row:
+    """A task by id, or by the document's numbering (``ref``) when that is unique."""
+    ref = nfc(ref.strip())
+    row = conn.execute(select(TASK).where(TASK.c.plan_id == plan.id,
+                                          TASK.c.task_id == ref)).one_or_none()
+    if row is not None:
+        return row
+    by_ref = conn.execute(select(TASK).where(TASK.c.plan_id == plan.id, TASK.c.ref == ref)
+                          .limit(2)).all()
+    if len(by_ref) == 1:
+        return by_ref[0]
+    ids = conn.execute(select(TASK.c.task_id).where(TASK.c.plan_id == plan.id)
+                       .limit(20000)).scalars().all()
+    close = difflib.get_close_matches(ref, ids, n=3, cutoff=0.6)
+    hint = f"; did you mean {', '.join(close)}?" if close else "; list them with workflow tasks"
+    raise NotFoundError(f"no task {ref!r} in plan {plan.id}{hint}")
+
+
+def find_agency(conn: Connection, plan: Row, ref: str) -> str:
+    """An agency by id, name or alias, written in any Unicode form or case."""
+    rows = conn.execute(select(AGENCY).where(AGENCY.c.plan_id == plan.id)).all()
+    key = agency_key(ref)
+    for tier in ("id", "name", "alias"):
+        hits = {r.id for r in rows if key in (
+            [agency_key(r.id)] if tier == "id" else [agency_key(r.name)] if tier == "name"
+            else [agency_key(a) for a in json.loads(r.aliases)])}
+        if len(hits) == 1:
+            return hits.pop()
+        if len(hits) > 1:
+            raise UsageError(f"{ref!r} names several agencies ({', '.join(sorted(hits))}); "
+                             "use the id")
+    raise NotFoundError(f"no agency {ref!r} in plan {plan.id}; agencies: "
+                        f"{', '.join(r.id for r in rows)}")
+
+
+# --------------------------------------------------------------------------- timing
+
+
+def stall_at(state: str, open_deps: int, start, moved: datetime, plan: Row) -> datetime | None:
+    """When the task stalls if nothing moves it; None while it cannot stall (waiting, done)."""
+    if state not in ("assigned", "in_progress", "reported"):
+        return None
+    clock_from = moved
+    if state == "assigned":
+        if open_deps:
+            return None  # waiting on dependencies: the clock starts when they are approved
+        if start is not None:
+            clock_from = max(clock_from, clock.start_of_day(start, plan.timezone))
+    return clock_from + timedelta(seconds=plan.stall_after)
+
+
+# --------------------------------------------------------------------------- loading
+
+
+@dataclass
+class LoadResult:
+    plan: str
+    status: str  # created | unchanged | upgraded
+    tasks: int
+    changes: dict[str, list[str]] = field(default_factory=dict)
+
+
+def _task_values(t, plan_row: Row, position: int, now_u: datetime) -> dict[str, Any]:
+    return {
+        "title": t.title, "ref": t.ref, "note": t.note, "lead": t.lead,
+        "support": json.dumps(list(t.support), ensure_ascii=False), "approver": t.approver,
+        "depends_on": json.dumps(list(t.depends_on), ensure_ascii=False),
+        "due": t.due, "start": t.start, "position": position,
+        "overdue_at": clock.end_of_day(t.due, plan_row.timezone) if t.due else None,
+    }
+
+
+def load_plan(store: Store, plan: Plan, *, now: datetime, actor: str | None = None,
+              upgrade: bool = False) -> LoadResult:
+    now_u = clock.to_utc(now)
+    with store.write() as conn:
+        existing = conn.execute(select(PLAN).where(PLAN.c.id == plan.id)).one_or_none()
+        if existing is not None:
+            if existing.digest == plan.digest:
+                return LoadResult(plan.id, "unchanged", len(plan.tasks))
+            if not upgrade:
+                raise ConflictError(
+                    f"plan {plan.id} is already loaded from a different definition (stored "
+                    f"{existing.digest[:12]}, file {plan.digest[:12]}); nothing was written. "
+                    f"To apply the changes: workflow load {plan.source} --upgrade")
+            from workflow.upgrade import upgrade_plan  # only this rare path needs it
+            return upgrade_plan(conn, store, existing, plan, now=now, actor=actor)
+        conn.execute(PLAN.insert().values(**plan_columns(plan), loaded_at=now_u,
+                                          head_seq=0, head_hash=""))
+        insert_agencies(conn, plan)
+        row = conn.execute(select(PLAN).where(PLAN.c.id == plan.id)).one()
+        tasks = []
+        for i, t in enumerate(plan.tasks.values()):
+            values = _task_values(t, row, i, now_u)
+            values.update(plan_id=plan.id, task_id=t.id, state="assigned", version=0,
+                          last_move_at=now_u, open_deps=len(t.depends_on),
+                          stall_at=stall_at("assigned", len(t.depends_on), t.start, now_u, row))
+            tasks.append(values)
+        if tasks:
+            conn.execute(TASK.insert(), tasks)
+        deps = [{"plan_id": plan.id, "task_id": t.id, "depends_on": d}
+                for t in plan.tasks.values() for d in t.depends_on]
+        if deps:
+            conn.execute(DEP.insert(), deps)
+        events = Appender(conn, plan.id, store.person(conn))
+        events.add(event="load", at=now, actor=actor,
+                   note=f"loaded {plan.source} ({len(plan.tasks)} tasks)",
+                   data={"digest": plan.digest, "source": plan.source,
+                         "tasks": len(plan.tasks)})
+        events.flush()
+    log.info("plan_loaded", plan=plan.id, tasks=len(plan.tasks), digest=plan.digest[:12])
+    return LoadResult(plan.id, "created", len(plan.tasks))
+
+
+def plan_columns(plan: Plan) -> dict[str, Any]:
+    return {
+        "id": plan.id, "title": plan.title, "issuer": plan.issuer,
+        "coordinator": plan.coordinator, "timezone": plan.timezone,
+        "stall_after": int(plan.stall_after.total_seconds()),
+        "step_after": int(plan.step_after.total_seconds()), "digest": plan.digest,
+        "definition": json.dumps(plan.canonical(), ensure_ascii=False, sort_keys=True),
+        "source": plan.source,
+    }
+
+
+def insert_agencies(conn: Connection, plan: Plan) -> None:
+    conn.execute(AGENCY.insert(), [
+        {"plan_id": plan.id, "id": a.id, "name": a.name,
+         "aliases": json.dumps(list(a.aliases), ensure_ascii=False)}
+        for a in plan.agencies.values()])
+
+
+# --------------------------------------------------------------------------- moves
+
+
+@dataclass
+class MoveResult:
+    plan: str
+    task: str
+    trigger: str
+    from_state: str
+    to_state: str
+    actor: str
+    events: list[dict[str, Any]]
+    escalations: list[escalation.Action]
+
+
+def move(store: Store, *, plan_id: str | None, task: str, trigger: str, actor: str | None,
+         note: str | None, now: datetime) -> MoveResult:
+    if not actor:
+        raise UsageError(f"say who {trigger}s: --as AGENCY (or WORKFLOW_ACTOR)")
+    note = nfc(note).strip() if note else None
+    with store.read() as conn:
+        plan = select_plan(conn, plan_id)
+        row = find_task(conn, plan, task)
+        who = find_agency(conn, plan, actor)
+        open_deps = conn.execute(
+            select(TASK.c.task_id, TASK.c.state)
+            .join(DEP, (DEP.c.plan_id == TASK.c.plan_id) & (DEP.c.depends_on == TASK.c.task_id))
+            .where(DEP.c.plan_id == plan.id, DEP.c.task_id == row.task_id,
+                   TASK.c.state != "approved")
+            .order_by(TASK.c.position)).all() if trigger == "start" else []
+    m = Move(task=row.task_id, state=row.state, trigger=trigger, actor=who, lead=row.lead,
+             support=tuple(json.loads(row.support)), approver=row.approver,
+             coordinator=plan.coordinator, issuer=plan.issuer, note=note,
+             blocked_from=row.blocked_from, open_dependencies=[tuple(d) for d in open_deps],
+             start=row.start, today=clock.today(now, plan.timezone))
+    new_state = fire(m)
+    return _commit_move(store, plan, row, m, new_state, now)
+
+
+def _commit_move(store: Store, plan: Row, row: Row, m: Move, new_state: str,
+                 now: datetime) -> MoveResult:
+    now_u = clock.to_utc(now)
+    values: dict[str, Any] = {"state": new_state, "version": row.version + 1,
+                              "last_move_at": now_u,
+                              "stall_at": stall_at(new_state, row.open_deps, row.start, now_u,
+                                                   plan)}
+    if m.trigger == "block":
+        values.update(blocked_from=row.state, blocked_by=m.actor)
+    elif m.trigger == "unblock":
+        values.update(blocked_from=None, blocked_by=None)
+    elif m.trigger == "report":
+        values["reported_at"] = now_u
+    elif m.trigger == "approve":
+        due_end = clock.end_of_day(row.due, plan.timezone) if row.due else None
+        values.update(approved_at=now_u, overdue_at=None,
+                      on_time=due_end is None or (row.reported_at or now_u) < due_end)
+    with store.write() as conn:
+        events = Appender(conn, plan.id, store.person(conn))
+        done = conn.execute(update(TASK).where(TASK.c.pk == row.pk,
+                                               TASK.c.version == row.version).values(**values))
+        if done.rowcount != 1:
+            _raise_changed(conn, row, m)
+        event = events.add(event=m.trigger, at=now, task_id=row.task_id, from_state=row.state,
+                           to_state=new_state, actor=m.actor, note=m.note)
+        moved = conn.execute(select(TASK).where(TASK.c.pk == row.pk)).one()
+        actions = escalation.resolve_open(conn, events, moved, now,
+                                          f"resolved by {m.trigger} from {m.actor}")
+        if m.trigger == "block":
+            chain = escalation.escalation_chain(moved.lead, moved.approver, plan.coordinator,
+                                                plan.issuer)
+            cause = escalation.cause_of(moved, chain, now_u)
+            actions += escalation.raise_escalation(conn, events, moved, chain, cause,
+                                                   timedelta(seconds=plan.step_after), now)
+        if m.trigger == "approve":
+            _release_dependents(conn, plan, row.task_id, now_u)
+        events.flush()
+    log.info("task_moved", plan=plan.id, task=row.task_id, trigger=m.trigger, src=row.state,
+             dest=new_state, actor=m.actor)
+    return MoveResult(plan.id, row.task_id, m.trigger, row.state, new_state, m.actor,
+                      [event], actions)
+
+
+def _raise_changed(conn: Connection, row: Row, m: Move) -> None:
+    now_row = conn.execute(select(TASK.c.state, TASK.c.version)
+                           .where(TASK.c.pk == row.pk)).one()
+    raise ConflictError(f"{row.task_id} changed while you moved it: it was {row.state}, it is "
+                        f"now {now_row.state} (another {m.trigger} or move got there first); "
+                        f"nothing was written. Check with: workflow show {row.task_id}")
+
+
+def _release_dependents(conn: Connection, plan: Row, task_id: str, now_u: datetime) -> None:
+    """An approval may end other tasks' wait: their stall clock starts now."""
+    dependents = select(DEP.c.task_id).where(DEP.c.plan_id == plan.id,
+                                             DEP.c.depends_on == task_id)
+    conn.execute(update(TASK).where(TASK.c.plan_id == plan.id,
+                                    TASK.c.task_id.in_(dependents))
+                 .values(open_deps=TASK.c.open_deps - 1))
+    ready = conn.execute(select(TASK.c.pk, TASK.c.state, TASK.c.start).where(
+        TASK.c.plan_id == plan.id, TASK.c.task_id.in_(dependents), TASK.c.open_deps == 0,
+        TASK.c.state == "assigned")).all()
+    for r in ready:
+        conn.execute(update(TASK).where(TASK.c.pk == r.pk).values(
+            stall_at=stall_at("assigned", 0, r.start, now_u, plan)))
+
+
+# --------------------------------------------------------------------------- sweep
+
+
+def sweep(store: Store, *, plan_id: str | None, now: datetime) -> list[escalation.Action]:
+    """One escalation sweep over one plan, or every plan; each plan in its own transaction."""
+    with store.read() as conn:
+        ids = ([select_plan(conn, plan_id).id] if plan_id else
+               conn.execute(select(PLAN.c.id).order_by(PLAN.c.id)).scalars().all())
+    actions: list[escalation.Action] = []
+    for pid in ids:
+        with store.write() as conn:
+            events = Appender(conn, pid, store.person(conn))  # takes the plan's lock first
+            plan = conn.execute(select(PLAN).where(PLAN.c.id == pid)).one()
+            found = escalation.sweep_plan(conn, events, plan, now)
+            events.flush()
+        actions += found
+    counts = {a: sum(1 for x in actions if x.action == a)
+              for a in ("raised", "climbed", "resolved")}
+    log.info("sweep_done", plans=len(ids), **counts)
+    return actions
+
+
+def count_tasks(conn: Connection, plan_id: str) -> int:
+    return conn.execute(select(func.count()).select_from(TASK)
+                        .where(TASK.c.plan_id == plan_id)).scalar_one()

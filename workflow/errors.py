@@ -1,0 +1,86 @@
+"""One exception tree; each class carries the exit code SPEC.md gives it.
+
+The CLI prints ``Error: <str(err)>`` as the first stderr line and ``err.details`` after it,
+then exits with ``err.exit_code``. Nothing here formats for a terminal.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+
+class WorkflowError(Exception):
+    """Root of every error the engine raises on purpose."""
+
+    exit_code = 1
+
+    def __init__(self, message: str, *, details: list[str] | None = None) -> None:
+        super().__init__(message)
+        self.message = message
+        self.details = details or []
+
+    def __str__(self) -> str:
+        return self.message
+
+
+class UsageError(WorkflowError):
+    """The command line itself is wrong (an option value that cannot be read)."""
+
+    exit_code = 2
+
+
+@dataclass(frozen=True)
+class Problem:
+    """One thing wrong in a definition file, with where it is."""
+
+    file: str
+    line: int | None
+    key: str
+    message: str
+
+    def __str__(self) -> str:
+        where = f"{self.file}:{self.line}" if self.line else self.file
+        return f"{where}: {self.key}: {self.message}" if self.key else f"{where}: {self.message}"
+
+
+class DefinitionError(WorkflowError):
+    """A definition file is invalid. Carries every problem found, not only the first."""
+
+    exit_code = 3
+
+    def __init__(self, problems: list[Problem]) -> None:
+        self.problems = problems
+        first = str(problems[0])
+        more = len(problems) - 1
+        message = first if not more else f"{first} (and {more} more problem{'s' * (more > 1)})"
+        super().__init__(message, details=[str(p) for p in problems[1:]])
+
+
+class MoveRefusedError(WorkflowError):
+    """A move broke a rule: wrong state, open dependency, not permitted, note missing."""
+
+    exit_code = 4
+
+
+class NotFoundError(WorkflowError):
+    """A plan, task, agency or file does not exist."""
+
+    exit_code = 5
+
+
+class ConflictError(WorkflowError):
+    """The task changed under the caller, or the stored plan differs from the file."""
+
+    exit_code = 6
+
+
+class AuditError(WorkflowError):
+    """The history failed verification."""
+
+    exit_code = 7
+
+
+class StoreError(WorkflowError):
+    """The database could not be used (unreachable, locked too long, unknown schema)."""
+
+    exit_code = 1

@@ -1,0 +1,182 @@
+"""Escalation rules (SPEC.md) as functions of the stored state and ``now``.
+
+Climbing is computed, not counted: an escalation whose cause began at ``since`` stands at level
+``1 + (now - since) // step_after`` (capped at the top of the chain). So a sweep that comes a
+week late lands exactly where sweeps every fifteen minutes would have, and a second sweep at
+the same moment finds nothing to do.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import asdict, dataclass
+from datetime import datetime, timedelta
+
+from sqlalchemy import and_, or_, select, update
+from sqlalchemy.engine import Connection
+
+from workflow.audit import Appender
+from workflow.clock import to_utc
+from workflow.models import EscalationRow, PlanRow, TaskRow
+
+TASK = TaskRow.__table__
+ESC = EscalationRow.__table__
+PLAN = PlanRow.__table__
+
+
+def escalation_chain(lead: str, approver: str, coordinator: str, issuer: str) -> list[str]:
+    """Lead, coordinator, issuer, each once; an approver outside that sits below the coordinator."""
+    chain: list[str] = []
+    outside = approver not in (lead, coordinator, issuer)
+    for agency in (lead, approver if outside else None, coordinator, issuer):
+        if agency and agency not in chain:
+            chain.append(agency)
+    return chain
+
+
+@dataclass(frozen=True)
+class Cause:
+    reason: str
+    must_act: str
+    first: int  # index in the chain of the agency it is first escalated to
+    since: datetime  # UTC
+
+
+@dataclass(frozen=True)
+class Action:
+    task: str
+    action: str  # raised | climbed | resolved
+    level: int
+    escalated_to: str
+    reason: str
+    plan: str
+
+    def as_dict(self) -> dict:
+        return asdict(self)
+
+
+def cause_of(task, chain: list[str], now: datetime) -> Cause | None:
+    """The escalation a task warrants now (first of blocked, overdue, stalled), or None."""
+    now = to_utc(now)
+    top = len(chain) - 1
+    lead_at = chain.index(task.lead)
+    if task.state == "blocked":
+        first = lead_at if task.blocked_by and task.blocked_by != task.lead else lead_at + 1
+        return Cause("blocked", task.lead, min(first, top), task.last_move_at)
+    if task.state not in ("assigned", "in_progress", "reported"):
+        return None
+    must_act = task.approver if task.state == "reported" else task.lead
+    first = min(chain.index(must_act) + 1, top)
+    if task.overdue_at is not None and task.overdue_at <= now:
+        return Cause("overdue", must_act, first, max(task.overdue_at, task.last_move_at))
+    if task.stall_at is not None and task.stall_at <= now:
+        return Cause("stalled", must_act, first, task.stall_at)
+    return None
+
+
+def level_at(cause: Cause, chain_len: int, step: timedelta, now: datetime) -> tuple[int, int]:
+    """(level, max level) for an escalation of this cause at ``now``."""
+    max_level = chain_len - cause.first
+    elapsed = to_utc(now) - cause.since
+    steps = max(0, int(elapsed // step)) if step.total_seconds() > 0 else 0
+    return min(1 + steps, max_level), max_level
+
+
+def _next_climb(cause_since: datetime, level: int, max_level: int, step: timedelta):
+    return None if level >= max_level else cause_since + step * level
+
+
+def raise_escalation(conn: Connection, log: Appender, task, chain: list[str], cause: Cause,
+                     step: timedelta, now: datetime) -> list[Action]:
+    """Opens an escalation at level 1, then climbs it as far as the time since its cause."""
+    level, max_level = level_at(cause, len(chain), step, now)
+    to = chain[cause.first]
+    conn.execute(ESC.insert().values(
+        plan_id=task.plan_id, task_pk=task.pk, task_id=task.task_id, reason=cause.reason,
+        must_act=cause.must_act, chain=json.dumps(chain), level=level,
+        escalated_to=chain[cause.first + level - 1], since=cause.since,
+        raised_at=to_utc(now),
+        next_climb_at=_next_climb(cause.since, level, max_level, step)))
+    actions = [_record(log, task, "raised", 1, to, cause.reason, now, cause.must_act)]
+    for lvl in range(2, level + 1):
+        actions.append(_record(log, task, "climbed", lvl, chain[cause.first + lvl - 1],
+                               cause.reason, now, cause.must_act))
+    return actions
+
+
+def _record(log: Appender, task, action: str, level: int, to: str, reason: str,
+            now: datetime, must_act: str, note: str | None = None) -> Action:
+    log.add(event=f"escalation_{action}", at=now, task_id=task.task_id, from_state=task.state,
+            to_state=task.state, escalated_to=to, level=level, reason=reason,
+            note=note or f"{must_act} must act ({reason})")
+    return Action(task.task_id, action, level, to, reason, task.plan_id)
+
+
+def resolve_open(conn: Connection, log: Appender, task, now: datetime,
+                 why: str) -> list[Action]:
+    """Closes the task's open escalation, if any, naming the agency and level it had reached."""
+    row = conn.execute(select(ESC).where(ESC.c.task_pk == task.pk,
+                                         ESC.c.resolved_at.is_(None))).one_or_none()
+    if row is None:
+        return []
+    conn.execute(update(ESC).where(ESC.c.id == row.id).values(resolved_at=to_utc(now),
+                                                              next_climb_at=None))
+    log.add(event="escalation_resolved", at=now, task_id=task.task_id,
+            from_state=task.state, to_state=task.state, escalated_to=row.escalated_to,
+            level=row.level, reason=row.reason, note=why)
+    return [Action(task.task_id, "resolved", row.level, row.escalated_to, row.reason,
+                   task.plan_id)]
+
+
+def sweep_plan(conn: Connection, log: Appender, plan, now: datetime) -> list[Action]:
+    """One plan's sweep inside the caller's write transaction (which holds the plan's lock)."""
+    step = timedelta(seconds=plan.step_after)
+    now_u = to_utc(now)
+    actions: list[Action] = []
+
+    # 1. Open escalations (few: only tasks needing attention). One whose cause is gone without
+    #    a move (a deadline moved by an upgrade) is resolved; one due to climb climbs.
+    open_rows = conn.execute(
+        select(TASK, ESC.c.id.label("esc_id"), ESC.c.level.label("esc_level"),
+               ESC.c.escalated_to.label("esc_to"), ESC.c.reason.label("esc_reason"),
+               ESC.c.must_act.label("esc_must_act"), ESC.c.chain.label("esc_chain"),
+               ESC.c.since.label("esc_since"), ESC.c.next_climb_at.label("esc_next"))
+        .join(ESC, TASK.c.pk == ESC.c.task_pk)
+        .where(ESC.c.plan_id == plan.id, ESC.c.resolved_at.is_(None))
+        .order_by(TASK.c.position)
+    ).all()
+    for row in open_rows:
+        chain = json.loads(row.esc_chain)
+        cause = cause_of(row, chain, now_u)
+        if cause is None or cause.must_act != row.esc_must_act:
+            actions += resolve_open(conn, log, row, now, "its cause no longer holds")
+            continue
+        # A later cause joining (stalled, then overdue) keeps the open escalation: one per task.
+        if row.esc_next is None or row.esc_next > now_u:
+            continue
+        first = chain.index(row.esc_to) - row.esc_level + 1
+        current = Cause(row.esc_reason, row.esc_must_act, first, row.esc_since)
+        level, max_level = level_at(current, len(chain), step, now_u)
+        for lvl in range(row.esc_level + 1, level + 1):
+            actions.append(_record(log, row, "climbed", lvl, chain[first + lvl - 1],
+                                   row.esc_reason, now, row.esc_must_act))
+        conn.execute(update(ESC).where(ESC.c.id == row.esc_id).values(
+            level=level, escalated_to=chain[first + level - 1],
+            next_climb_at=_next_climb(row.esc_since, level, max_level, step)))
+
+    # 2. Tasks that need an escalation and have none open: indexed range scans only.
+    has_open = select(ESC.c.id).where(ESC.c.task_pk == TASK.c.pk,
+                                      ESC.c.resolved_at.is_(None)).exists()
+    candidates = conn.execute(
+        select(TASK).where(TASK.c.plan_id == plan.id, ~has_open).where(or_(
+            TASK.c.state == "blocked",
+            and_(TASK.c.overdue_at.is_not(None), TASK.c.overdue_at <= now_u),
+            and_(TASK.c.stall_at.is_not(None), TASK.c.stall_at <= now_u),
+        )).order_by(TASK.c.position)
+    ).all()
+    for task in candidates:
+        chain = escalation_chain(task.lead, task.approver, plan.coordinator, plan.issuer)
+        cause = cause_of(task, chain, now_u)
+        if cause is not None:
+            actions += raise_escalation(conn, log, task, chain, cause, step, now)
+    return actions

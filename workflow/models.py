@@ -1,0 +1,147 @@
+"""SQLModel tables. Times are stored as UTC (SQLModel's UTCDateTime); shown in the plan's timezone.
+
+The columns a sweep filters on (``stall_at``, ``overdue_at``, open escalations'
+``next_climb_at``) are precomputed on every move so each sweep query is one index range scan:
+its cost follows the tasks needing attention, not the size of the plan.
+"""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+
+from sqlalchemy import Column, Index, Text, UniqueConstraint, text
+from sqlmodel import Field, SQLModel
+
+SCHEMA_VERSION = 1
+
+
+class Meta(SQLModel, table=True):
+    __tablename__ = "wf_meta"
+    key: str = Field(primary_key=True)
+    value: str
+
+
+class PlanRow(SQLModel, table=True):
+    __tablename__ = "wf_plan"
+    id: str = Field(primary_key=True)
+    title: str
+    issuer: str
+    coordinator: str
+    timezone: str
+    stall_after: int  # seconds
+    step_after: int  # seconds
+    digest: str
+    definition: str = Field(sa_column=Column(Text, nullable=False))  # canonical JSON
+    source: str
+    loaded_at: datetime
+    head_seq: int = 0
+    head_hash: str = ""
+
+
+class AgencyRow(SQLModel, table=True):
+    __tablename__ = "wf_agency"
+    plan_id: str = Field(primary_key=True, foreign_key="wf_plan.id")
+    id: str = Field(primary_key=True)
+    name: str
+    aliases: str = "[]"  # JSON list: other ways the plans write this agency
+
+
+class TaskRow(SQLModel, table=True):
+    __tablename__ = "wf_task"
+    __table_args__ = (
+        UniqueConstraint("plan_id", "task_id"),
+        Index("ix_task_plan_state", "plan_id", "state"),
+        Index("ix_task_plan_lead", "plan_id", "lead"),
+        Index("ix_task_stall", "plan_id", "stall_at", sqlite_where=text("stall_at IS NOT NULL"),
+              postgresql_where=text("stall_at IS NOT NULL")),
+        Index("ix_task_overdue", "plan_id", "overdue_at",
+              sqlite_where=text("overdue_at IS NOT NULL"),
+              postgresql_where=text("overdue_at IS NOT NULL")),
+    )
+    pk: int | None = Field(default=None, primary_key=True)
+    plan_id: str = Field(foreign_key="wf_plan.id")
+    task_id: str
+    position: int  # order in the definition file
+    title: str = Field(sa_column=Column(Text, nullable=False))
+    ref: str | None = None
+    note: str | None = Field(default=None, sa_column=Column(Text))
+    lead: str
+    support: str  # JSON list of agency ids
+    approver: str
+    depends_on: str  # JSON list of task ids
+    due: date | None = None
+    start: date | None = None
+    state: str = "assigned"
+    blocked_from: str | None = None
+    blocked_by: str | None = None
+    version: int = 0
+    last_move_at: datetime
+    reported_at: datetime | None = None
+    approved_at: datetime | None = None
+    on_time: bool | None = None  # set on approval: was the approved report made by the due day?
+    open_deps: int = 0  # dependencies not yet approved
+    # When the task becomes stalled, if nothing moves it (NULL: it cannot stall now).
+    stall_at: datetime | None = None
+    # End of the due day in UTC, while not approved (NULL: no deadline or done).
+    overdue_at: datetime | None = None
+
+
+class DependencyRow(SQLModel, table=True):
+    __tablename__ = "wf_dependency"
+    __table_args__ = (Index("ix_dependency_target", "plan_id", "depends_on"),)
+    plan_id: str = Field(primary_key=True, foreign_key="wf_plan.id")
+    task_id: str = Field(primary_key=True)
+    depends_on: str = Field(primary_key=True)
+
+
+class EventRow(SQLModel, table=True):
+    """The history: append-only, hash-chained per plan (database triggers refuse changes)."""
+
+    __tablename__ = "wf_event"
+    __table_args__ = (
+        UniqueConstraint("plan_id", "seq"),
+        Index("ix_event_task", "plan_id", "task_id", "seq"),
+    )
+    id: int | None = Field(default=None, primary_key=True)
+    plan_id: str = Field(foreign_key="wf_plan.id")
+    seq: int
+    task_id: str | None = None
+    event: str
+    from_state: str | None = None
+    to_state: str | None = None
+    actor: str | None = None
+    person: str | None = None
+    at: datetime
+    note: str | None = Field(default=None, sa_column=Column(Text))
+    escalated_to: str | None = None
+    level: int | None = None
+    reason: str | None = None
+    data: str | None = Field(default=None, sa_column=Column(Text))  # JSON extras
+    prev_hash: str
+    hash: str
+
+
+class EscalationRow(SQLModel, table=True):
+    __tablename__ = "wf_escalation"
+    __table_args__ = (
+        # At most one open escalation per task, enforced by the database itself.
+        Index("ux_escalation_open", "task_pk", unique=True,
+              sqlite_where=text("resolved_at IS NULL"),
+              postgresql_where=text("resolved_at IS NULL")),
+        Index("ix_escalation_climb", "plan_id", "next_climb_at",
+              sqlite_where=text("resolved_at IS NULL"),
+              postgresql_where=text("resolved_at IS NULL")),
+    )
+    id: int | None = Field(default=None, primary_key=True)
+    plan_id: str = Field(foreign_key="wf_plan.id")
+    task_pk: int = Field(foreign_key="wf_task.pk")
+    task_id: str
+    reason: str  # blocked | overdue | stalled
+    must_act: str
+    chain: str  # JSON list: the agencies it may climb through, lowest first
+    level: int
+    escalated_to: str
+    since: datetime  # when its cause began: climbing counts from here
+    raised_at: datetime
+    next_climb_at: datetime | None = None  # NULL at the top of the chain
+    resolved_at: datetime | None = None

@@ -1,0 +1,117 @@
+"""Plain-text views for people: returns strings, prints nothing.
+
+Vietnamese text is kept whole (NFC, so one letter is one column); long titles wrap under their
+row so every line fits an 80-column terminal.
+"""
+
+from __future__ import annotations
+
+import textwrap
+from typing import Any
+
+WIDTH = 80
+ARROW = "→"
+
+
+def wrap(text: str | None, indent: str = "    ", width: int = WIDTH) -> list[str]:
+    if not text:
+        return []
+    return textwrap.wrap(text, width=width, initial_indent=indent, subsequent_indent=indent,
+                         break_long_words=True, break_on_hyphens=False)
+
+
+def _flags(t: dict[str, Any]) -> str:
+    flags = []
+    if t.get("overdue"):
+        flags.append("OVERDUE")
+    if t.get("escalation_level"):
+        flags.append(f"escalated L{t['escalation_level']} {ARROW} {t['escalated_to']}")
+    return "  ".join(flags)
+
+
+def task_table(tasks: list[dict[str, Any]]) -> str:
+    if not tasks:
+        return "no tasks match"
+    idw = min(max(len(t["id"]) for t in tasks), 32)
+    lines = []
+    for t in tasks:
+        head = (f"{t['id']:<{idw}}  {t['state']:<11}  {t['lead']:<14}  "
+                f"{t['due'] or '-':<10}  {_flags(t)}").rstrip()
+        lines.append(head)
+        lines.extend(wrap(t["title"]))
+    return "\n".join(lines)
+
+
+def task_view(t: dict[str, Any]) -> str:
+    lines = [f"{t['id']}  [{t['state']}]  plan {t['plan']}"]
+    lines.extend(wrap(t["title"], indent="  "))
+    rows = [
+        ("ref", t.get("ref")),
+        ("lead", t["lead"]),
+        ("support", ", ".join(t["support"]) or "-"),
+        ("approver", t["approver"]),
+        ("due", (t["due"] or "-") + ("  (OVERDUE)" if t["overdue"] else "")),
+        ("start", t.get("start")),
+        ("blocked from", t.get("blocked_from")),
+        ("note", t.get("note")),
+    ]
+    lines += [f"  {k + ':':<14}{v}" for k, v in rows if v]
+    if t["dependencies"]:
+        lines.append("  depends on:")
+        lines += [f"    {d['id']:<30} {d['state']}" for d in t["dependencies"]]
+    esc = t.get("escalation")
+    lines.append("  escalation:   " + (
+        f"level {esc['level']} {ARROW} {esc['escalated_to']} ({esc['reason']}, since "
+        f"{esc['since'][:16].replace('T', ' ')})" if esc else "none"))
+    if t.get("last_moves"):
+        lines.append("  last moves:")
+        lines += [f"    {event_line(e, with_task=False)}" for e in t["last_moves"]]
+    return "\n".join(lines)
+
+
+def event_line(e: dict[str, Any], *, with_task: bool = True) -> str:
+    at = (e["at"] or "")[:16].replace("T", " ")
+    task = f"{e['task'] or '-':<22} " if with_task else ""
+    if e["event"].startswith("escalation_"):
+        what = (f"{e['event']:<20} L{e['level']} {ARROW} {e['escalated_to']} ({e['reason']})")
+    elif e["event"] in ("load", "upgrade"):
+        what = f"{e['event']:<20} by {e['person'] or '-'}"
+    else:
+        what = f"{e['event']:<8} {e['from']} {ARROW} {e['to']} by {e['actor']}"
+    line = f"{e['seq']:>4}  {at}  {task}{what}"
+    if e.get("note") and not e["event"].startswith("escalation_"):
+        line += f": {e['note']}"
+    return line
+
+
+def plans_table(plans: list[dict[str, Any]]) -> str:
+    if not plans:
+        return "no plans loaded (workflow load FILE)"
+    lines = []
+    for p in plans:
+        c = p["counts"]
+        lines.append(f"{p['id']}  {p['tasks']} tasks: " + ", ".join(
+            f"{n} {s}" for s, n in c.items() if n) + (
+            f"; {p['overdue']} overdue" if p["overdue"] else "") + (
+            f"; {p['escalated']} escalated" if p["escalated"] else ""))
+        lines.extend(wrap(p["title"]))
+    return "\n".join(lines)
+
+
+def summary_table(s: dict[str, Any], names: dict[str, str]) -> str:
+    cols = [("tasks", "tasks"), ("approved", "done"), ("on_time", "on time"),
+            ("done_late", "late"), ("overdue", "overdue"), ("not_yet_due", "not due"),
+            ("blocked", "blocked"), ("escalated", "escal.")]
+    head = f"{'agency (lead)':<22}" + "".join(f"{h:>7}" for _k, h in cols)
+    lines = [f"plan {s['plan']} at {s['at'][:16].replace('T', ' ')}", head]
+    for a in s["agencies"]:
+        lines.append(f"{a['agency'][:22]:<22}" + "".join(f"{a[k]:>7}" for k, _h in cols))
+        if names.get(a["agency"]):
+            lines.extend(wrap(names[a["agency"]], indent="  ", width=WIDTH))
+    lines.append(f"{'all':<22}" + "".join(f"{s['total'][k]:>7}" for k, _h in cols))
+    return "\n".join(lines)
+
+
+def action_line(a: dict[str, Any]) -> str:
+    return (f"{a['action']:<8} {a['plan']}/{a['task']}  L{a['level']} {ARROW} "
+            f"{a['escalated_to']} ({a['reason']})")

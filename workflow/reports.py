@@ -1,0 +1,176 @@
+"""Read-only queries returning plain data (dicts, lists). No formatting here."""
+
+from __future__ import annotations
+
+import json
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import and_, case, func, or_, select
+from sqlalchemy.engine import Connection, Row
+
+from workflow import clock
+from workflow.machine import STATES
+from workflow.models import EscalationRow, EventRow, PlanRow, TaskRow
+
+PLAN, TASK, EVENT, ESC = (PlanRow.__table__, TaskRow.__table__, EventRow.__table__,
+                          EscalationRow.__table__)
+
+
+def _iso(moment: datetime | None, tz: str) -> str | None:
+    return clock.local(moment, tz).isoformat() if moment else None
+
+
+def _open_esc_columns():
+    return (ESC.c.level.label("esc_level"), ESC.c.escalated_to.label("esc_to"),
+            ESC.c.reason.label("esc_reason"), ESC.c.since.label("esc_since"),
+            ESC.c.raised_at.label("esc_raised"))
+
+
+def _with_escalation(query):
+    return query.outerjoin(ESC, and_(ESC.c.task_pk == TASK.c.pk, ESC.c.resolved_at.is_(None)))
+
+
+def task_dict(row: Row, plan: Row, now_u: datetime) -> dict[str, Any]:
+    overdue = (row.state != "approved" and row.overdue_at is not None
+               and row.overdue_at <= now_u)
+    return {
+        "id": row.task_id, "plan": plan.id, "title": row.title, "ref": row.ref,
+        "state": row.state, "lead": row.lead, "support": json.loads(row.support),
+        "approver": row.approver, "due": row.due.isoformat() if row.due else None,
+        "start": row.start.isoformat() if row.start else None,
+        "depends_on": json.loads(row.depends_on), "overdue": overdue,
+        "escalation_level": row.esc_level or 0, "escalated_to": row.esc_to,
+        "escalation_reason": row.esc_reason, "blocked_from": row.blocked_from,
+        "on_time": row.on_time, "version": row.version, "note": row.note,
+        "last_move_at": _iso(row.last_move_at, plan.timezone),
+    }
+
+
+def plans(conn: Connection, now: datetime) -> list[dict[str, Any]]:
+    now_u = clock.to_utc(now)
+    counts: dict[str, dict[str, int]] = {}
+    for plan_id, state, n in conn.execute(select(TASK.c.plan_id, TASK.c.state, func.count())
+                                          .group_by(TASK.c.plan_id, TASK.c.state)):
+        counts.setdefault(plan_id, {})[state] = n
+    overdue = dict(conn.execute(select(TASK.c.plan_id, func.count()).where(
+        TASK.c.overdue_at <= now_u, TASK.c.state != "approved").group_by(TASK.c.plan_id)).all())
+    escalated = dict(conn.execute(select(ESC.c.plan_id, func.count()).where(
+        ESC.c.resolved_at.is_(None)).group_by(ESC.c.plan_id)).all())
+    out = []
+    for p in conn.execute(select(PLAN).order_by(PLAN.c.id)):
+        c = counts.get(p.id, {})
+        out.append({
+            "id": p.id, "title": p.title, "issuer": p.issuer, "coordinator": p.coordinator,
+            "tasks": sum(c.values()), "counts": {s: c.get(s, 0) for s in STATES},
+            "overdue": overdue.get(p.id, 0), "escalated": escalated.get(p.id, 0),
+            "loaded_at": _iso(p.loaded_at, p.timezone), "events": p.head_seq,
+        })
+    return out
+
+
+def tasks(conn: Connection, plan: Row, now: datetime, *, state: str | None = None,
+          agency: str | None = None, lead: str | None = None, overdue: bool = False,
+          blocked: bool = False, pattern: str | None = None) -> list[dict[str, Any]]:
+    now_u = clock.to_utc(now)
+    q = _with_escalation(select(TASK, *_open_esc_columns())).where(TASK.c.plan_id == plan.id)
+    if state:
+        q = q.where(TASK.c.state == state)
+    if blocked:
+        q = q.where(TASK.c.state == "blocked")
+    if overdue:
+        q = q.where(TASK.c.overdue_at <= now_u, TASK.c.state != "approved")
+    if lead:
+        q = q.where(TASK.c.lead == lead)
+    if agency:
+        # support is a JSON list of ids; ids cannot contain '"', so this match is exact.
+        q = q.where(or_(TASK.c.lead == agency, TASK.c.support.contains(f'"{agency}"')))
+    if pattern:
+        q = q.where(TASK.c.task_id.like(_like(pattern), escape="\\"))
+    return [task_dict(r, plan, now_u) for r in conn.execute(q.order_by(TASK.c.position))]
+
+
+def _like(pattern: str) -> str:
+    escaped = pattern.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+    return escaped.replace("*", "%").replace("?", "_")
+
+
+def task_detail(conn: Connection, plan: Row, task_pk: int, now: datetime,
+                last: int = 10) -> dict[str, Any]:
+    now_u = clock.to_utc(now)
+    row = conn.execute(_with_escalation(select(TASK, *_open_esc_columns()))
+                       .where(TASK.c.pk == task_pk)).one()
+    out = task_dict(row, plan, now_u)
+    deps = dict(conn.execute(select(TASK.c.task_id, TASK.c.state).where(
+        TASK.c.plan_id == plan.id, TASK.c.task_id.in_(out["depends_on"]))).all())
+    out["dependencies"] = [{"id": d, "state": deps.get(d)} for d in out["depends_on"]]
+    out["escalation"] = None if row.esc_level is None else {
+        "level": row.esc_level, "escalated_to": row.esc_to, "reason": row.esc_reason,
+        "since": _iso(row.esc_since, plan.timezone),
+        "raised_at": _iso(row.esc_raised, plan.timezone),
+    }
+    events = conn.execute(select(EVENT).where(EVENT.c.plan_id == plan.id,
+                                              EVENT.c.task_id == row.task_id)
+                          .order_by(EVENT.c.seq.desc()).limit(last)).all()
+    out["last_moves"] = [event_dict(e, plan) for e in reversed(events)]
+    return out
+
+
+def event_dict(e: Row, plan: Row) -> dict[str, Any]:
+    out = {
+        "seq": e.seq, "plan": e.plan_id, "task": e.task_id, "event": e.event,
+        "from": e.from_state, "to": e.to_state, "actor": e.actor, "person": e.person,
+        "at": _iso(e.at, plan.timezone), "note": e.note,
+    }
+    if e.event.startswith("escalation_"):
+        out.update(escalated_to=e.escalated_to, level=e.level, reason=e.reason)
+    out["hash"] = e.hash
+    return out
+
+
+def history(conn: Connection, plan: Row, *, task: str | None = None) -> list[dict[str, Any]]:
+    q = select(EVENT).where(EVENT.c.plan_id == plan.id)
+    if task is not None:
+        q = q.where(EVENT.c.task_id == task)
+    return [event_dict(e, plan) for e in conn.execute(q.order_by(EVENT.c.seq))]
+
+
+SUMMARY_COLUMNS = ("tasks", "approved", "on_time", "done_late", "overdue", "not_yet_due",
+                   "blocked", "escalated")
+
+
+def summary(conn: Connection, plan: Row, now: datetime) -> dict[str, Any]:
+    """Per lead agency and for the plan, classified as the task-tracking reports do."""
+    now_u = clock.to_utc(now)
+    is_open = TASK.c.state != "approved"
+    late = and_(is_open, TASK.c.overdue_at.is_not(None), TASK.c.overdue_at <= now_u)
+
+    def n(cond):
+        return func.sum(case((cond, 1), else_=0))
+
+    q = _with_escalation(select(
+        TASK.c.lead, func.count(), n(TASK.c.state == "approved"),
+        n(and_(TASK.c.state == "approved", TASK.c.on_time.is_(True))),
+        n(and_(TASK.c.state == "approved", TASK.c.on_time.is_(False))),
+        n(late), n(and_(is_open, ~late)), n(TASK.c.state == "blocked"),
+        n(ESC.c.id.is_not(None)),
+    )).where(TASK.c.plan_id == plan.id).group_by(TASK.c.lead).order_by(TASK.c.lead)
+    agencies = []
+    total = dict.fromkeys(SUMMARY_COLUMNS, 0)
+    for lead, *values in conn.execute(q):
+        row = dict(zip(SUMMARY_COLUMNS, (int(v or 0) for v in values), strict=True))
+        agencies.append({"agency": lead, **row})
+        for k in SUMMARY_COLUMNS:
+            total[k] += row[k]
+    return {"plan": plan.id, "at": clock.local(now_u, plan.timezone).isoformat(),
+            "agencies": agencies, "total": total}
+
+
+def open_escalations(conn: Connection, plan: Row, now: datetime) -> list[dict[str, Any]]:
+    now_u = clock.to_utc(now)
+    rows = conn.execute(select(ESC).where(ESC.c.plan_id == plan.id, ESC.c.resolved_at.is_(None))
+                        .order_by(ESC.c.since)).all()
+    return [{"task": r.task_id, "plan": plan.id, "escalated_to": r.escalated_to,
+             "level": r.level, "reason": r.reason, "must_act": r.must_act,
+             "since": _iso(r.since, plan.timezone),
+             "age_hours": round((now_u - r.since).total_seconds() / 3600, 1)} for r in rows]

@@ -1,0 +1,55 @@
+"""Runs the escalation sweep on a schedule. The only module that imports APScheduler.
+
+One job, coalesced (a backlog of missed runs becomes one run), never overlapping itself, first
+run at start-up. A sweep that fails is logged and the schedule goes on. SIGINT/SIGTERM stop
+the scheduler cleanly; the sweep in progress, one transaction, either commits or rolls back.
+"""
+
+from __future__ import annotations
+
+import signal
+import time
+from collections.abc import Callable
+from datetime import UTC, datetime, timedelta
+
+import structlog
+from apscheduler.schedulers.blocking import BlockingScheduler
+from apscheduler.triggers.interval import IntervalTrigger
+
+log = structlog.get_logger("workflow.watch")
+
+
+def run_every(every: timedelta, sweep: Callable[[], list]) -> int:
+    """Blocks until SIGINT/SIGTERM; returns the number of sweeps run."""
+    runs = {"count": 0}
+
+    def job() -> None:
+        started = time.perf_counter()
+        try:
+            actions = sweep()
+        except Exception as err:  # a failed sweep must not stop the schedule
+            log.error("sweep_failed", error=f"{type(err).__name__}: {err}",
+                      seconds=round(time.perf_counter() - started, 3))
+            return
+        finally:
+            runs["count"] += 1
+        counts = {a: sum(1 for x in actions if x.action == a)
+                  for a in ("raised", "climbed", "resolved")}
+        log.info("sweep_ran", seconds=round(time.perf_counter() - started, 3), **counts,
+                 tasks=sorted({f"{x.plan}/{x.task}" for x in actions})[:20])
+
+    scheduler = BlockingScheduler(timezone=UTC)
+    scheduler.add_job(job, IntervalTrigger(seconds=every.total_seconds(), timezone=UTC),
+                      id="sweep", coalesce=True, max_instances=1, misfire_grace_time=None,
+                      next_run_time=datetime.now(UTC))
+
+    def stop(signum, _frame) -> None:
+        log.info("watch_stopping", signal=signal.Signals(signum).name)
+        scheduler.shutdown(wait=False)
+
+    signal.signal(signal.SIGTERM, stop)
+    signal.signal(signal.SIGINT, stop)
+    log.info("watch_started", every_seconds=int(every.total_seconds()))
+    scheduler.start()
+    log.info("watch_stopped", sweeps=runs["count"])
+    return runs["count"]
