@@ -303,7 +303,7 @@ def unblock(task: TaskArg, actor: As = None, note: Note = None, plan: Plan = Non
 def escalate(plan: Plan = None, db: Db = None, as_json: Json = False) -> None:
     """Run one escalation sweep now (every plan unless --plan); print what changed.
 
-    Example: WORKFLOW_NOW=2024-05-20 workflow escalate --json
+    Example: workflow escalate --json  (with WORKFLOW_NOW=2024-05-20 to simulate a date)
     """
     from workflow import render
     actions = [a.as_dict() for a in _wf().sweep(_store(db), plan_id=plan, now=_now())]

@@ -18,10 +18,10 @@ import unicodedata
 __all__ = ["DateParseError", "normalize_text", "parse_date", "parse_duration"]
 
 _EXAMPLES = (
-    'write e.g. 2024-04-20, 20/4/2024, "trước ngày 16/5/2024", "Quý III/2024" or "Chậm nhất năm 2025"'
+    'write e.g. 2024-04-20, 20/4/2024, "trước ngày 16/5/2024", "Quý III/2024"'
+    ' or "Chậm nhất năm 2025"'
 )
 _DURATION_HELP = "durations are a whole number with h, d or w, e.g. 7d, 36h, 2w"
-_MONTHS = (None, *(calendar.month_name[i] for i in range(1, 13)))  # only used in messages
 _ONE_DAY = datetime.timedelta(days=1)
 _MAX_LEN = 200  # no real deadline phrase is longer; also keeps every regex below on short input
 _QUARTERS = {"i": 1, "ii": 2, "iii": 3, "iv": 4, "1": 1, "2": 2, "3": 3, "4": 4}
@@ -107,17 +107,23 @@ def parse_date(value: object, *, kind: str = "due") -> datetime.date | None:
     except _Reason as reason:
         if reason.whole:
             raise DateParseError(f"{_shown(given)} {reason.text}") from None
-        raise DateParseError(f"cannot read {_shown(given)} as a date: {reason.text}; {_EXAMPLES}") from None
+        raise DateParseError(
+            f"cannot read {_shown(given)} as a date: {reason.text}; {_EXAMPLES}"
+        ) from None
 
 
 def parse_duration(value: object) -> datetime.timedelta:
     """A positive whole number of hours, days or weeks: "36h", "7d", "2w" (any case)."""
-    if isinstance(value, str) and (match := re.fullmatch(r"([0-9]{1,6})([hdw])", value.strip().lower())):
+    if isinstance(value, str) and (
+        match := re.fullmatch(r"([0-9]{1,6})([hdw])", value.strip().lower())
+    ):
         if int(match[1]) > 0:
             unit = {"h": "hours", "d": "days", "w": "weeks"}[match[2]]
             return datetime.timedelta(**{unit: int(match[1])})
-        raise DateParseError(f"cannot read {_shown(value)} as a duration: it must be more than zero; {_DURATION_HELP}")
-    raise DateParseError(f"cannot read {_shown(value)} as a duration: {_DURATION_HELP}")
+        reason = f"it must be more than zero; {_DURATION_HELP}"
+    else:
+        reason = _DURATION_HELP
+    raise DateParseError(f"cannot read {_shown(value)} as a duration: {reason}")
 
 
 def _shown(value: object) -> str:
@@ -126,7 +132,7 @@ def _shown(value: object) -> str:
 
 
 def _clean(text: str) -> str:
-    """Fold case and diacritics, drop markdown, and peel off brackets, quotes and end punctuation."""
+    """Fold case and diacritics, drop markdown, peel off brackets, quotes and end punctuation."""
     text = unicodedata.normalize("NFD", text.casefold())
     text = "".join(c for c in text if not unicodedata.combining(c)).replace("đ", "d")
     text = re.sub(r" ?/ ?", "/", " ".join(text.translate(_TRANSLATE).split()))
@@ -167,7 +173,7 @@ def _read(text: str, kind: str) -> datetime.date | None:
         raise next((e for e in errors if e.specific), reason) from None
     if before:
         if kind == "start":
-            raise _Reason('"trước" (before) names a deadline, not a start') from None
+            raise _Reason('"trước" (before) names a deadline, not a start')
         return first - _ONE_DAY
     if "tu" in words and kind == "due":
         raise _Reason('"từ" (from) names a start but no deadline')
@@ -181,7 +187,7 @@ def _range(left: str, right: str, kind: str) -> datetime.date:
     if start_before:
         raise _Reason('a range cannot start with "trước" (before)')
     if end < start:
-        raise _Reason("the range ends before it starts")
+        raise _Reason("the range ends before it starts (a start without a year takes the end's)")
     return start if kind == "start" else end
 
 
@@ -234,7 +240,9 @@ def _year(text: str | None, ref: datetime.date | None) -> int:
 def _day(year: int, month: int, day_text: str) -> datetime.date:
     days = calendar.monthrange(year, month)[1]
     if not 1 <= int(day_text) <= days:
-        raise _Reason(f"is not a real day ({_MONTHS[month]} {year} has {days} days)", whole=True)
+        raise _Reason(
+            f"is not a real day ({calendar.month_name[month]} {year} has {days} days)", whole=True
+        )
     return datetime.date(year, month, int(day_text))
 
 

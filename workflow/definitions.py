@@ -377,10 +377,9 @@ def parse(text: str, filename: str = "<definition>") -> Plan:
     else:
         tasks = _read_tasks(r, value("tasks"), agency_ref, issuer, coordinator)
 
-    if not r.problems:
-        _check_cycles(r, tasks)
+    _check_cycles(r, tasks)
     if r.problems:
-        raise DefinitionError(r.problems)
+        raise DefinitionError(sorted(r.problems, key=lambda p: p.line or 0))
     return Plan(
         id=plan_id, title=title, issuer=issuer, coordinator=coordinator, timezone=timezone,
         stall_after=stall_after, step_after=step_after, agencies=agencies, tasks=tasks,

@@ -91,10 +91,11 @@ def dependencies_approved(event) -> bool:
     m: Move = event.model
     if not m.open_dependencies:
         return True
-    dep, state = m.open_dependencies[0]
-    more = len(m.open_dependencies) - 1
-    tail = f"; {more} more dependenc{'ies' if more > 1 else 'y'} still open" if more else ""
-    return m.refuse(f"{m.task} cannot start: {dep} is {state} (must be approved first){tail}")
+    shown = ", ".join(f"{dep} is {state}" for dep, state in m.open_dependencies[:5])
+    more = len(m.open_dependencies) - 5
+    tail = f" and {more} more" if more > 0 else ""
+    each = "each must" if len(m.open_dependencies) > 1 else "must"
+    return m.refuse(f"{m.task} cannot start: {shown}{tail} ({each} be approved first)")
 
 
 def window_open(event) -> bool:
