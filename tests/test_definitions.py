@@ -186,7 +186,8 @@ def test_validate_cli_reports_all_problems_with_exit_3(run, tmp_path):
     bad = write_plan(tmp_path, HEAD + "  a:\n    title: t\n    lead: nope\n    colour: x\n")
     r = run("validate", bad)
     assert r.code == 3
-    assert r.error == f"Error: {bad}:12: tasks.a.lead: unknown agency \"nope\"; known: ubnd, syt, stc"
+    assert r.error == (f'Error: {bad}:12: tasks.a.lead: unknown agency "nope"; '
+                       "known: ubnd, syt, stc")
     assert f"{bad}:13: tasks.a.colour: unknown key" in r.err
 
 

@@ -53,9 +53,10 @@ def task_view(t: dict[str, Any]) -> str:
         ("due", (t["due"] or "-") + ("  (OVERDUE)" if t["overdue"] else "")),
         ("start", t.get("start")),
         ("blocked from", t.get("blocked_from")),
-        ("note", t.get("note")),
     ]
     lines += [f"  {k + ':':<14}{v}" for k, v in rows if v]
+    if t.get("note"):
+        lines += wrap(f"note: {t['note']}", indent="  ")
     if t["dependencies"]:
         lines.append("  depends on:")
         lines += [f"    {d['id']:<30} {d['state']}" for d in t["dependencies"]]
@@ -80,7 +81,9 @@ def event_line(e: dict[str, Any], *, with_task: bool = True) -> str:
         what = f"{e['event']:<8} {e['from']} {ARROW} {e['to']} by {e['actor']}"
     line = f"{e['seq']:>4}  {at}  {task}{what}"
     if e.get("note") and not e["event"].startswith("escalation_"):
-        line += f": {e['note']}"
+        if len(line) + len(e["note"]) + 2 <= WIDTH:
+            return f"{line}: {e['note']}"
+        return "\n".join([line, *wrap(e["note"], indent=" " * 8)])
     return line
 
 
