@@ -60,8 +60,11 @@ class TaskRow(SQLModel, table=True):
     )
     pk: int | None = Field(default=None, primary_key=True)
     plan_id: str = Field(foreign_key="wf_plan.id")
-    task_id: str
+    task_id: str  # for an instance: "task-id/unit-id" or "task-id/YYYY-MM-DD"
     position: int  # order in the definition file
+    kind: str = "task"  # task | group (fanned out or recurring: rolls up) | instance
+    parent: str | None = Field(default=None, index=True)  # an instance's group task id
+    unit: str | None = None  # an instance's unit id, or its occurrence date (ISO)
     title: str = Field(sa_column=Column(Text, nullable=False))
     ref: str | None = None
     note: str | None = Field(default=None, sa_column=Column(Text))
@@ -84,6 +87,47 @@ class TaskRow(SQLModel, table=True):
     stall_at: datetime | None = None
     # End of the due day in UTC, while not approved (NULL: no deadline or done).
     overdue_at: datetime | None = None
+
+
+class UnitRow(SQLModel, table=True):
+    """Named lists of units (districts, communes, hospitals) a task may fan out over."""
+
+    __tablename__ = "wf_unit"
+    plan_id: str = Field(primary_key=True, foreign_key="wf_plan.id")
+    list_id: str = Field(primary_key=True)
+    id: str = Field(primary_key=True)
+    name: str
+    agency: str | None = None  # the unit's own agency id, when it acts as lead
+    position: int = 0
+
+
+class MemberRow(SQLModel, table=True):
+    """Which person (OS user or database role) may act for which agency of a plan."""
+
+    __tablename__ = "wf_member"
+    plan_id: str = Field(primary_key=True, foreign_key="wf_plan.id")
+    person: str = Field(primary_key=True)
+    agency: str = Field(primary_key=True)
+    added_by: str
+    added_at: datetime
+
+
+class DeliveryRow(SQLModel, table=True):
+    """Outbox: each raised or climbed escalation waits here until delivered to the hook."""
+
+    __tablename__ = "wf_delivery"
+    __table_args__ = (Index("ix_delivery_pending", "next_attempt_at",
+                            sqlite_where=text("delivered_at IS NULL"),
+                            postgresql_where=text("delivered_at IS NULL")),)
+    id: int | None = Field(default=None, primary_key=True)
+    plan_id: str = Field(foreign_key="wf_plan.id")
+    event_seq: int
+    task_id: str
+    payload: str = Field(sa_column=Column(Text, nullable=False))  # JSON
+    attempts: int = 0
+    next_attempt_at: datetime
+    delivered_at: datetime | None = None
+    last_error: str | None = Field(default=None, sa_column=Column(Text))
 
 
 class DependencyRow(SQLModel, table=True):

@@ -187,8 +187,9 @@ class Store:
         with self.write() as conn:
             SQLModel.metadata.create_all(conn, tables=[
                 t.__table__ for t in (models.Meta, models.PlanRow, models.AgencyRow,
-                                      models.TaskRow, models.DependencyRow, models.EventRow,
-                                      models.EscalationRow)])
+                                      models.TaskRow, models.DependencyRow, models.UnitRow,
+                                      models.MemberRow, models.EventRow, models.EscalationRow,
+                                      models.DeliveryRow)])
             for stmt in _SQLITE_TRIGGERS if self.dialect == "sqlite" else _PG_TRIGGERS:
                 conn.exec_driver_sql(stmt)
             exists = conn.execute(select(models.Meta.value).where(
