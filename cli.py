@@ -7,6 +7,7 @@ The workflow package is imported inside commands so that ``--help`` stays fast.
 
 from __future__ import annotations
 
+import functools
 import json
 import os
 import re
@@ -26,6 +27,9 @@ app = typer.Typer(
 audit_app = typer.Typer(no_args_is_help=True, rich_markup_mode=None,
                         help="Check the tamper-evident history.")
 app.add_typer(audit_app, name="audit")
+db_app = typer.Typer(no_args_is_help=True, rich_markup_mode=None,
+                     help="Upgrade the database's schema; copy plans between databases.")
+app.add_typer(db_app, name="db")
 
 Plan = Annotated[str | None, typer.Option("--plan", envvar="WORKFLOW_PLAN", show_envvar=False,
                                           help="Plan id (WORKFLOW_PLAN); optional with one plan.")]
@@ -42,8 +46,15 @@ TaskArg = Annotated[str, typer.Argument(help="Task id (or the document's numberi
 
 def _wf():
     """The engine, imported on first use (keeps --help from loading SQLAlchemy)."""
+    _logs()
     import workflow.engine as engine
     return engine
+
+
+def _logs() -> None:
+    """structlog set-up, on first use: importing structlog costs --help about 70 ms."""
+    from workflow import logs
+    logs.configure()
 
 
 def _now():
@@ -52,6 +63,7 @@ def _now():
 
 
 def _store(db: str | None, *, create: bool = False):
+    _logs()
     from workflow.store import Store
     return Store(db, create=create)
 
@@ -150,12 +162,15 @@ def tasks(pattern: Annotated[str | None, typer.Argument(
           lead: Annotated[str | None, typer.Option("--lead", help="Only tasks it leads.")] = None,
           overdue: Annotated[bool, typer.Option("--overdue", help="Only overdue tasks.")] = False,
           blocked: Annotated[bool, typer.Option("--blocked", help="Only blocked tasks.")] = False,
+          at: Annotated[str | None, typer.Option(
+              "--at", help="As the history says they stood then: a date (its end) or an ISO "
+                           "date-time.")] = None,
           plan: Plan = None, db: Db = None, as_json: Json = False) -> None:
     """List a plan's tasks.
 
-    Example: workflow tasks --agency so-tai-chinh --overdue
+    Example: workflow tasks --agency so-tai-chinh --overdue --at 2024-04-30
     """
-    from workflow import render, reports
+    from workflow import history, render, reports
     if state is not None and state not in STATE_CHOICES:
         _usage(f"unknown state {state!r}; states are {', '.join(STATE_CHOICES)}")
     engine = _wf()
@@ -163,56 +178,98 @@ def tasks(pattern: Annotated[str | None, typer.Argument(
         p = engine.select_plan(conn, plan)
         agency_id = engine.find_agency(conn, p, agency) if agency else None
         lead_id = engine.find_agency(conn, p, lead) if lead else None
-        data = reports.tasks(conn, p, _now(), state=state, agency=agency_id, lead=lead_id,
-                             overdue=overdue, blocked=blocked, pattern=pattern)
+        filters = {"state": state, "agency": agency_id, "lead": lead_id, "overdue": overdue,
+                   "blocked": blocked, "pattern": pattern}
+        data = (reports.tasks(conn, p, _now(), **filters) if at is None
+                else history.tasks_at(conn, p, at, _now(), **filters))
     _out(data, as_json, render.task_table(data))
 
 
 @app.command()
-def show(task: TaskArg, plan: Plan = None, db: Db = None, as_json: Json = False) -> None:
+def show(task: TaskArg,
+         at: Annotated[str | None, typer.Option(
+             "--at", help="As the history says it stood then: a date (its end) or an ISO "
+                          "date-time.")] = None,
+         plan: Plan = None, db: Db = None, as_json: Json = False) -> None:
     """One task: state, lead, support, due, dependencies, open escalation, last moves.
 
-    Example: workflow show dieu-chuyen-tai-san
+    Example: workflow show dieu-chuyen-tai-san --at 2024-05-15T17:00
     """
-    from workflow import render, reports
+    from workflow import history, render, reports
     engine = _wf()
     with _store(db).read() as conn:
         p = engine.select_plan(conn, plan)
-        row = engine.find_task(conn, p, task)
-        data = reports.task_detail(conn, p, row.pk, _now())
+        if at is None:
+            data = reports.task_detail(conn, p, engine.find_task(conn, p, task).pk, _now())
+        else:
+            data = history.task_at(conn, p, task, at, _now())
     _out(data, as_json, render.task_view(data))
 
 
 @app.command()
 def history(task: Annotated[str | None, typer.Argument(help="Only this task's events.")] = None,
+            agency: Annotated[str | None, typer.Option(
+                "--agency", help="Only events this agency made or was escalated to.")] = None,
+            event: Annotated[list[str] | None, typer.Option(
+                "--event", metavar="KIND",
+                help="Only these kinds (repeat or comma list): start, report, approve, return, "
+                     "block, unblock, load, upgrade, created, "
+                     "escalation_raised|climbed|resolved, or escalation.")] = None,
+            since: Annotated[str | None, typer.Option(
+                "--since", help="From this date or ISO date-time on (inclusive).")] = None,
+            until: Annotated[str | None, typer.Option(
+                "--until", help="Up to this date (its end) or ISO date-time.")] = None,
+            fmt: Annotated[str | None, typer.Option(
+                "--format", help="text (default), json, jsonl or csv (UTF-8 with BOM, for "
+                                 "Excel).")] = None,
+            output: Annotated[str | None, typer.Option(
+                "--output", "-o", help="Write to this file instead of stdout.")] = None,
             plan: Plan = None, db: Db = None, as_json: Json = False) -> None:
-    """The moves and escalations, oldest first.
+    """The moves and escalations, oldest first; filter them, or export them.
 
-    Example: workflow history quyet-toan-2023
+    Example: workflow history --agency so-tai-chinh --since 2024-04-01 --format csv -o h.csv
     """
-    from workflow import render, reports
+    from workflow import history as hist
+    if as_json and fmt not in (None, "json"):
+        _usage(f"--json and --format {fmt} disagree; give one of them")
+    fmt = "json" if as_json else (fmt or "text").lower()
+    if fmt not in hist.FORMATS:
+        _usage(f"--format {fmt!r}: formats are {', '.join(hist.FORMATS)}")
     engine = _wf()
     with _store(db).read() as conn:
         p = engine.select_plan(conn, plan)
-        task_id = engine.find_task(conn, p, task).task_id if task else None
-        data = reports.history(conn, p, task=task_id)
-    _out(data, as_json, "\n".join(render.event_line(e) for e in data) or "no events")
+        rows = hist.events(conn, p, task=engine.find_task(conn, p, task).task_id if task else None,
+                           agency=engine.find_agency(conn, p, agency) if agency else None,
+                           kinds=event, since=since, until=until)
+        sys.stdout.flush()
+        with hist.output(output, sys.stdout.buffer) as out:
+            count = hist.write(rows, fmt, out)
+    if output:
+        sys.stderr.write(f"wrote {count} event{'s' * (count != 1)} to {output} ({fmt})\n")
 
 
 @app.command()
-def summary(plan: Plan = None, db: Db = None, as_json: Json = False) -> None:
+def summary(by: Annotated[str, typer.Option("--by", help="Group by agency (lead), task "
+                                              "or unit.")] = "agency",
+            at: Annotated[str | None, typer.Option(
+                "--at", help="As the history says it stood then: a date (its end) or an ISO "
+                             "date-time.")] = None,
+            plan: Plan = None, db: Db = None, as_json: Json = False) -> None:
     """Per lead agency: done on time, done late, overdue, not yet due, blocked, escalated.
 
-    Example: workflow summary --json
+    Example: workflow summary --at 2024-06-30 --json
     """
+    if by not in ("agency", "task", "unit"):
+        _usage(f"--by {by!r}: group by agency, task or unit")
     from sqlalchemy import select
 
-    from workflow import render, reports
+    from workflow import history, render, reports
     from workflow.models import AgencyRow
     engine = _wf()
     with _store(db).read() as conn:
         p = engine.select_plan(conn, plan)
-        data = reports.summary(conn, p, _now())
+        data = (reports.summary(conn, p, _now(), by=by) if at is None
+                else history.summary_at(conn, p, at, _now(), by=by))
         names = dict(conn.execute(select(AgencyRow.id, AgencyRow.name)
                                   .where(AgencyRow.plan_id == p.id)).all())
     _out(data, as_json, render.summary_table(data, names))
@@ -354,7 +411,7 @@ def verify(head: Annotated[str | None, typer.Option(
            plan: Plan = None, db: Db = None, as_json: Json = False) -> None:
     """Check that the history has not been altered (exit 7 if it has).
 
-    Example: workflow audit verify --head 3f1c…
+    Example: workflow audit verify --head 3f1c0a9be2d4c7f1
     """
     from sqlalchemy import select
 
@@ -364,11 +421,70 @@ def verify(head: Annotated[str | None, typer.Option(
     with _store(db).read() as conn:
         ids = ([engine.select_plan(conn, plan).id] if plan or head else
                conn.execute(select(PlanRow.id).order_by(PlanRow.id)).scalars().all())
-        results = [audit.verify(conn, pid, head) for pid in ids]
-    data = [{"plan": r.plan_id, "ok": True, "events": r.events, "head": r.head_hash}
-            for r in results]
-    _out(data, as_json, "\n".join(f"ok  {r['plan']}: {r['events']} events verified; head "
-                                  f"{r['head']}" for r in data) or "no plans")
+        results = audit.verify_plans(conn, ids, head)
+    data = [{"plan": r.plan_id, "ok": True, "events": r.events, "head": r.head_hash,
+             **({"head_found_at": r.head_found_at} if head else {})} for r in results]
+    _out(data, as_json, "\n".join(
+        f"ok  {r['plan']}: {r['events']} events verified; head {r['head']}"
+        + (f"\n    --head {head.strip().lower()} is event seq {r['head_found_at']}: the "
+           "history up to it is intact" if head else "") for r in data) or "no plans")
+
+
+# --------------------------------------------------------------------------- database
+
+
+@db_app.command("upgrade")
+def db_upgrade(db: Db = None, as_json: Json = False) -> None:
+    """Bring the database's schema to this workflow's revision (an empty one is created).
+
+    Run it after installing a newer workflow; back the database up first. Safe to repeat:
+    a database already at this revision is left alone.
+
+    Example: workflow db upgrade --db postgresql://workflow@db.internal/workflow
+    """
+    from workflow.store import Store
+    store = Store(db, upgrade=True)
+    before, after = store.migrated or (store.revision(), store.revision())
+    status = {"empty": "created", "current": "current"}.get(before.status, "upgraded")
+    data = {"database": store.display, "status": status, "from": before.revision,
+            "from_status": before.status, "revision": after.revision}
+    text = {"created": f"created the schema at revision {after.revision}",
+            "current": f"already at revision {after.revision}; nothing to do",
+            "upgraded": f"upgraded from {before.describe()} to revision {after.revision}"}
+    _out(data, as_json, f"{store.display}: {text[status]}")
+
+
+@db_app.command("copy")
+def db_copy(source: Annotated[str, typer.Option(
+                "--from", help="The database to copy from (URL or SQLite file).",
+                show_default=False)],
+            target: Annotated[str, typer.Option(
+                "--to", help="The database to copy into; created if it is a new SQLite file "
+                             "or an empty PostgreSQL database.", show_default=False)],
+            plans: Annotated[list[str] | None, typer.Option(
+                "--plan", help="Only this plan (repeatable); default: every plan.")] = None,
+            as_json: Json = False) -> None:
+    """Copy plans with their whole history into another database, hash chain intact.
+
+    Verifies the source's history first and the copy's after, in one transaction: nothing
+    is written unless every plan copied and verified. Plans already in the target are
+    refused (exit 6). The source is only read.
+
+    Example: workflow db copy --from workflow.db --to postgresql://workflow@db.internal/workflow
+    """
+    from workflow.store import Store
+    from workflow.transfer import copy_plans
+    results = copy_plans(Store(source), Store(target, create=True), plans or None)
+    data = [r.as_dict() for r in results]
+    text = "\n".join(
+        f"copied {r['plan']}: {_n(r['rows'].get('wf_task', 0), 'task')}, "
+        f"{_n(r['events'], 'event')}, {_n(r['rows'].get('wf_escalation', 0), 'escalation')}; "
+        f"history verified on the target, head {r['head']}" for r in data)
+    _out(data, as_json, text or "no plans to copy")
+
+
+def _n(count: int, noun: str) -> str:
+    return f"{count} {noun}{'' if count == 1 else 's'}"
 
 
 # --------------------------------------------------------------------------- entry point
@@ -386,14 +502,18 @@ def _fail(code: int, first: str, details: list[str] | None = None) -> None:
     raise SystemExit(code)
 
 
+@functools.cache
+def _command():
+    """The Click command tree, built once per process (building it costs ~15 ms)."""
+    return typer.main.get_command(app)
+
+
 def main(argv: list[str] | None = None) -> int:
     """Runs one command; returns (and, as a console script, exits with) its exit code."""
     args = list(sys.argv[1:] if argv is None else argv)
     debug = "--debug" in args or os.environ.get("WORKFLOW_DEBUG") == "1"
     args = [a for a in args if a != "--debug"]
-    from workflow import logs
-    logs.configure()
-    command = typer.main.get_command(app)
+    command = _command()
     try:
         code = command.main(args=args, prog_name="workflow", standalone_mode=False)
         code = code if isinstance(code, int) else 0

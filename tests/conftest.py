@@ -68,9 +68,75 @@ class Runner:
         return r
 
 
+# --------------------------------------------------------------------------- databases
+# Every test that uses ``db_path`` (and so ``run``) runs twice: on a SQLite file and on a
+# fresh database of a real PostgreSQL server that the suite starts itself (tests/pgserver.py).
+# A test that opens the SQLite file directly is marked ``sqlite_only``; ``-k sqlite`` or
+# ``-k postgresql`` runs one side only.
+
+
+def pytest_configure(config) -> None:
+    config.addinivalue_line("markers", "sqlite_only: opens the SQLite file itself; its "
+                                       "PostgreSQL variant is not collected")
+    config.addinivalue_line("markers", "postgresql_only: about PostgreSQL itself; its SQLite "
+                                       "variant is not collected")
+
+
+def pytest_collection_modifyitems(config, items) -> None:
+    keep, drop = [], []
+    for item in items:
+        callspec = getattr(item, "callspec", None)
+        kind = callspec.params.get("db_kind") if callspec else None
+        other = {"sqlite": "postgresql_only", "postgresql": "sqlite_only"}.get(kind)
+        (drop if other and item.get_closest_marker(other) else keep).append(item)
+    if drop:
+        config.hook.pytest_deselected(items=drop)
+        items[:] = keep
+
+
+@pytest.fixture(scope="session")
+def postgres():
+    """A throwaway PostgreSQL server on 127.0.0.1 for the whole run, stopped at the end.
+
+    Without server binaries the PostgreSQL variants are skipped, except in CI (CI=true),
+    where that and a server that will not start are failures.
+    """
+    from tests.pgserver import PostgresServer, find_bindir
+
+    in_ci = os.environ.get("CI", "").lower() in ("true", "1")
+    bindir = find_bindir()
+    if bindir is None:
+        why = "no PostgreSQL server binaries (apt-get install postgresql)"
+        if in_ci:
+            pytest.fail(f"{why}: CI must run the suite on PostgreSQL too", pytrace=False)
+        pytest.skip(why)
+    server = PostgresServer(bindir)
+    try:
+        server.start()
+    except Exception as err:
+        server.stop()
+        pytest.fail(f"PostgreSQL did not start from {bindir}: {err}", pytrace=False)
+    yield server
+    server.stop()
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def db_kind(request) -> str:
+    return request.param
+
+
 @pytest.fixture
-def db_path(tmp_path) -> Path:
-    return tmp_path / "workflow.db"
+def db_path(db_kind, tmp_path, request):
+    """The test's own empty database: a SQLite file path, or a PostgreSQL URL (a new schema:
+    the product creates its tables there by running its migrations, as on a new server).
+    """
+    if db_kind == "sqlite":
+        yield tmp_path / "workflow.db"
+        return
+    server = request.getfixturevalue("postgres")
+    name = server.create_schema()
+    yield server.url(schema=name)
+    server.drop_schema(name)
 
 
 @pytest.fixture

@@ -15,7 +15,7 @@ from tests.conftest import ROOT, SMALL_PLAN, SON_LA, workflow_process, write_pla
 
 COMMANDS = ["validate", "load", "plans", "tasks", "show", "start", "report", "approve",
             "return", "block", "unblock", "escalate", "escalations", "watch", "history",
-            "audit verify", "summary"]
+            "audit verify", "summary", "db upgrade", "db copy"]
 STATES = ["assigned", "in_progress", "reported", "approved", "blocked"]
 
 
@@ -71,7 +71,7 @@ def test_task_json_shape(small):
     for key in ("id", "plan", "title", "state", "lead", "support", "approver", "due",
                 "depends_on", "overdue", "escalation_level", "escalated_to", "dependencies"):
         assert key in t
-    assert t["dependencies"] == [{"id": "a", "state": "assigned"}]
+    assert t["dependencies"] == [{"id": "a", "state": "assigned", "waits_for": "the task"}]
     assert (t["due"], t["overdue"], t["escalation_level"], t["escalated_to"]) == (
         "2024-05-15", False, 0, None)
     listed = small.ok("tasks", "--json").json
@@ -161,6 +161,7 @@ def test_unreachable_postgres_is_one_line(run):
     assert "Traceback" not in r.err
 
 
+@pytest.mark.sqlite_only  # PostgreSQL: tests/test_store.py
 def test_direct_history_update_is_refused_by_the_database(small, db_path):
     con = sqlite3.connect(db_path)
     with pytest.raises(sqlite3.DatabaseError, match="append-only"):
@@ -169,6 +170,7 @@ def test_direct_history_update_is_refused_by_the_database(small, db_path):
         con.execute("DELETE FROM wf_event")
 
 
+@pytest.mark.sqlite_only  # PostgreSQL: tests/test_store.py
 def test_audit_verify_catches_an_altered_event(small, db_path):
     small.ok("start", "a", "--as", "so-tai-chinh")
     ok = small.ok("audit", "verify", "--json").json[0]
@@ -231,23 +233,31 @@ def test_racing_processes_one_wins_history_has_one_event(small, db_path):
 def test_son_la_whole_plan_to_approval_in_dependency_order(son_la):
     run = son_la
     now = "2024-07-01T09:00:00+07:00"
-    tasks = {t["id"]: t for t in run.ok("tasks", "--json", now=now).json}
+    # Every concrete task: plain tasks and each district's instance of a fanned-out task.
+    work = {t["id"]: t for t in run.ok("tasks", "--state", "assigned", "--json", now=now).json}
+    groups = {t["id"] for t in run.ok("tasks", "--json", now=now).json if t["kind"] == "group"}
     before = len(run.ok("history", "--json").json)
     r = run("start", "dieu-chuyen-tai-san", "--as", "so-tai-chinh", now=now)
     assert r.code == 4
-    assert r.error == ("Error: dieu-chuyen-tai-san cannot start: quyet-toan-2023 is assigned, "
-                       "kiem-ke-tai-san is assigned (each must be approved first)")
+    assert r.error.startswith("Error: dieu-chuyen-tai-san cannot start: quyet-toan-2023 is "
+                              "assigned, kiem-ke-tai-san is assigned (each must be approved")
     assert len(run.ok("history", "--json").json) == before
-    order = TopologicalSorter({t: tasks[t]["depends_on"] for t in tasks}).static_order()
+
+    def waits_on(task):  # a dependency on a fanned-out task is one on each of its instances
+        return [i for d in task["depends_on"]
+                for i in ([w for w in work if work[w]["parent"] == d] if d in groups else [d])]
+
+    order = TopologicalSorter({t: waits_on(work[t]) for t in work}).static_order()
     for task_id in order:
-        t = tasks[task_id]
+        t = work[task_id]
         run.ok("start", task_id, "--as", t["lead"], now=now)
         run.ok("report", task_id, "--as", t["lead"], "--note", "Đã hoàn thành", now=now)
         run.ok("approve", task_id, "--as", t["approver"], now=now)
     counts = run.ok("plans", "--json").json[0]["counts"]
     assert counts == {"assigned": 0, "in_progress": 0, "reported": 0,
-                      "approved": len(tasks), "blocked": 0}
-    assert run.ok("audit", "verify", "--json").json[0]["events"] == before + 3 * len(tasks)
+                      "approved": len(work), "blocked": 0}
+    assert {t["state"] for t in run.ok("tasks", "--json", now=now).json} == {"approved"}
+    assert run.ok("audit", "verify", "--json").json[0]["events"] == before + 3 * len(work)
 
 
 def test_real_process_exit_codes_and_no_traceback(tmp_path):

@@ -60,8 +60,22 @@ BROKEN = [
      13, "tasks.a.approver", "may not approve its own work"),
     ("slash in id", "  a/b:\n    title: t\n    lead: syt\n", 10, "tasks.a/b", 'no "/"'),
     ("space in id", "  a b:\n    title: t\n    lead: syt\n", 10, "tasks.a b", "no spaces"),
-    ("reserved for_each", "  a:\n    title: t\n    lead: syt\n    for_each: huyen\n",
-     13, "tasks.a.for_each", "reserved for a later version"),
+    ("unknown unit list", "  a:\n    title: t\n    lead: syt\n    for_each: huyen\n",
+     13, "tasks.a.for_each", 'unknown unit list "huyen"; known: none'),
+    ("each without for_each", "  a:\n    title: t\n    lead: each\n",
+     12, "tasks.a.lead", '"each" needs for_each'),
+    ("repeat with due", "  a:\n    title: t\n    lead: syt\n    due: 2024-01-01\n"
+     "    repeat: {weekly: friday, from: 2024-01-01}\n", 13, "tasks.a.due",
+     "a recurring task has no single due date"),
+    ("repeat bad weekday", "  a:\n    title: t\n    lead: syt\n"
+     "    repeat: {weekly: someday, from: 2024-01-01}\n", 13, "tasks.a.repeat.weekly",
+     "is not a weekday"),
+    ("repeat two kinds", "  a:\n    title: t\n    lead: syt\n"
+     "    repeat: {weekly: friday, monthly: 3, from: 2024-01-01}\n", 13, "tasks.a.repeat",
+     "exactly one of weekly, monthly or yearly"),
+    ("repeat bad yearly", "  a:\n    title: t\n    lead: syt\n"
+     "    repeat: {yearly: [31/2], from: 2024-01-01}\n", 13, "tasks.a.repeat.yearly",
+     '"31/2" is not a day of the year'),
     ("cycle", "  a:\n    title: t\n    lead: syt\n    depends_on: [b]\n"
      "  b:\n    title: u\n    lead: syt\n    depends_on: [a]\n",
      10, "tasks.a.depends_on", "dependency cycle: a → b → a"),
@@ -170,7 +184,7 @@ def test_digest_ignores_formatting_but_not_meaning():
 def test_every_shipped_definition_validates(path):
     plan = load_file(path)
     assert plan.id == path.stem
-    assert plan.tasks and all(t.title and t.lead for t in plan.tasks.values())
+    assert plan.tasks and all(t.title and (t.lead or t.lead_each) for t in plan.tasks.values())
     assert all(unicodedata.is_normalized("NFC", t.title) for t in plan.tasks.values())
 
 

@@ -24,6 +24,7 @@ _EXAMPLES = (
 _DURATION_HELP = "durations are a whole number with h, d or w, e.g. 7d, 36h, 2w"
 _ONE_DAY = datetime.timedelta(days=1)
 _MAX_LEN = 200  # no real deadline phrase is longer; also keeps every regex below on short input
+_ISO = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}")
 _QUARTERS = {"i": 1, "ii": 2, "iii": 3, "iv": 4, "1": 1, "2": 2, "3": 3, "4": 4}
 
 # Markdown emphasis and zero-width characters (pasted from Word) go; every dash becomes "-".
@@ -96,6 +97,11 @@ def parse_date(value: object, *, kind: str = "due") -> datetime.date | None:
         value = str(value)  # YAML reads "due: 2025" as an int
     if not isinstance(value, str):
         raise DateParseError(f"cannot read {_shown(value)} as a date: give text; {_EXAMPLES}")
+    if _ISO.fullmatch(value):  # the common case in big generated plans: skip the phrase forms
+        try:
+            return datetime.date.fromisoformat(value)
+        except ValueError:
+            pass  # e.g. 2024-02-30: the full reading below says why
     given = normalize_text(value)
     try:
         if len(given) > _MAX_LEN:

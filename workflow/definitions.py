@@ -15,6 +15,7 @@ import unicodedata
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import date, timedelta
+from functools import cached_property
 from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
@@ -24,8 +25,15 @@ import yaml
 from workflow.dates import DateParseError, normalize_text, parse_date, parse_duration
 from workflow.errors import DefinitionError, NotFoundError, Problem
 
-# libyaml's composer is C and fast; PyYAML without it still works, only slower.
-_Loader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+_Base = getattr(yaml, "CSafeLoader", yaml.SafeLoader)  # libyaml's C composer when present
+
+
+class _Loader(_Base):  # type: ignore[misc, valid-type]
+    """Composes nodes only. No implicit tags: we read every scalar ourselves, so resolving
+    ``yes``/``2024-04-20``/``1e3`` to types would only cost time (about half of composing)."""
+
+    def resolve(self, kind, value, implicit):  # called once per node by the C composer
+        return ""
 
 DEFAULT_TIMEZONE = "Asia/Ho_Chi_Minh"
 DEFAULT_STALL_AFTER = timedelta(days=7)
@@ -44,6 +52,7 @@ PLAN_KEYS = {
     "timezone": "an IANA timezone such as Asia/Ho_Chi_Minh",
     "escalation": "a mapping with stall_after and step_after",
     "agencies": "a mapping of agency id to {name: ...}",
+    "units": "named lists of units (districts, communes) that tasks may fan out over",
     "tasks": "a mapping of task id to its fields",
 }
 TASK_KEYS = {
@@ -56,14 +65,28 @@ TASK_KEYS = {
     "due": "the deadline",
     "start": "the first day the task may start",
     "note": "a remark shown with the task",
+    "for_each": "a unit list: one instance of the task per unit",
+    "repeat": "a recurrence: weekly, monthly or yearly occurrences",
 }
 AGENCY_KEYS = {"name": "the agency's name", "aliases": "other ways the plans write it"}
 ESCALATION_KEYS = {"stall_after": "a duration such as 7d", "step_after": "a duration such as 3d"}
-RESERVED = {
-    "for_each": "one task per unit (for_each) is reserved for a later version",
-    "repeat": "recurring tasks (repeat) are reserved for a later version",
-    "units": "unit lists (units) are reserved for a later version",
+UNIT_KEYS = {"name": "the unit's name", "agency": "the agency that acts for the unit"}
+REPEAT_KEYS = {
+    "weekly": "a weekday: monday … sunday, or thứ 2 … thứ 7, chủ nhật",
+    "monthly": "a day of the month, 1-31 (the last day in shorter months)",
+    "yearly": "a list of days each year, e.g. [10/6, 10/12]",
+    "from": "the first day occurrences may fall on",
+    "until": "the last day (optional: open-ended without it)",
+    "ahead": "how far ahead of its due day an occurrence is created (default 7d)",
 }
+RESERVED: dict[str, str] = {}
+WEEKDAYS = {
+    "monday": 0, "tuesday": 1, "wednesday": 2, "thursday": 3, "friday": 4, "saturday": 5,
+    "sunday": 6, "thứ 2": 0, "thứ hai": 0, "thứ 3": 1, "thứ ba": 1, "thứ 4": 2, "thứ tư": 2,
+    "thứ 5": 3, "thứ năm": 3, "thứ 6": 4, "thứ sáu": 4, "thứ 7": 5, "thứ bảy": 5,
+    "chủ nhật": 6,
+}
+DEFAULT_AHEAD = timedelta(days=7)
 
 
 @dataclass(frozen=True)
@@ -71,6 +94,36 @@ class Agency:
     id: str
     name: str
     aliases: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class Unit:
+    id: str
+    name: str
+    agency: str  # the agency acting for it: its own `agency`, else one named like the unit
+
+
+@dataclass(frozen=True)
+class Repeat:
+    """weekly (weekday 0-6), monthly (day 1-31) or yearly ((day, month), ...) occurrences."""
+
+    every: str
+    weekday: int | None = None
+    day: int | None = None
+    days: tuple[tuple[int, int], ...] = ()
+    first: date | None = None
+    until: date | None = None
+    ahead: timedelta = DEFAULT_AHEAD
+
+    def ahead_days(self) -> timedelta:
+        return timedelta(days=self.ahead.days)
+
+    def canonical(self) -> dict[str, Any]:
+        return {"every": self.every, "weekday": self.weekday, "day": self.day,
+                "days": [list(d) for d in self.days],
+                "from": self.first.isoformat() if self.first else None,
+                "until": self.until.isoformat() if self.until else None,
+                "ahead": int(self.ahead.total_seconds())}
 
 
 @dataclass(frozen=True)
@@ -88,6 +141,9 @@ class TaskDef:
     note: str | None = None
     due_text: str | None = None
     line: int | None = None
+    for_each: str | None = None  # a unit list id: one instance per unit
+    lead_each: bool = False  # each unit's agency leads its own instance
+    repeat: Repeat | None = None
 
 
 @dataclass(frozen=True)
@@ -101,6 +157,7 @@ class Plan:
     step_after: timedelta
     agencies: dict[str, Agency]
     tasks: dict[str, TaskDef]
+    units: dict[str, dict[str, Unit]] = field(default_factory=dict)
     document: str | None = None
     source: str = ""
     warnings: tuple[str, ...] = field(default=(), compare=False)
@@ -118,10 +175,12 @@ class Plan:
             "step_after": int(self.step_after.total_seconds()),
             "agencies": {a.id: {"name": a.name, "aliases": list(a.aliases)}
                          for a in self.agencies.values()},
+            "units": {lid: {u.id: {"name": u.name, "agency": u.agency} for u in us.values()}
+                      for lid, us in self.units.items()},
             "tasks": {t.id: task_canonical(t) for t in self.tasks.values()},
         }
 
-    @property
+    @cached_property
     def digest(self) -> str:
         text = json.dumps(self.canonical(), ensure_ascii=False, sort_keys=True,
                           separators=(",", ":"))
@@ -135,6 +194,8 @@ def task_canonical(t: TaskDef) -> dict[str, Any]:
         "depends_on": list(t.depends_on),
         "due": t.due.isoformat() if t.due else None,
         "start": t.start.isoformat() if t.start else None,
+        "for_each": t.for_each, "lead_each": t.lead_each,
+        "repeat": t.repeat.canonical() if t.repeat else None,
     }
 
 
@@ -220,7 +281,8 @@ class _Reader:
 
 
 def _is_null(node: yaml.Node) -> bool:
-    return (isinstance(node, yaml.ScalarNode) and node.tag == "tag:yaml.org,2002:null"
+    """YAML's null: an empty or ~/null plain scalar (quoted "null" is the text null)."""
+    return (isinstance(node, yaml.ScalarNode) and node.style is None
             and node.value in ("", "~", "null", "Null", "NULL"))
 
 
@@ -234,8 +296,25 @@ def _kind(node: yaml.Node | None) -> str:
     return f'"{node.value}"'
 
 
+def _may_nest_deeply(text: str) -> bool:
+    """A cheap over-estimate: could this text nest deeper than MAX_DEPTH?"""
+    depth = deepest = 0
+    for ch in text:
+        if ch in "[{":
+            depth += 1
+            deepest = max(deepest, depth)
+        elif ch in "]}":
+            depth = max(0, depth - 1)
+    if deepest > MAX_DEPTH:
+        return True
+    indents = (len(line) - len(line.lstrip(" ")) for line in text.splitlines())
+    return max(indents, default=0) > 2 * MAX_DEPTH
+
+
 def _check_depth(text: str, filename: str) -> None:
     """Refuse absurd nesting before composing: libyaml's composer recurses in C."""
+    if not _may_nest_deeply(text):
+        return
     depth = 0
     try:
         for event in yaml.parse(text, Loader=_Loader):
@@ -371,11 +450,12 @@ def parse(text: str, filename: str = "<definition>") -> Plan:
         else:
             coordinator = ref
 
+    units = _read_units(r, value("units"), agencies, index) if "units" in top else {}
     tasks: dict[str, TaskDef] = {}
     if "tasks" not in top:
         missing("tasks")
     else:
-        tasks = _read_tasks(r, value("tasks"), agency_ref, issuer, coordinator)
+        tasks = _read_tasks(r, value("tasks"), agency_ref, issuer, coordinator, units)
 
     _check_cycles(r, tasks)
     if r.problems:
@@ -383,7 +463,7 @@ def parse(text: str, filename: str = "<definition>") -> Plan:
     return Plan(
         id=plan_id, title=title, issuer=issuer, coordinator=coordinator, timezone=timezone,
         stall_after=stall_after, step_after=step_after, agencies=agencies, tasks=tasks,
-        document=document, source=filename, warnings=tuple(r.warnings),
+        units=units, document=document, source=filename, warnings=tuple(r.warnings),
     )
 
 
@@ -437,8 +517,101 @@ def _agency_index(agencies: dict[str, Agency]) -> tuple[dict[str, str], dict[str
     return index, ambiguous
 
 
+def _read_units(r: _Reader, node: yaml.Node, agencies: dict[str, Agency],
+                index: dict[str, str]) -> dict[str, dict[str, Unit]]:
+    """``units: {huyen: {moc-chau: {name: ..., agency: ...}, ...}}``. A unit without ``agency``
+    acts as an agency of its own, with the unit's id and name (added to the plan's agencies)."""
+    lists: dict[str, dict[str, Unit]] = {}
+    for list_id, _kn, lnode in r.mapping(node, "units", None, "a mapping of list id to units"):
+        units: dict[str, Unit] = {}
+        for unit_id, knode, unode in r.mapping(lnode, f"units.{list_id}", None,
+                                               "a mapping of unit id to {name: ...}"):
+            key = f"units.{list_id}.{unit_id}"
+            if not _ID_RE.match(unit_id):
+                r.problem(knode, key, f'"{unit_id}" is not a valid unit id: use lowercase '
+                          "letters, digits and '-'" + _suggest_id(unit_id))
+                continue
+            agency_raw = None
+            if isinstance(unode, yaml.ScalarNode) and not _is_null(unode):
+                name = r.text(unode, key, required=True)
+            else:
+                fields = {k: v for k, _k, v in r.mapping(unode, key, UNIT_KEYS,
+                                                         "a mapping such as {name: ...}")}
+                name = r.text(fields.get("name"), f"{key}.name", required=True)
+                agency_raw = r.text(fields.get("agency"), f"{key}.agency")
+            agency = unit_id
+            if agency_raw is not None:
+                found = index.get(agency_key(agency_raw))
+                if found is None:
+                    r.problem(unode, f"{key}.agency", f'unknown agency "{agency_raw}"; known: '
+                              f"{', '.join(agencies)}")
+                    continue
+                agency = found
+            elif unit_id not in agencies:
+                agencies[unit_id] = Agency(unit_id, name or unit_id)
+                index.setdefault(agency_key(unit_id), unit_id)
+                index.setdefault(agency_key(name or unit_id), unit_id)
+            units[unit_id] = Unit(unit_id, name or unit_id, agency)
+        if not units:
+            r.problem(lnode, f"units.{list_id}", "a unit list needs at least one unit")
+        lists[list_id] = units
+    return lists
+
+
+def _read_repeat(r: _Reader, node: yaml.Node, key: str) -> Repeat | None:
+    what = "a mapping such as {weekly: friday, from: ..., until: ...}"
+    f = {k: v for k, _k, v in r.mapping(node, key, REPEAT_KEYS, what)}
+    kinds = [k for k in ("weekly", "monthly", "yearly") if k in f]
+    if len(kinds) != 1:
+        r.problem(node, key, "name exactly one of weekly, monthly or yearly")
+        return None
+    every = kinds[0]
+    first = _date(r, f.get("from"), f"{key}.from", "start")
+    until = _date(r, f.get("until"), f"{key}.until", "due")
+    if "from" not in f:
+        r.problem(node, f"{key}.from", "is required: the first day occurrences may fall on")
+    ahead = DEFAULT_AHEAD
+    if "ahead" in f:
+        raw = r.text(f["ahead"], f"{key}.ahead", required=True)
+        try:
+            ahead = parse_duration(raw) if raw else ahead
+        except DateParseError as err:
+            r.problem(f["ahead"], f"{key}.ahead", str(err))
+    if first and until and until < first:
+        r.problem(f.get("until"), f"{key}.until", "ends before it starts")
+    value = f[every]
+    if every == "weekly":
+        raw = (r.text(value, f"{key}.weekly", required=True) or "").casefold()
+        if raw not in WEEKDAYS:
+            r.problem(value, f"{key}.weekly", f'"{raw}" is not a weekday; {REPEAT_KEYS["weekly"]}')
+            return None
+        return Repeat("weekly", weekday=WEEKDAYS[raw], first=first, until=until, ahead=ahead)
+    if every == "monthly":
+        raw = r.text(value, f"{key}.monthly", required=True) or ""
+        if not raw.isdigit() or not 1 <= int(raw) <= 31:
+            r.problem(value, f"{key}.monthly", f'"{raw}" is not a day of the month (1-31)')
+            return None
+        return Repeat("monthly", day=int(raw), first=first, until=until, ahead=ahead)
+    days = []
+    for raw, item in r.text_list(value, f"{key}.yearly"):
+        m = re.fullmatch(r"(\d{1,2})/(\d{1,2})", raw)
+        try:
+            if not m:
+                raise ValueError
+            date(2024, int(m[2]), int(m[1]))  # 2024 is a leap year: 29/2 is allowed
+            days.append((int(m[1]), int(m[2])))
+        except ValueError:
+            r.problem(item, f"{key}.yearly", f'"{raw}" is not a day of the year like 10/6')
+    if not days:
+        r.problem(value, f"{key}.yearly", "list at least one day, e.g. [10/6, 10/12]")
+        return None
+    return Repeat("yearly", days=tuple(sorted(set(days), key=lambda d: (d[1], d[0]))),
+                  first=first, until=until, ahead=ahead)
+
+
 def _read_tasks(r: _Reader, node: yaml.Node, agency_ref, issuer: str | None,
-                coordinator: str | None) -> dict[str, TaskDef]:
+                coordinator: str | None, units: dict[str, dict[str, Unit]]
+                ) -> dict[str, TaskDef]:
     raw_tasks: list[tuple[str, yaml.Node, dict[str, yaml.Node]]] = []
     for task_id, knode, vnode in r.mapping(node, "tasks", None, "a mapping of task id to fields"):
         key = f"tasks.{task_id}"
@@ -451,6 +624,7 @@ def _read_tasks(r: _Reader, node: yaml.Node, agency_ref, issuer: str | None,
             raw_tasks.append((task_id, knode, fields))
     known = [t for t, _n, _f in raw_tasks]
     known_set = set(known)
+    recurring = {t for t, _n, f in raw_tasks if "repeat" in f}
     tasks: dict[str, TaskDef] = {}
     for task_id, knode, f in raw_tasks:
         key = f"tasks.{task_id}"
@@ -459,8 +633,15 @@ def _read_tasks(r: _Reader, node: yaml.Node, agency_ref, issuer: str | None,
             r.problem(knode, f"{key}.title", "is required")
         if "lead" not in f:
             r.problem(knode, f"{key}.lead", "is required: the lead agency (chủ trì)")
-        lead = agency_ref(r.text(f.get("lead"), f"{key}.lead", required="lead" in f),
-                          f.get("lead"), f"{key}.lead")
+        for_each = r.text(f.get("for_each"), f"{key}.for_each")
+        if for_each is not None and for_each not in units:
+            r.problem(f.get("for_each"), f"{key}.for_each", f'unknown unit list "{for_each}"; '
+                      f"known: {', '.join(units) or 'none (declare them under units:)'}")
+        lead_raw = r.text(f.get("lead"), f"{key}.lead", required="lead" in f)
+        lead_each = lead_raw is not None and lead_raw.casefold() == "each"
+        if lead_each and for_each is None:
+            r.problem(f.get("lead"), f"{key}.lead", '"each" needs for_each: the units lead')
+        lead = None if lead_each else agency_ref(lead_raw, f.get("lead"), f"{key}.lead")
         support: list[str] = []
         for raw, item in r.text_list(f.get("support"), f"{key}.support"):
             ref = agency_ref(raw, item, f"{key}.support")
@@ -487,6 +668,9 @@ def _read_tasks(r: _Reader, node: yaml.Node, agency_ref, issuer: str | None,
             if raw not in known_set:
                 r.problem(item, f"{key}.depends_on", f'task "{task_id}" depends on unknown task '
                           f'"{raw}"; known: {", ".join(t for t in known if t != task_id)}')
+            elif raw in recurring:
+                r.problem(item, f"{key}.depends_on", f'"{raw}" recurs: a task cannot wait on '
+                          "every occurrence of a recurring task")
             elif raw not in depends:
                 depends.append(raw)
         due = _date(r, f.get("due"), f"{key}.due", "due")
@@ -494,12 +678,22 @@ def _read_tasks(r: _Reader, node: yaml.Node, agency_ref, issuer: str | None,
         if due and start and start > due:
             r.problem(f.get("start"), f"{key}.start",
                       f"starts {start.isoformat()}, after it is due ({due.isoformat()})")
+        repeat = None
+        if "repeat" in f:
+            repeat = _read_repeat(r, f["repeat"], f"{key}.repeat")
+            if "due" in f:
+                r.problem(f["due"], f"{key}.due", "a recurring task has no single due date: "
+                          "each occurrence is due on its own day")
+            if for_each is not None:
+                r.problem(f["repeat"], f"{key}.repeat", "for_each and repeat together are not "
+                          "supported yet; split the task")
         tasks[task_id] = TaskDef(
             id=task_id, title=title or "", lead=lead or "", support=tuple(support),
             approver=approver or "", approver_named=named is not None,
             depends_on=tuple(depends), due=due, start=start,
             ref=r.text(f.get("ref"), f"{key}.ref"), note=r.text(f.get("note"), f"{key}.note"),
             due_text=r.text(f.get("due"), f"{key}.due"), line=knode.start_mark.line + 1,
+            for_each=for_each, lead_each=lead_each, repeat=repeat,
         )
     for t in tasks.values():
         for dep in t.depends_on:

@@ -18,17 +18,17 @@ import structlog
 from sqlalchemy import func, select, update
 from sqlalchemy.engine import Connection, Row
 
-from workflow import clock, escalation
+from workflow import bulk, clock, escalation, expand, recurrence
 from workflow.audit import Appender
 from workflow.definitions import Plan, agency_key, nfc
-from workflow.errors import ConflictError, NotFoundError, UsageError
+from workflow.errors import ConflictError, MoveRefusedError, NotFoundError, UsageError
 from workflow.machine import Move, fire
-from workflow.models import AgencyRow, DependencyRow, PlanRow, TaskRow
+from workflow.models import PLAN_ROW, AgencyRow, DependencyRow, PlanRow, TaskRow, UnitRow
 from workflow.store import Store
 
 log = structlog.get_logger("workflow")
-PLAN, TASK, AGENCY, DEP = (PlanRow.__table__, TaskRow.__table__, AgencyRow.__table__,
-                           DependencyRow.__table__)
+PLAN, TASK, AGENCY, DEP, UNIT = (PlanRow.__table__, TaskRow.__table__, AgencyRow.__table__,
+                                 DependencyRow.__table__, UnitRow.__table__)
 
 
 # --------------------------------------------------------------------------- lookups
@@ -36,13 +36,13 @@ PLAN, TASK, AGENCY, DEP = (PlanRow.__table__, TaskRow.__table__, AgencyRow.__tab
 
 def select_plan(conn: Connection, plan_id: str | None) -> Row:
     if plan_id:
-        row = conn.execute(select(PLAN).where(PLAN.c.id == nfc(plan_id.strip()))).one_or_none()
+        row = conn.execute(select(*PLAN_ROW).where(PLAN.c.id == nfc(plan_id.strip()))).one_or_none()
         if row is None:
             known = conn.execute(select(PLAN.c.id).order_by(PLAN.c.id)).scalars().all()
             raise NotFoundError(f"no plan {plan_id!r}; loaded plans: "
                                 f"{', '.join(known) or 'none (workflow load FILE)'}")
         return row
-    rows = conn.execute(select(PLAN).order_by(PLAN.c.id).limit(2)).all()
+    rows = conn.execute(select(*PLAN_ROW).order_by(PLAN.c.id).limit(2)).all()
     if not rows:
         raise NotFoundError("no plan is loaded; load one first: workflow load FILE")
     if len(rows) > 1:
@@ -128,7 +128,7 @@ def load_plan(store: Store, plan: Plan, *, now: datetime, actor: str | None = No
               upgrade: bool = False) -> LoadResult:
     now_u = clock.to_utc(now)
     with store.write() as conn:
-        existing = conn.execute(select(PLAN).where(PLAN.c.id == plan.id)).one_or_none()
+        existing = conn.execute(select(*PLAN_ROW).where(PLAN.c.id == plan.id)).one_or_none()
         if existing is not None:
             if existing.digest == plan.digest:
                 return LoadResult(plan.id, "unchanged", len(plan.tasks))
@@ -142,25 +142,21 @@ def load_plan(store: Store, plan: Plan, *, now: datetime, actor: str | None = No
         conn.execute(PLAN.insert().values(**plan_columns(plan), loaded_at=now_u,
                                           head_seq=0, head_hash=""))
         insert_agencies(conn, plan)
-        row = conn.execute(select(PLAN).where(PLAN.c.id == plan.id)).one()
-        tasks = []
-        for i, t in enumerate(plan.tasks.values()):
-            values = _task_values(t, row, i, now_u)
-            values.update(plan_id=plan.id, task_id=t.id, state="assigned", version=0,
-                          last_move_at=now_u, open_deps=len(t.depends_on),
-                          stall_at=stall_at("assigned", len(t.depends_on), t.start, now_u, row))
-            tasks.append(values)
-        if tasks:
-            conn.execute(TASK.insert(), tasks)
-        deps = [{"plan_id": plan.id, "task_id": t.id, "depends_on": d}
-                for t in plan.tasks.values() for d in t.depends_on]
-        if deps:
-            conn.execute(DEP.insert(), deps)
+        row = conn.execute(select(*PLAN_ROW).where(PLAN.c.id == plan.id)).one()
+        count = 0
+        for batch in expand.batches(expand.task_rows(plan, row, now_u)):
+            bulk.insert(conn, TASK, batch)
+            count += len(batch)
+        for batch in expand.batches(expand.dependency_rows(plan)):
+            bulk.insert(conn, DEP, batch)
+        if plan.units:
+            conn.execute(UNIT.insert(), expand.unit_rows(plan))
         events = Appender(conn, plan.id, store.person(conn))
         events.add(event="load", at=now, actor=actor,
-                   note=f"loaded {plan.source} ({len(plan.tasks)} tasks)",
+                   note=f"loaded {plan.source} ({len(plan.tasks)} tasks, {count} rows)",
                    data={"digest": plan.digest, "source": plan.source,
-                         "tasks": len(plan.tasks)})
+                         "tasks": len(plan.tasks), "definition": plan.canonical()})
+        recurrence.create_due(conn, events, row, now)
         events.flush()
     log.info("plan_loaded", plan=plan.id, tasks=len(plan.tasks), digest=plan.digest[:12])
     return LoadResult(plan.id, "created", len(plan.tasks))
@@ -208,6 +204,8 @@ def move(store: Store, *, plan_id: str | None, task: str, trigger: str, actor: s
         plan = select_plan(conn, plan_id)
         row = find_task(conn, plan, task)
         who = find_agency(conn, plan, actor)
+        if row.kind == "group":
+            _refuse_group(conn, plan, row, trigger)
         open_deps = conn.execute(
             select(TASK.c.task_id, TASK.c.state)
             .join(DEP, (DEP.c.plan_id == TASK.c.plan_id) & (DEP.c.depends_on == TASK.c.task_id))
@@ -249,6 +247,10 @@ def _commit_move(store: Store, plan: Row, row: Row, m: Move, new_state: str,
         event = events.add(event=m.trigger, at=now, task_id=row.task_id, from_state=row.state,
                            to_state=new_state, actor=m.actor, note=m.note)
         moved = conn.execute(select(TASK).where(TASK.c.pk == row.pk)).one()
+        if moved.open_deps != row.open_deps:  # an approval elsewhere released it meanwhile
+            conn.execute(update(TASK).where(TASK.c.pk == row.pk).values(stall_at=stall_at(
+                new_state, moved.open_deps, row.start, now_u, plan)))
+            moved = conn.execute(select(TASK).where(TASK.c.pk == row.pk)).one()
         actions = escalation.resolve_open(conn, events, moved, now,
                                           f"resolved by {m.trigger} from {m.actor}")
         if m.trigger == "block":
@@ -259,11 +261,52 @@ def _commit_move(store: Store, plan: Row, row: Row, m: Move, new_state: str,
                                                    timedelta(seconds=plan.step_after), now)
         if m.trigger == "approve":
             _release_dependents(conn, plan, row.task_id, now_u)
+        if row.parent is not None:
+            _roll_up(conn, plan, row.parent, now_u)
         events.flush()
     log.info("task_moved", plan=plan.id, task=row.task_id, trigger=m.trigger, src=row.state,
              dest=new_state, actor=m.actor)
     return MoveResult(plan.id, row.task_id, m.trigger, row.state, new_state, m.actor,
                       [event], actions)
+
+
+def _refuse_group(conn: Connection, plan: Row, row: Row, trigger: str) -> None:
+    first = conn.execute(select(TASK.c.task_id).where(
+        TASK.c.plan_id == plan.id, TASK.c.parent == row.task_id).order_by(TASK.c.pk)
+        .limit(1)).scalar_one_or_none()
+    what = "recurs" if row.rule else "is fanned out over units"
+    example = f", e.g. workflow {trigger} {first}" if first else ""
+    raise MoveRefusedError(f"{row.task_id} {what}: move its instances ({row.task_id}/...)"
+                           f"{example}; list them with workflow tasks '{row.task_id}/*'")
+
+
+def roll_up_state(counts: dict[str, int], finished: bool = True) -> str:
+    """A group's state from its instances': blocked while any is, approved when all are."""
+    total = sum(counts.values())
+    if counts.get("blocked"):
+        return "blocked"
+    if total and counts.get("approved", 0) == total:
+        return "approved" if finished else "in_progress"
+    if counts.get("assigned", 0) == total:
+        return "assigned"
+    if counts.get("reported", 0) + counts.get("approved", 0) == total:
+        return "reported"
+    return "in_progress"
+
+
+def _roll_up(conn: Connection, plan: Row, parent: str, now_u: datetime) -> None:
+    group = conn.execute(select(TASK).where(TASK.c.plan_id == plan.id,
+                                            TASK.c.task_id == parent)).one()
+    counts = dict(conn.execute(select(TASK.c.state, func.count()).where(
+        TASK.c.plan_id == plan.id, TASK.c.parent == parent).group_by(TASK.c.state)).all())
+    state = roll_up_state(counts, finished=group.rule is None or group.next_create_at is None)
+    if state == group.state:
+        return
+    conn.execute(update(TASK).where(TASK.c.pk == group.pk).values(
+        state=state, version=group.version + 1, last_move_at=now_u,
+        approved_at=now_u if state == "approved" else None))
+    if state == "approved":
+        _release_dependents(conn, plan, parent, now_u)
 
 
 def _raise_changed(conn: Connection, row: Row, m: Move) -> None:
@@ -301,7 +344,10 @@ def sweep(store: Store, *, plan_id: str | None, now: datetime) -> list[escalatio
     for pid in ids:
         with store.write() as conn:
             events = Appender(conn, pid, store.person(conn))  # takes the plan's lock first
-            plan = conn.execute(select(PLAN).where(PLAN.c.id == pid)).one()
+            plan = conn.execute(select(*PLAN_ROW).where(PLAN.c.id == pid)).one()
+            created = recurrence.create_due(conn, events, plan, now)
+            for parent in dict.fromkeys(c.rsplit("/", 1)[0] for c in created):
+                _roll_up(conn, plan, parent, clock.to_utc(now))
             found = escalation.sweep_plan(conn, events, plan, now)
             events.flush()
         actions += found

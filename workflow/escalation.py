@@ -3,7 +3,9 @@
 Climbing is computed, not counted: an escalation whose cause began at ``since`` stands at level
 ``1 + (now - since) // step_after`` (capped at the top of the chain). So a sweep that comes a
 week late lands exactly where sweeps every fifteen minutes would have, and a second sweep at
-the same moment finds nothing to do.
+the same moment finds nothing to do. For that, an open escalation always reflects the cause that
+holds now: when a cause of higher precedence joins (a stalled task becomes overdue) it is
+resolved and raised anew for that cause, dated from when the task first needed attention.
 """
 
 from __future__ import annotations
@@ -25,13 +27,14 @@ PLAN = PlanRow.__table__
 
 
 def escalation_chain(lead: str, approver: str, coordinator: str, issuer: str) -> list[str]:
-    """Lead, coordinator, issuer, each once; an approver outside that sits below the coordinator."""
+    """Lowest first: lead, an approver from outside (just below the coordinator), coordinator,
+    issuer. Each agency once, at its highest place: the issuer tops every chain, so when the
+    issuer leads nobody is above it (not the coordinator, who answers to it)."""
     chain: list[str] = []
-    outside = approver not in (lead, coordinator, issuer)
-    for agency in (lead, approver if outside else None, coordinator, issuer):
+    for agency in (issuer, coordinator, approver, lead):  # highest first
         if agency and agency not in chain:
             chain.append(agency)
-    return chain
+    return chain[::-1]
 
 
 @dataclass(frozen=True)
@@ -67,11 +70,17 @@ def cause_of(task, chain: list[str], now: datetime) -> Cause | None:
         return None
     must_act = task.approver if task.state == "reported" else task.lead
     first = min(chain.index(must_act) + 1, top)
+    held: list[tuple[str, datetime]] = []  # (reason, since), in order of precedence
     if task.overdue_at is not None and task.overdue_at <= now:
-        return Cause("overdue", must_act, first, max(task.overdue_at, task.last_move_at))
+        held.append(("overdue", max(task.overdue_at, task.last_move_at)))
     if task.stall_at is not None and task.stall_at <= now:
-        return Cause("stalled", must_act, first, task.stall_at)
-    return None
+        held.append(("stalled", task.stall_at))
+    if not held:
+        return None
+    # The reason is the first cause that holds; the escalation dates from the earliest one, so
+    # a stalled task that then becomes overdue does not fall back to level 1, and a late sweep
+    # reaches the same level as sweeps that saw the stall first.
+    return Cause(held[0][0], must_act, first, min(since for _, since in held))
 
 
 def level_at(cause: Cause, chain_len: int, step: timedelta, now: datetime) -> tuple[int, int]:
@@ -128,51 +137,73 @@ def resolve_open(conn: Connection, log: Appender, task, now: datetime,
                    task.plan_id)]
 
 
+def recheck_open(conn: Connection, log: Appender, plan, now: datetime) -> list[Action]:
+    """Every open escalation of the plan against its task as it is now (after an upgrade)."""
+    return _recheck(conn, log, plan, now, None)
+
+
+def _recheck(conn: Connection, log: Appender, plan, now: datetime, which) -> list[Action]:
+    """Resolves an open escalation whose cause is gone or changed (step 2 of the sweep raises
+    the one that holds); climbs one that is due, computed from its start, never down."""
+    step = timedelta(seconds=plan.step_after)
+    now_u = to_utc(now)
+    actions: list[Action] = []
+    query = (select(TASK, ESC.c.id.label("esc_id"), ESC.c.level.label("esc_level"),
+                    ESC.c.escalated_to.label("esc_to"), ESC.c.reason.label("esc_reason"),
+                    ESC.c.must_act.label("esc_must_act"), ESC.c.chain.label("esc_chain"),
+                    ESC.c.since.label("esc_since"))
+             .join(ESC, TASK.c.pk == ESC.c.task_pk)
+             .where(ESC.c.plan_id == plan.id, ESC.c.resolved_at.is_(None)))
+    if which is not None:
+        query = query.where(which)
+    for row in conn.execute(query.order_by(TASK.c.position, TASK.c.pk)).all():
+        chain = escalation_chain(row.lead, row.approver, plan.coordinator, plan.issuer)
+        cause = cause_of(row, chain, now_u)
+        if cause is None:
+            actions += resolve_open(conn, log, row, now, "its cause no longer holds")
+            continue
+        if (cause.reason, cause.must_act, cause.since, chain) != (
+                row.esc_reason, row.esc_must_act, row.esc_since, json.loads(row.esc_chain)):
+            # A cause of higher precedence joined (stalled, then overdue), or an upgrade moved
+            # the cause's start or the chain: close this one; the sweep raises the one that holds.
+            actions += resolve_open(conn, log, row, now, "superseded: now "
+                                    f"{cause.reason}, {cause.must_act} must act")
+            continue
+        level, max_level = level_at(cause, len(chain), step, now_u)
+        if level <= row.esc_level:
+            continue
+        for lvl in range(row.esc_level + 1, level + 1):
+            actions.append(_record(log, row, "climbed", lvl, chain[cause.first + lvl - 1],
+                                   cause.reason, now, cause.must_act))
+        conn.execute(update(ESC).where(ESC.c.id == row.esc_id).values(
+            level=level, escalated_to=chain[cause.first + level - 1],
+            next_climb_at=_next_climb(cause.since, level, max_level, step)))
+    return actions
+
+
 def sweep_plan(conn: Connection, log: Appender, plan, now: datetime) -> list[Action]:
     """One plan's sweep inside the caller's write transaction (which holds the plan's lock)."""
     step = timedelta(seconds=plan.step_after)
     now_u = to_utc(now)
     actions: list[Action] = []
 
-    # 1. Open escalations (few: only tasks needing attention). One whose cause is gone without
-    #    a move (a deadline moved by an upgrade) is resolved; one due to climb climbs.
-    open_rows = conn.execute(
-        select(TASK, ESC.c.id.label("esc_id"), ESC.c.level.label("esc_level"),
-               ESC.c.escalated_to.label("esc_to"), ESC.c.reason.label("esc_reason"),
-               ESC.c.must_act.label("esc_must_act"), ESC.c.chain.label("esc_chain"),
-               ESC.c.since.label("esc_since"), ESC.c.next_climb_at.label("esc_next"))
-        .join(ESC, TASK.c.pk == ESC.c.task_pk)
-        .where(ESC.c.plan_id == plan.id, ESC.c.resolved_at.is_(None))
-        .order_by(TASK.c.position)
-    ).all()
-    for row in open_rows:
-        chain = json.loads(row.esc_chain)
-        cause = cause_of(row, chain, now_u)
-        if cause is None or cause.must_act != row.esc_must_act:
-            actions += resolve_open(conn, log, row, now, "its cause no longer holds")
-            continue
-        # A later cause joining (stalled, then overdue) keeps the open escalation: one per task.
-        if row.esc_next is None or row.esc_next > now_u:
-            continue
-        first = chain.index(row.esc_to) - row.esc_level + 1
-        current = Cause(row.esc_reason, row.esc_must_act, first, row.esc_since)
-        level, max_level = level_at(current, len(chain), step, now_u)
-        for lvl in range(row.esc_level + 1, level + 1):
-            actions.append(_record(log, row, "climbed", lvl, chain[first + lvl - 1],
-                                   row.esc_reason, now, row.esc_must_act))
-        conn.execute(update(ESC).where(ESC.c.id == row.esc_id).values(
-            level=level, escalated_to=chain[first + level - 1],
-            next_climb_at=_next_climb(row.esc_since, level, max_level, step)))
+    # 1. Open escalations that may have changed with time alone: due to climb, or stalled
+    #    ones whose task has since become overdue. Everything else about an open escalation
+    #    changes only by a move (which resolves it) or an upgrade (which rechecks them all),
+    #    so a steady-state sweep reads nothing but these index ranges.
+    actions += _recheck(conn, log, plan, now, or_(
+        ESC.c.next_climb_at <= now_u,
+        and_(ESC.c.reason == "stalled", TASK.c.overdue_at <= now_u)))
 
     # 2. Tasks that need an escalation and have none open: indexed range scans only.
     has_open = select(ESC.c.id).where(ESC.c.task_pk == TASK.c.pk,
                                       ESC.c.resolved_at.is_(None)).exists()
     candidates = conn.execute(
         select(TASK).where(TASK.c.plan_id == plan.id, ~has_open).where(or_(
-            TASK.c.state == "blocked",
+            and_(TASK.c.state == "blocked", TASK.c.kind != "group"),  # groups only roll up
             and_(TASK.c.overdue_at.is_not(None), TASK.c.overdue_at <= now_u),
             and_(TASK.c.stall_at.is_not(None), TASK.c.stall_at <= now_u),
-        )).order_by(TASK.c.position)
+        )).order_by(TASK.c.position, TASK.c.pk)
     ).all()
     for task in candidates:
         chain = escalation_chain(task.lead, task.approver, plan.coordinator, plan.issuer)

@@ -3,6 +3,9 @@
 The columns a sweep filters on (``stall_at``, ``overdue_at``, open escalations'
 ``next_climb_at``) are precomputed on every move so each sweep query is one index range scan:
 its cost follows the tasks needing attention, not the size of the plan.
+
+Databases are created and upgraded by the Alembic revisions in ``workflow/migrations``, not
+from these classes: a column or table added here needs a new revision there (a test compares).
 """
 
 from __future__ import annotations
@@ -11,14 +14,6 @@ from datetime import date, datetime
 
 from sqlalchemy import Column, Index, Text, UniqueConstraint, text
 from sqlmodel import Field, SQLModel
-
-SCHEMA_VERSION = 1
-
-
-class Meta(SQLModel, table=True):
-    __tablename__ = "wf_meta"
-    key: str = Field(primary_key=True)
-    value: str
 
 
 class PlanRow(SQLModel, table=True):
@@ -54,6 +49,9 @@ class TaskRow(SQLModel, table=True):
         Index("ix_task_plan_lead", "plan_id", "lead"),
         Index("ix_task_stall", "plan_id", "stall_at", sqlite_where=text("stall_at IS NOT NULL"),
               postgresql_where=text("stall_at IS NOT NULL")),
+        Index("ix_task_recur", "plan_id", "next_create_at",
+              sqlite_where=text("next_create_at IS NOT NULL"),
+              postgresql_where=text("next_create_at IS NOT NULL")),
         Index("ix_task_overdue", "plan_id", "overdue_at",
               sqlite_where=text("overdue_at IS NOT NULL"),
               postgresql_where=text("overdue_at IS NOT NULL")),
@@ -65,6 +63,9 @@ class TaskRow(SQLModel, table=True):
     kind: str = "task"  # task | group (fanned out or recurring: rolls up) | instance
     parent: str | None = Field(default=None, index=True)  # an instance's group task id
     unit: str | None = None  # an instance's unit id, or its occurrence date (ISO)
+    rule: str | None = None  # a recurring group's rule (JSON)
+    # A recurring group: when the sweep must create its next occurrence (NULL: rule finished).
+    next_create_at: datetime | None = None
     title: str = Field(sa_column=Column(Text, nullable=False))
     ref: str | None = None
     note: str | None = Field(default=None, sa_column=Column(Text))
@@ -189,3 +190,7 @@ class EscalationRow(SQLModel, table=True):
     raised_at: datetime
     next_climb_at: datetime | None = None  # NULL at the top of the chain
     resolved_at: datetime | None = None
+
+
+# The plan row without its (large) canonical definition: what every command needs.
+PLAN_ROW = [c for c in PlanRow.__table__.c if c.name != "definition"]

@@ -22,6 +22,8 @@ def wrap(text: str | None, indent: str = "    ", width: int = WIDTH) -> list[str
 
 def _flags(t: dict[str, Any]) -> str:
     flags = []
+    if t.get("instances"):
+        flags.append(", ".join(f"{n} {s}" for s, n in t["instances"].items() if n))
     if t.get("overdue"):
         flags.append("OVERDUE")
     if t.get("escalation_level"):
@@ -57,9 +59,13 @@ def task_view(t: dict[str, Any]) -> str:
     lines += [f"  {k + ':':<14}{v}" for k, v in rows if v]
     if t.get("note"):
         lines += wrap(f"note: {t['note']}", indent="  ")
+    if t.get("instances"):
+        lines.append("  instances:    " + ", ".join(
+            f"{n} {s}" for s, n in t["instances"].items() if n))
     if t["dependencies"]:
         lines.append("  depends on:")
-        lines += [f"    {d['id']:<30} {d['state']}" for d in t["dependencies"]]
+        lines += [f"    {d['id']:<30} {d['state']:<12} (waits for {d['waits_for']})"
+                  for d in t["dependencies"]]
     esc = t.get("escalation")
     lines.append("  escalation:   " + (
         f"level {esc['level']} {ARROW} {esc['escalated_to']} ({esc['reason']}, since "
@@ -105,11 +111,13 @@ def summary_table(s: dict[str, Any], names: dict[str, str]) -> str:
     cols = [("tasks", "tasks"), ("approved", "done"), ("on_time", "on time"),
             ("done_late", "late"), ("overdue", "overdue"), ("not_yet_due", "not due"),
             ("blocked", "blocked"), ("escalated", "escal.")]
-    head = f"{'agency (lead)':<22}" + "".join(f"{h:>7}" for _k, h in cols)
+    by = s.get("by", "agency")
+    label = {"agency": "agency (lead)", "task": "task", "unit": "unit"}[by]
+    head = f"{label:<22}" + "".join(f"{h:>7}" for _k, h in cols)
     lines = [f"plan {s['plan']} at {s['at'][:16].replace('T', ' ')}", head]
-    for a in s["agencies"]:
-        lines.append(f"{a['agency'][:22]:<22}" + "".join(f"{a[k]:>7}" for k, _h in cols))
-        if names.get(a["agency"]):
+    for a in s.get("agencies") or s.get("rows") or []:
+        lines.append(f"{a[by][:22]:<22}" + "".join(f"{a[k]:>7}" for k, _h in cols))
+        if by == "agency" and names.get(a["agency"]):
             lines.extend(wrap(names[a["agency"]], indent="  ", width=WIDTH))
     lines.append(f"{'all':<22}" + "".join(f"{s['total'][k]:>7}" for k, _h in cols))
     return "\n".join(lines)

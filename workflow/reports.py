@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Iterable, Iterator
 from datetime import datetime
 from typing import Any
 
@@ -11,10 +12,10 @@ from sqlalchemy.engine import Connection, Row
 
 from workflow import clock
 from workflow.machine import STATES
-from workflow.models import EscalationRow, EventRow, PlanRow, TaskRow
+from workflow.models import PLAN_ROW, DependencyRow, EscalationRow, EventRow, PlanRow, TaskRow
 
-PLAN, TASK, EVENT, ESC = (PlanRow.__table__, TaskRow.__table__, EventRow.__table__,
-                          EscalationRow.__table__)
+PLAN, TASK, EVENT, ESC, DEP = (PlanRow.__table__, TaskRow.__table__, EventRow.__table__,
+                               EscalationRow.__table__, DependencyRow.__table__)
 
 
 def _iso(moment: datetime | None, tz: str) -> str | None:
@@ -43,6 +44,7 @@ def task_dict(row: Row, plan: Row, now_u: datetime) -> dict[str, Any]:
         "escalation_level": row.esc_level or 0, "escalated_to": row.esc_to,
         "escalation_reason": row.esc_reason, "blocked_from": row.blocked_from,
         "on_time": row.on_time, "version": row.version, "note": row.note,
+        "kind": row.kind, "parent": row.parent, "unit": row.unit,
         "last_move_at": _iso(row.last_move_at, plan.timezone),
     }
 
@@ -51,6 +53,7 @@ def plans(conn: Connection, now: datetime) -> list[dict[str, Any]]:
     now_u = clock.to_utc(now)
     counts: dict[str, dict[str, int]] = {}
     for plan_id, state, n in conn.execute(select(TASK.c.plan_id, TASK.c.state, func.count())
+                                          .where(TASK.c.kind != "group")
                                           .group_by(TASK.c.plan_id, TASK.c.state)):
         counts.setdefault(plan_id, {})[state] = n
     overdue = dict(conn.execute(select(TASK.c.plan_id, func.count()).where(
@@ -58,7 +61,7 @@ def plans(conn: Connection, now: datetime) -> list[dict[str, Any]]:
     escalated = dict(conn.execute(select(ESC.c.plan_id, func.count()).where(
         ESC.c.resolved_at.is_(None)).group_by(ESC.c.plan_id)).all())
     out = []
-    for p in conn.execute(select(PLAN).order_by(PLAN.c.id)):
+    for p in conn.execute(select(*PLAN_ROW).order_by(PLAN.c.id)):
         c = counts.get(p.id, {})
         out.append({
             "id": p.id, "title": p.title, "issuer": p.issuer, "coordinator": p.coordinator,
@@ -71,9 +74,17 @@ def plans(conn: Connection, now: datetime) -> list[dict[str, Any]]:
 
 def tasks(conn: Connection, plan: Row, now: datetime, *, state: str | None = None,
           agency: str | None = None, lead: str | None = None, overdue: bool = False,
-          blocked: bool = False, pattern: str | None = None) -> list[dict[str, Any]]:
+          blocked: bool = False, pattern: str | None = None,
+          unit: str | None = None) -> list[dict[str, Any]]:
     now_u = clock.to_utc(now)
     q = _with_escalation(select(TASK, *_open_esc_columns())).where(TASK.c.plan_id == plan.id)
+    filtered = bool(state or agency or lead or overdue or blocked or unit
+                    or (pattern and "/" in pattern))
+    # Unfiltered: one line per task of the plan (a fanned-out task as its group, with counts).
+    # Filtered or a pattern with '/': the concrete work, instances included.
+    q = q.where(TASK.c.kind != ("group" if filtered else "instance"))
+    if unit:
+        q = q.where(TASK.c.unit == unit)
     if state:
         q = q.where(TASK.c.state == state)
     if blocked:
@@ -87,7 +98,25 @@ def tasks(conn: Connection, plan: Row, now: datetime, *, state: str | None = Non
         q = q.where(or_(TASK.c.lead == agency, TASK.c.support.contains(f'"{agency}"')))
     if pattern:
         q = q.where(TASK.c.task_id.like(_like(pattern), escape="\\"))
-    return [task_dict(r, plan, now_u) for r in conn.execute(q.order_by(TASK.c.position))]
+    out = [task_dict(r, plan, now_u) for r in conn.execute(q.order_by(TASK.c.position,
+                                                                        TASK.c.pk))]
+    groups = [t for t in out if t["kind"] == "group"]
+    if groups:
+        counts = instance_counts(conn, plan, [g["id"] for g in groups])
+        for g in groups:
+            g["instances"] = counts.get(g["id"], {})
+    return out
+
+
+def instance_counts(conn: Connection, plan: Row, parents: list[str]) -> dict[str, dict]:
+    """Per group task: how many of its instances are in each state."""
+    out: dict[str, dict[str, int]] = {}
+    for parent, state, n in conn.execute(
+            select(TASK.c.parent, TASK.c.state, func.count())
+            .where(TASK.c.plan_id == plan.id, TASK.c.parent.in_(parents))
+            .group_by(TASK.c.parent, TASK.c.state)):
+        out.setdefault(parent, dict.fromkeys(STATES, 0))[state] = n
+    return out
 
 
 def _like(pattern: str) -> str:
@@ -103,7 +132,21 @@ def task_detail(conn: Connection, plan: Row, task_pk: int, now: datetime,
     out = task_dict(row, plan, now_u)
     deps = dict(conn.execute(select(TASK.c.task_id, TASK.c.state).where(
         TASK.c.plan_id == plan.id, TASK.c.task_id.in_(out["depends_on"]))).all())
-    out["dependencies"] = [{"id": d, "state": deps.get(d)} for d in out["depends_on"]]
+    kinds = dict(conn.execute(select(TASK.c.task_id, TASK.c.kind).where(
+        TASK.c.plan_id == plan.id, TASK.c.task_id.in_(out["depends_on"]))).all())
+    paired = set()
+    if row.kind == "group" and out["depends_on"]:
+        paired = set(conn.execute(select(DEP.c.depends_on).where(
+            DEP.c.plan_id == plan.id, DEP.c.task_id.like(f"{_like(row.task_id)}/%", escape="\\"),
+            DEP.c.depends_on.contains("/"))).scalars())
+        paired = {p.rsplit("/", 1)[0] for p in paired}
+    out["dependencies"] = [
+        {"id": d, "state": deps.get(d),
+         "waits_for": "the same unit" if "/" in d or d in paired else
+                      "every instance" if kinds.get(d) == "group" else "the task"}
+        for d in out["depends_on"]]
+    if row.kind == "group":
+        out["instances"] = instance_counts(conn, plan, [row.task_id]).get(row.task_id, {})
     out["escalation"] = None if row.esc_level is None else {
         "level": row.esc_level, "escalated_to": row.esc_to, "reason": row.esc_reason,
         "since": _iso(row.esc_since, plan.timezone),
@@ -128,19 +171,41 @@ def event_dict(e: Row, plan: Row) -> dict[str, Any]:
     return out
 
 
-def history(conn: Connection, plan: Row, *, task: str | None = None) -> list[dict[str, Any]]:
+def history(conn: Connection, plan: Row, *, task: str | None = None, agency: str | None = None,
+            events: Iterable[str] | None = None, since: datetime | None = None,
+            until: datetime | None = None) -> list[dict[str, Any]]:
+    return list(iter_history(conn, plan, task=task, agency=agency, events=events, since=since,
+                             until=until))
+
+
+def iter_history(conn: Connection, plan: Row, *, task: str | None = None,
+                 agency: str | None = None, events: Iterable[str] | None = None,
+                 since: datetime | None = None,
+                 until: datetime | None = None) -> Iterator[dict[str, Any]]:
+    """The plan's events oldest first, streamed: ``agency`` acted or was escalated to;
+    ``events`` are kinds; ``since`` and ``until`` are inclusive. Parsing: workflow.history."""
     q = select(EVENT).where(EVENT.c.plan_id == plan.id)
     if task is not None:
         q = q.where(EVENT.c.task_id == task)
-    return [event_dict(e, plan) for e in conn.execute(q.order_by(EVENT.c.seq))]
+    if agency is not None:
+        q = q.where(or_(EVENT.c.actor == agency, EVENT.c.escalated_to == agency))
+    if events is not None:
+        q = q.where(EVENT.c.event.in_(list(events)))
+    if since is not None:
+        q = q.where(EVENT.c.at >= clock.to_utc(since))
+    if until is not None:
+        q = q.where(EVENT.c.at <= clock.to_utc(until))
+    for e in conn.execute(q.order_by(EVENT.c.seq).execution_options(yield_per=1000)):
+        yield event_dict(e, plan)
 
 
 SUMMARY_COLUMNS = ("tasks", "approved", "on_time", "done_late", "overdue", "not_yet_due",
                    "blocked", "escalated")
 
 
-def summary(conn: Connection, plan: Row, now: datetime) -> dict[str, Any]:
-    """Per lead agency and for the plan, classified as the task-tracking reports do."""
+def summary(conn: Connection, plan: Row, now: datetime, by: str = "agency") -> dict[str, Any]:
+    """Per lead agency (or task, or unit) and for the plan, classified as the government's
+    task-tracking reports do. Fanned-out and recurring tasks count once per instance."""
     now_u = clock.to_utc(now)
     is_open = TASK.c.state != "approved"
     late = and_(is_open, TASK.c.overdue_at.is_not(None), TASK.c.overdue_at <= now_u)
@@ -148,28 +213,30 @@ def summary(conn: Connection, plan: Row, now: datetime) -> dict[str, Any]:
     def n(cond):
         return func.sum(case((cond, 1), else_=0))
 
+    key = {"agency": TASK.c.lead, "task": func.coalesce(TASK.c.parent, TASK.c.task_id),
+           "unit": func.coalesce(TASK.c.unit, "-")}[by]
     q = _with_escalation(select(
-        TASK.c.lead, func.count(), n(TASK.c.state == "approved"),
+        key.label("key"), func.count(), n(TASK.c.state == "approved"),
         n(and_(TASK.c.state == "approved", TASK.c.on_time.is_(True))),
         n(and_(TASK.c.state == "approved", TASK.c.on_time.is_(False))),
         n(late), n(and_(is_open, ~late)), n(TASK.c.state == "blocked"),
         n(ESC.c.id.is_not(None)),
-    )).where(TASK.c.plan_id == plan.id).group_by(TASK.c.lead).order_by(TASK.c.lead)
+    )).where(TASK.c.plan_id == plan.id, TASK.c.kind != "group").group_by(key).order_by(key)
     agencies = []
     total = dict.fromkeys(SUMMARY_COLUMNS, 0)
     for lead, *values in conn.execute(q):
         row = dict(zip(SUMMARY_COLUMNS, (int(v or 0) for v in values), strict=True))
-        agencies.append({"agency": lead, **row})
+        agencies.append({by: lead, **row})
         for k in SUMMARY_COLUMNS:
             total[k] += row[k]
     return {"plan": plan.id, "at": clock.local(now_u, plan.timezone).isoformat(),
-            "agencies": agencies, "total": total}
+            "by": by, "rows" if by != "agency" else "agencies": agencies, "total": total}
 
 
 def open_escalations(conn: Connection, plan: Row, now: datetime) -> list[dict[str, Any]]:
     now_u = clock.to_utc(now)
     rows = conn.execute(select(ESC).where(ESC.c.plan_id == plan.id, ESC.c.resolved_at.is_(None))
-                        .order_by(ESC.c.since)).all()
+                        .order_by(ESC.c.since, ESC.c.task_id)).all()
     return [{"task": r.task_id, "plan": plan.id, "escalated_to": r.escalated_to,
              "level": r.level, "reason": r.reason, "must_act": r.must_act,
              "since": _iso(r.since, plan.timezone),

@@ -21,7 +21,7 @@ log = structlog.get_logger("workflow.watch")
 
 def run_every(every: timedelta, sweep: Callable[[], list]) -> int:
     """Blocks until SIGINT/SIGTERM; returns the number of sweeps run."""
-    runs = {"count": 0}
+    runs: dict[str, int] = {"count": 0, "stopping": 0}
 
     def job() -> None:
         started = time.perf_counter()
@@ -44,12 +44,20 @@ def run_every(every: timedelta, sweep: Callable[[], list]) -> int:
                       next_run_time=datetime.now(UTC))
 
     def stop(signum, _frame) -> None:
+        # Only the first signal acts. A second one while stopping (an impatient Ctrl-C, a
+        # supervisor resending SIGTERM) must not raise SchedulerNotRunningError out of the
+        # handler, which would turn a clean stop into an internal error (exit 1).
+        if runs["stopping"]:
+            return
+        runs["stopping"] = 1
         log.info("watch_stopping", signal=signal.Signals(signum).name)
-        scheduler.shutdown(wait=False)
+        if scheduler.running:
+            scheduler.shutdown(wait=False)
 
     signal.signal(signal.SIGTERM, stop)
     signal.signal(signal.SIGINT, stop)
     log.info("watch_started", every_seconds=int(every.total_seconds()))
-    scheduler.start()
+    if not runs["stopping"]:  # a signal before the start is a stop, not ignored
+        scheduler.start()
     log.info("watch_stopped", sweeps=runs["count"])
     return runs["count"]

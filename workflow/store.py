@@ -4,50 +4,54 @@ SQLite: WAL, foreign keys on, synchronous=FULL (a committed move survives power 
 bounded busy wait, and write transactions that begin IMMEDIATE. Without IMMEDIATE two
 processes that read then write both start as readers and one loses its update or fails with
 "database is locked" at commit (measured: 193 of 1,200 concurrent updates lost).
+
+PostgreSQL: READ COMMITTED. Every write transaction of a plan first updates the plan's row
+(``audit.Appender``), which serialises them; a move then updates its task only if the version
+it judged is still there. A writer waits at most the busy timeout for a lock (lock_timeout).
+Sessions run in UTC. A Store keeps one connection for its transactions and closes it when
+it is disposed of or collected, so nothing is left open when a command ends.
+
+The schema is versioned by Alembic (``workflow.schema``): a new database is created by
+running the migrations; an older one is refused until ``workflow db upgrade``; a newer one is
+refused.
 """
 
 from __future__ import annotations
 
 import getpass
 import os
+import weakref
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import contextmanager, suppress
 from pathlib import Path
 
-from sqlalchemy import create_engine, event, inspect, select, text
+from sqlalchemy import create_engine, event, text
 from sqlalchemy.engine import Connection, Engine, make_url
 from sqlalchemy.exc import (
     ArgumentError,
     DBAPIError,
     IntegrityError,
-    OperationalError,
     SQLAlchemyError,
 )
-from sqlmodel import SQLModel
+from sqlalchemy.pool import NullPool, QueuePool
 
-from workflow import models
-from workflow.errors import ConflictError, NotFoundError, StoreError, WorkflowError
+from workflow import schema
+from workflow.errors import (
+    ConflictError,
+    NotFoundError,
+    StoreError,
+    UsageError,
+    WorkflowError,
+)
 
-BUSY_TIMEOUT_S = 10.0
+BUSY_TIMEOUT_S = 10.0  # WORKFLOW_BUSY_TIMEOUT (seconds) overrides it
 DEFAULT_DB = "workflow.db"
+CONNECT_TIMEOUT_S = 10
 
-_SQLITE_TRIGGERS = [
-    "CREATE TRIGGER IF NOT EXISTS wf_event_no_update BEFORE UPDATE ON wf_event "
-    "BEGIN SELECT RAISE(ABORT, 'wf_event is append-only: history cannot be changed'); END",
-    "CREATE TRIGGER IF NOT EXISTS wf_event_no_delete BEFORE DELETE ON wf_event "
-    "BEGIN SELECT RAISE(ABORT, 'wf_event is append-only: history cannot be deleted'); END",
-]
-_PG_TRIGGERS = [
-    "CREATE OR REPLACE FUNCTION wf_event_append_only() RETURNS trigger AS $$ BEGIN "
-    "RAISE EXCEPTION 'wf_event is append-only: history cannot be changed or deleted'; "
-    "END $$ LANGUAGE plpgsql",
-    "DROP TRIGGER IF EXISTS wf_event_no_change ON wf_event",
-    "CREATE TRIGGER wf_event_no_change BEFORE UPDATE OR DELETE ON wf_event "
-    "FOR EACH ROW EXECUTE FUNCTION wf_event_append_only()",
-    "DROP TRIGGER IF EXISTS wf_event_no_truncate ON wf_event",
-    "CREATE TRIGGER wf_event_no_truncate BEFORE TRUNCATE ON wf_event "
-    "FOR EACH STATEMENT EXECUTE FUNCTION wf_event_append_only()",
-]
+# SQLSTATEs (PostgreSQL) that mean "another transaction got in the way: retry".
+_PG_CONFLICT = {"40001": "a concurrent change", "40P01": "a deadlock with another change"}
+# ... and "waited too long for a lock".
+_PG_BUSY = {"55P03", "57014"}
 
 
 def database_url(value: str | None) -> str:
@@ -61,43 +65,94 @@ def database_url(value: str | None) -> str:
     return value
 
 
+def busy_timeout() -> float:
+    """How long a writer waits for another one (WORKFLOW_BUSY_TIMEOUT, seconds; default 10)."""
+    raw = os.environ.get("WORKFLOW_BUSY_TIMEOUT")
+    if not raw:
+        return BUSY_TIMEOUT_S
+    try:
+        value = float(raw)
+    except ValueError:
+        value = -1.0
+    if not 0 <= value <= 3600:
+        raise UsageError(f"WORKFLOW_BUSY_TIMEOUT={raw!r} is not a number of seconds "
+                         "between 0 and 3600")
+    return value
+
+
 class Store:
-    def __init__(self, url: str | None = None, *, create: bool = False) -> None:
+    """One database. ``create``: make the schema if the database is empty (or new).
+
+    ``upgrade``: bring an older schema to this workflow's revision (``workflow db upgrade``);
+    without it an older schema is refused with that hint.
+    """
+
+    def __init__(self, url: str | None = None, *, create: bool = False,
+                 upgrade: bool = False) -> None:
         self.url = database_url(url)
+        self.busy_timeout = busy_timeout()
         try:
             parsed = make_url(self.url)
         except ArgumentError:
             raise StoreError(f"cannot read database URL {self.url!r}; give a file path or a "
                              "URL such as postgresql+psycopg://user@host/db") from None
         self.dialect = parsed.get_backend_name()
+        self.display = (parsed.database or ":memory:" if self.dialect == "sqlite"
+                        else parsed.render_as_string(hide_password=True))
         if self.dialect == "sqlite" and parsed.database not in (None, "", ":memory:"):
             path = Path(parsed.database)
-            if not create and not path.exists():
+            if not (create or upgrade) and not path.exists():
                 raise NotFoundError(f"no database at {path}; load a plan first: "
                                     "workflow load FILE (or point --db / WORKFLOW_DB at it)")
+            if not path.exists() and upgrade and not create:
+                raise NotFoundError(f"no database at {path}; nothing to upgrade")
             if create:
                 path.parent.mkdir(parents=True, exist_ok=True)
         try:
             self.engine = self._make_engine(parsed)
         except (ImportError, SQLAlchemyError) as err:
-            raise StoreError(f"cannot use database {parsed.render_as_string()}: {err}") from None
+            raise StoreError(f"cannot use database {self.display}: {err}") from None
         self._person: str | None = None
+        weakref.finalize(self, self.engine.dispose)
+        # (before, after) when this Store created or migrated the schema, else None.
+        self.migrated: tuple[schema.State, schema.State] | None = None
         with self._translate():
-            self._ensure_schema(create)
+            self._ensure_schema(create, upgrade)
 
     def _make_engine(self, parsed) -> Engine:
+        timeout = self.busy_timeout
+        if self.dialect == "postgresql":
+            # Our settings first: options given in the URL (?options=...) come after and win.
+            options = f"-c timezone=UTC -c lock_timeout={int(timeout * 1000)}"
+            given = parsed.query.get("options")
+            given = " ".join(given) if isinstance(given, tuple) else given
+            args = {"options": f"{options} {given}" if given else options}
+            if "connect_timeout" not in parsed.query:
+                args["connect_timeout"] = CONNECT_TIMEOUT_S
+            # One connection serves the Store's transactions one after another; it is closed
+            # when the Store goes (dispose, or the finalizer below): nothing is left open.
+            engine = create_engine(parsed.difference_update_query(["options"]),
+                                   poolclass=QueuePool, pool_size=1, max_overflow=4,
+                                   pool_pre_ping=True, connect_args=args)
+
+            @event.listens_for(engine, "after_cursor_execute")
+            def _track(conn, cursor, _stmt, _params, _context, _many) -> None:
+                if getattr(cursor, "name", None):  # a server-side cursor (yield_per)
+                    conn.info.setdefault(_SERVER_CURSORS, []).append(cursor)
+
+            return engine
         if self.dialect != "sqlite":
-            return create_engine(parsed, pool_pre_ping=False, future=True)
-        engine = create_engine(parsed, connect_args={"timeout": BUSY_TIMEOUT_S})
+            return create_engine(parsed, poolclass=NullPool)
+        engine = create_engine(parsed, connect_args={"timeout": timeout})
 
         @event.listens_for(engine, "connect")
         def _on_connect(dbapi_conn, _record) -> None:
             dbapi_conn.isolation_level = None  # we issue BEGIN ourselves (below)
             cur = dbapi_conn.cursor()
+            cur.execute(f"PRAGMA busy_timeout={int(timeout * 1000)}")
             cur.execute("PRAGMA journal_mode=WAL")
             cur.execute("PRAGMA synchronous=FULL")
             cur.execute("PRAGMA foreign_keys=ON")
-            cur.execute(f"PRAGMA busy_timeout={int(BUSY_TIMEOUT_S * 1000)}")
             cur.close()
 
         @event.listens_for(engine, "begin")
@@ -109,6 +164,11 @@ class Store:
 
     # ------------------------------------------------------------------ transactions
 
+    def _busy(self) -> ConflictError:
+        return ConflictError(f"the database stayed busy for {self.busy_timeout:g}s (another "
+                             "process is writing); nothing was written. Retry, or raise "
+                             "WORKFLOW_BUSY_TIMEOUT")
+
     @contextmanager
     def _translate(self) -> Iterator[None]:
         try:
@@ -116,30 +176,36 @@ class Store:
         except WorkflowError:
             raise
         except IntegrityError as err:
+            if "append-only" in _short(err):  # SQLite reports the history's triggers so
+                raise StoreError(f"refused by the database: {_short(err)}") from None
             raise ConflictError("another change was written at the same moment; nothing was "
                                 f"written. Check the state and retry ({_short(err)})") from None
-        except OperationalError as err:
-            msg = _short(err)
-            if "locked" in msg or "busy" in msg or "could not serialize" in msg:
-                raise ConflictError(f"the database stayed busy for {BUSY_TIMEOUT_S:.0f}s "
-                                    "(another process is writing); nothing was written, "
-                                    "retry") from None
-            raise StoreError(f"database error: {msg}") from None
         except DBAPIError as err:
             msg = _short(err)
+            code = getattr(err.orig, "sqlstate", None)
             if "append-only" in msg:
                 raise StoreError(f"refused by the database: {msg}") from None
-            if "deadlock" in msg or "could not serialize" in msg:
-                raise ConflictError(f"concurrent change: {msg}; nothing was written, retry"
-                                    ) from None
+            if code in _PG_CONFLICT:
+                raise ConflictError(f"{_PG_CONFLICT[code]} got there first; nothing was "
+                                    "written. Check the state and retry") from None
+            if code in _PG_BUSY or (self.dialect == "sqlite" and (
+                    "locked" in msg or "busy" in msg)):
+                raise self._busy() from None
             raise StoreError(f"database error: {msg}") from None
         except SQLAlchemyError as err:
             raise StoreError(f"database error: {_short(err)}") from None
 
     @contextmanager
     def read(self) -> Iterator[Connection]:
-        with self._translate(), self.engine.connect() as conn, conn.begin():
-            yield conn
+        """One consistent snapshot (on PostgreSQL REPEATABLE READ, as SQLite's read does):
+        a history verified while others write sees its events and the plan's head together.
+        """
+        with self._translate():
+            engine = self.engine
+            if self.dialect == "postgresql":
+                engine = engine.execution_options(isolation_level="REPEATABLE READ")
+            with engine.connect() as conn, _closing_cursors(conn), conn.begin():
+                yield conn
 
     @contextmanager
     def write(self) -> Iterator[Connection]:
@@ -148,7 +214,7 @@ class Store:
             engine = self.engine
             if self.dialect == "sqlite":
                 engine = engine.execution_options(sqlite_begin="IMMEDIATE")
-            with engine.connect() as conn, conn.begin():
+            with engine.connect() as conn, _closing_cursors(conn), conn.begin():
                 yield conn
 
     def person(self, conn: Connection) -> str:
@@ -165,41 +231,47 @@ class Store:
 
     # ------------------------------------------------------------------ schema
 
-    def _ensure_schema(self, create: bool) -> None:
+    def _ensure_schema(self, create: bool, upgrade: bool) -> None:
         with self.engine.connect() as conn:
-            has_meta = inspect(conn).has_table(models.Meta.__tablename__)
-            version = None
-            if has_meta:
-                version = conn.execute(select(models.Meta.value).where(
-                    models.Meta.key == "schema_version")).scalar_one_or_none()
+            current = schema.state(conn)
             conn.rollback()
-        if version is not None:
-            if int(version) > models.SCHEMA_VERSION:
-                raise StoreError(f"the database's schema is version {version}, newer than this "
-                                 f"workflow knows ({models.SCHEMA_VERSION}); upgrade workflow")
+        if current.status == "current":
             return
-        if not create and self.dialect == "sqlite":
-            raise NotFoundError("the database holds no workflow data; load a plan first: "
-                                "workflow load FILE")
-        self.create_schema()
+        if current.status == "newer" or (current.status != "empty" and not upgrade):
+            raise StoreError(schema.refusal(current) or "")
+        if current.status == "empty" and not (create or upgrade):
+            raise NotFoundError(f"the database {self.display} holds no workflow data; load a "
+                                "plan first: workflow load FILE")
+        self.migrate()
 
-    def create_schema(self) -> None:
+    def migrate(self) -> tuple[schema.State, schema.State]:
+        """Creates or upgrades the schema to this workflow's revision, in one transaction."""
         with self.write() as conn:
-            SQLModel.metadata.create_all(conn, tables=[
-                t.__table__ for t in (models.Meta, models.PlanRow, models.AgencyRow,
-                                      models.TaskRow, models.DependencyRow, models.UnitRow,
-                                      models.MemberRow, models.EventRow, models.EscalationRow,
-                                      models.DeliveryRow)])
-            for stmt in _SQLITE_TRIGGERS if self.dialect == "sqlite" else _PG_TRIGGERS:
-                conn.exec_driver_sql(stmt)
-            exists = conn.execute(select(models.Meta.value).where(
-                models.Meta.key == "schema_version")).scalar_one_or_none()
-            if exists is None:
-                conn.execute(models.Meta.__table__.insert().values(
-                    key="schema_version", value=str(models.SCHEMA_VERSION)))
+            self.migrated = schema.migrate(conn)
+        return self.migrated
+
+    def revision(self) -> schema.State:
+        with self.read() as conn:
+            return schema.state(conn)
 
     def dispose(self) -> None:
         self.engine.dispose()
+
+
+_SERVER_CURSORS = "workflow_server_cursors"
+
+
+@contextmanager
+def _closing_cursors(conn: Connection) -> Iterator[None]:
+    """Closes the server-side cursors of results a caller stopped reading (an error found
+    half-way through a streamed history): psycopg would warn about each one later."""
+    try:
+        yield
+    finally:
+        for cursor in conn.info.pop(_SERVER_CURSORS, []):
+            if not cursor.closed:
+                with suppress(Exception):
+                    cursor.close()
 
 
 def _short(err: Exception) -> str:

@@ -10,19 +10,20 @@ from __future__ import annotations
 
 import json
 from datetime import datetime
-from typing import Any
+from types import SimpleNamespace
 
 from sqlalchemy import delete, select, update
 from sqlalchemy.engine import Connection, Row
 
-from workflow import clock
+from workflow import clock, expand
 from workflow.audit import Appender
 from workflow.definitions import Plan
 from workflow.errors import ConflictError
-from workflow.models import AgencyRow, DependencyRow, EventRow, PlanRow, TaskRow
+from workflow.models import PLAN_ROW, AgencyRow, DependencyRow, EventRow, PlanRow, TaskRow, UnitRow
 
-PLAN, TASK, AGENCY, DEP, EVENT = (PlanRow.__table__, TaskRow.__table__, AgencyRow.__table__,
-                                  DependencyRow.__table__, EventRow.__table__)
+PLAN, TASK, AGENCY, DEP, EVENT, UNIT = (
+    PlanRow.__table__, TaskRow.__table__, AgencyRow.__table__, DependencyRow.__table__,
+    EventRow.__table__, UnitRow.__table__)
 
 
 def upgrade_plan(conn: Connection, store, existing: Row, plan: Plan, *, now: datetime,
@@ -31,20 +32,27 @@ def upgrade_plan(conn: Connection, store, existing: Row, plan: Plan, *, now: dat
 
     now_u = clock.to_utc(now)
     rows = {r.task_id: r for r in conn.execute(select(TASK).where(TASK.c.plan_id == plan.id))}
-    removed = [t for t in rows if t not in plan.tasks]
-    added = [t for t in plan.tasks if t not in rows]
+    plan_row = SimpleNamespace(**{**existing._asdict(), **engine.plan_columns(plan)})
+    wanted = {v["task_id"]: v for v in expand.task_rows(plan, plan_row, now_u)}
+    recurring = {t.id for t in plan.tasks.values() if t.repeat is not None}
+    # Occurrences already created stay while their task still recurs.
+    removed = [t for t, r in rows.items() if t not in wanted
+               and not (r.kind == "instance" and r.parent in recurring and "/" in t
+                        and t.split("/")[0] in recurring and r.unit and r.unit[:1].isdigit())]
+    added = [t for t in wanted if t not in rows]
     with_history = set(conn.execute(select(EVENT.c.task_id).where(
-        EVENT.c.plan_id == plan.id, EVENT.c.task_id.in_(removed)).distinct()).scalars())
+        EVENT.c.plan_id == plan.id, EVENT.c.task_id.in_(removed),
+        EVENT.c.event != "created").distinct()).scalars()) if removed else set()
     problems = [f"{t} has history and cannot be removed" for t in removed if t in with_history]
     states = {t: r.state for t, r in rows.items()}
-    for t in plan.tasks.values():
-        row = rows.get(t.id)
+    for task_id, values in wanted.items():
+        row = rows.get(task_id)
         if row is None or row.state == "assigned":
             continue
         old = set(json.loads(row.depends_on))
-        for dep in t.depends_on:
+        for dep in json.loads(values["depends_on"]):
             if dep not in old and states.get(dep) != "approved":
-                problems.append(f"{t.id} is {row.state}; it cannot gain dependency {dep}, "
+                problems.append(f"{task_id} is {row.state}; it cannot gain dependency {dep}, "
                                 "which is not approved")
     if problems:
         raise ConflictError(f"cannot upgrade plan {plan.id}: {problems[0]}; nothing was "
@@ -52,42 +60,57 @@ def upgrade_plan(conn: Connection, store, existing: Row, plan: Plan, *, now: dat
 
     conn.execute(update(PLAN).where(PLAN.c.id == plan.id).values(
         **{k: v for k, v in engine.plan_columns(plan).items() if k != "id"}))
-    plan_row = conn.execute(select(PLAN).where(PLAN.c.id == plan.id)).one()
-    conn.execute(delete(AGENCY).where(AGENCY.c.plan_id == plan.id))
+    plan_row = conn.execute(select(*PLAN_ROW).where(PLAN.c.id == plan.id)).one()
+    for table in (AGENCY, UNIT, DEP):
+        conn.execute(delete(table).where(table.c.plan_id == plan.id))
     engine.insert_agencies(conn, plan)
-    conn.execute(delete(DEP).where(DEP.c.plan_id == plan.id))
-    deps = [{"plan_id": plan.id, "task_id": t.id, "depends_on": d}
-            for t in plan.tasks.values() for d in t.depends_on]
-    if deps:
-        conn.execute(DEP.insert(), deps)
+    if plan.units:
+        conn.execute(UNIT.insert(), expand.unit_rows(plan))
+    for batch in expand.batches(expand.dependency_rows(plan)):
+        conn.execute(DEP.insert(), batch)
+    kept_occurrences = [r for t, r in rows.items() if t not in wanted and t not in removed]
+    occ_edges = [{"plan_id": plan.id, "task_id": r.task_id, "depends_on": d}
+                 for r in kept_occurrences for d in plan.tasks[r.parent].depends_on]
+    if occ_edges:
+        conn.execute(DEP.insert(), occ_edges)
     if removed:
         conn.execute(delete(TASK).where(TASK.c.plan_id == plan.id, TASK.c.task_id.in_(removed)))
     approved = {t for t, s in states.items() if s == "approved"}
     changed: list[str] = []
-    for i, t in enumerate(plan.tasks.values()):
-        values: dict[str, Any] = engine._task_values(t, plan_row, i, now_u)
-        open_deps = sum(1 for d in t.depends_on if d not in approved)
-        row = rows.get(t.id)
+    fixed = ("plan_id", "task_id", "state", "version", "last_move_at", "next_create_at")
+    for task_id, values in wanted.items():
+        row = rows.get(task_id)
+        deps = json.loads(values["depends_on"])
+        values["open_deps"] = sum(1 for d in deps if d not in approved)
         if row is None:
-            values.update(plan_id=plan.id, task_id=t.id, state="assigned", version=0,
-                          last_move_at=now_u, open_deps=open_deps)
-            values["stall_at"] = engine.stall_at("assigned", open_deps, t.start, now_u,
-                                                 plan_row)
+            values["stall_at"] = engine.stall_at("assigned", values["open_deps"],
+                                                 values["start"], now_u, plan_row)
             conn.execute(TASK.insert().values(**values))
             continue
-        if row.state == "approved":
+        for key in fixed:
+            values.pop(key)
+        if row.state == "approved" or row.kind == "group":
             values["overdue_at"] = None
-        values["open_deps"] = open_deps
-        values["stall_at"] = engine.stall_at(row.state, open_deps, t.start, row.last_move_at,
-                                             plan_row)
+        if row.kind == "group":
+            values["stall_at"] = None
+        else:
+            values["stall_at"] = engine.stall_at(row.state, values["open_deps"],
+                                                 values["start"], row.last_move_at, plan_row)
         if any(getattr(row, k) != v for k, v in values.items() if k != "position"):
-            changed.append(t.id)
+            changed.append(task_id)
         conn.execute(update(TASK).where(TASK.c.pk == row.pk).values(**values))
+    from workflow.history import row_changes  # what it records lets history replay it
+
+    after = {r.task_id: r for r in conn.execute(select(TASK).where(TASK.c.plan_id == plan.id))}
     events = Appender(conn, plan.id, store.person(conn))
     changes = {"added": added, "removed": removed, "changed": changed}
     events.add(event="upgrade", at=now, actor=actor,
                note=f"upgraded from {plan.source}: {len(added)} added, {len(removed)} removed, "
                     f"{len(changed)} changed",
-               data={"digest": plan.digest, "previous_digest": existing.digest, **changes})
+               data={"digest": plan.digest, "previous_digest": existing.digest, **changes,
+                     "definition": plan.canonical(), "rows": row_changes(rows, after)})
+    # Deadlines, leads or steps may have changed under open escalations: recheck them now.
+    from workflow import escalation
+    escalation.recheck_open(conn, events, plan_row, now)
     events.flush()
     return engine.LoadResult(plan.id, "upgraded", len(plan.tasks), changes)
