@@ -20,9 +20,11 @@ step workflow start dieu-chuyen-tai-san --as so-tai-chinh
 step workflow report quyet-toan-2023 --as so-y-te --note "Đã tổng hợp quyết toán 2023, gửi Sở Tài chính thẩm định"
 step workflow approve quyet-toan-2023 --as so-tai-chinh
 step workflow approve quyet-toan-2023 --as ubnd-tinh
-step workflow block kiem-ke-tai-san --as ttyt --note "Chưa có biên bản kiểm kê của 3 huyện"
+step workflow tasks 'kiem-ke-tai-san/*' --state assigned
+step workflow block kiem-ke-tai-san/moc-chau --as moc-chau --note "Chưa có biên bản kiểm kê tài sản"
 export WORKFLOW_NOW=2024-04-06T09:00:00+07:00
 step workflow escalate
-step workflow show kiem-ke-tai-san
+step workflow show kiem-ke-tai-san/moc-chau
+step workflow summary --by task
 step workflow history
 step workflow audit verify

@@ -22,6 +22,7 @@ from sqlmodel import SQLModel
 
 from tests.conftest import ROOT, SMALL_PLAN, Runner, write_plan
 from workflow import models, schema
+from workflow.errors import WorkflowError
 from workflow.migrations import HEAD
 from workflow.store import Store, database_url
 
@@ -94,7 +95,8 @@ def _database_at(db_path, revision: str, tmp_path, run: Runner) -> dict:
     target, origin = raw_engine(db_path), raw_engine(source)
     try:
         with target.begin() as conn:
-            schema.migrate(conn, revision if revision != "legacy" else schema.FIRST)
+            schema.migrate(conn, {"legacy": schema.FIRST, "legacy-full": HEAD}.get(revision,
+                                                                                   revision))
         with origin.connect() as s, target.begin() as d:
             insp = inspect(d)
             for table in SQLModel.metadata.sorted_tables:
@@ -110,16 +112,21 @@ def _database_at(db_path, revision: str, tmp_path, run: Runner) -> dict:
                                       ("wf_escalation", "id")):
                     d.execute(text(f"SELECT setval(pg_get_serial_sequence('{table}', '{column}'),"
                                    f" (SELECT max({column}) FROM {table}))"))
-            if revision == "legacy":  # made before revisions: wf_meta only
+            if revision.startswith("legacy"):  # made before revisions: wf_meta only
                 d.execute(text(f"DROP TABLE {schema.VERSION_TABLE}"))
+            if revision == "legacy-full":  # ... by a later one, with today's tables
+                d.execute(text("CREATE TABLE wf_meta (key VARCHAR PRIMARY KEY, value VARCHAR)"))
+                d.execute(text("INSERT INTO wf_meta VALUES ('schema_version', '1')"))
     finally:
         target.dispose()
         origin.dispose()
     return before
 
 
-@pytest.mark.parametrize("revision", ["0001", "legacy"])
+@pytest.mark.parametrize("revision", ["0001", "legacy", "legacy-full"])
 def test_older_schema_is_refused_until_db_upgrade(run, db_path, tmp_path, revision):
+    """Revision 0001; or no revision: the first release's tables, or a later pre-revision
+    workflow's (wf_meta says version 1 but some of 0002 is already there)."""
     before = _database_at(db_path, revision, tmp_path, run)
     described = "revision 0001" if revision == "0001" else "version 1, from before revisions"
     for args in (["tasks"], ["start", "a", "--as", "so-tai-chinh"],
@@ -324,6 +331,31 @@ def test_a_writer_held_up_too_long_gets_a_clear_conflict(small, db_path, db_kind
     assert 0.3 <= waited < 5
     assert small.ok("show", "a", "--json").json["state"] == "assigned"
     small.ok("start", "a", "--as", "so-tai-chinh")  # once the lock is gone, it goes through
+
+
+@pytest.mark.postgresql_only
+@pytest.mark.parametrize(("sqlstate", "code", "first"), [
+    ("40001", 6, "another process changed the same rows at the same moment; nothing was "
+                 "written"),
+    ("40P01", 6, "this change and another one waited for each other (a deadlock)"),
+    ("55P03", 6, "the database stayed busy for 10s"),
+    ("53300", 1, "database error: too many connections"),
+])
+def test_postgresql_errors_are_translated(db_path, sqlstate, code, first):
+    """What PostgreSQL says when transactions collide becomes one clear line and exit code."""
+    from sqlalchemy.exc import OperationalError
+
+    class Orig(Exception):
+        pass
+
+    orig = Orig("too many connections" if sqlstate == "53300" else "collision")
+    orig.sqlstate = sqlstate
+    store = Store(str(db_path), create=True)
+    with pytest.raises(WorkflowError) as caught, store._translate():
+        raise OperationalError("UPDATE wf_task ...", {}, orig)
+    store.dispose()
+    assert caught.value.exit_code == code
+    assert str(caught.value).startswith(first)
 
 
 def test_busy_timeout_must_be_a_number(small):

@@ -59,6 +59,7 @@ class Appender:
             raise NotFoundError(f"no plan {plan_id!r}")
         self.seq, self.hash = head.head_seq, head.head_hash or GENESIS
         self.pending: list[dict[str, Any]] = []
+        self.cache: dict[str, Any] = {}  # per-transaction lookups (e.g. the plan's notify)
 
     def add(self, *, event: str, at: datetime, task_id: str | None = None,
             from_state: str | None = None, to_state: str | None = None,

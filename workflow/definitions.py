@@ -24,6 +24,7 @@ import yaml
 
 from workflow.dates import DateParseError, normalize_text, parse_date, parse_duration
 from workflow.errors import DefinitionError, NotFoundError, Problem
+from workflow.names import AgencyIndex
 
 _Base = getattr(yaml, "CSafeLoader", yaml.SafeLoader)  # libyaml's C composer when present
 
@@ -53,6 +54,7 @@ PLAN_KEYS = {
     "escalation": "a mapping with stall_after and step_after",
     "agencies": "a mapping of agency id to {name: ...}",
     "units": "named lists of units (districts, communes) that tasks may fan out over",
+    "notify": "where escalations are delivered: {command: ..., webhook: ...}",
     "tasks": "a mapping of task id to its fields",
 }
 TASK_KEYS = {
@@ -70,6 +72,8 @@ TASK_KEYS = {
 }
 AGENCY_KEYS = {"name": "the agency's name", "aliases": "other ways the plans write it"}
 ESCALATION_KEYS = {"stall_after": "a duration such as 7d", "step_after": "a duration such as 3d"}
+NOTIFY_KEYS = {"command": "a command that gets each escalation as JSON on stdin",
+               "webhook": "an http(s) URL that gets each escalation as a JSON POST"}
 UNIT_KEYS = {"name": "the unit's name", "agency": "the agency that acts for the unit"}
 REPEAT_KEYS = {
     "weekly": "a weekday: monday … sunday, or thứ 2 … thứ 7, chủ nhật",
@@ -158,6 +162,7 @@ class Plan:
     agencies: dict[str, Agency]
     tasks: dict[str, TaskDef]
     units: dict[str, dict[str, Unit]] = field(default_factory=dict)
+    notify: dict[str, str] = field(default_factory=dict)
     document: str | None = None
     source: str = ""
     warnings: tuple[str, ...] = field(default=(), compare=False)
@@ -178,7 +183,7 @@ class Plan:
             "units": {lid: {u.id: {"name": u.name, "agency": u.agency} for u in us.values()}
                       for lid, us in self.units.items()},
             "tasks": {t.id: task_canonical(t) for t in self.tasks.values()},
-        }
+        } | ({"notify": self.notify} if self.notify else {})
 
     @cached_property
     def digest(self) -> str:
@@ -201,11 +206,6 @@ def task_canonical(t: TaskDef) -> dict[str, Any]:
 
 def nfc(text: str) -> str:
     return unicodedata.normalize("NFC", text)
-
-
-def agency_key(text: str) -> str:
-    """How agency names are compared: NFC, case-folded, spaces collapsed."""
-    return normalize_text(text).casefold()
 
 
 # --------------------------------------------------------------------------- reading
@@ -424,17 +424,17 @@ def parse(text: str, filename: str = "<definition>") -> Plan:
     agencies = _read_agencies(r, value("agencies")) if "agencies" in top else {}
     if "agencies" not in top:
         missing("agencies")
-    index, ambiguous = _agency_index(agencies)
+    index = AgencyIndex((a.id, a.name, a.aliases) for a in agencies.values())
 
     def agency_ref(raw: str | None, node: yaml.Node | None, key: str) -> str | None:
         if raw is None:
             return None
-        found = index.get(agency_key(raw))
+        found, several = index.lookup(raw)
         if found is not None:
             return found
-        if agency_key(raw) in ambiguous:
+        if several:
             r.problem(node, key, f'"{raw}" names more than one agency: '
-                      f"{', '.join(sorted(ambiguous[agency_key(raw)]))}; use the id")
+                      f"{', '.join(sorted(several))}; use the id")
         else:
             r.problem(node, key, f'unknown agency "{raw}"; known: {", ".join(agencies) or "none"}')
         return None
@@ -451,6 +451,15 @@ def parse(text: str, filename: str = "<definition>") -> Plan:
             coordinator = ref
 
     units = _read_units(r, value("units"), agencies, index) if "units" in top else {}
+    notify: dict[str, str] = {}
+    if value("notify") is not None and not _is_null(value("notify")):
+        for name, _k, vnode in r.mapping(value("notify"), "notify", NOTIFY_KEYS,
+                                         "a mapping such as {command: ..., webhook: ...}"):
+            target = r.text(vnode, f"notify.{name}", required=True)
+            if name == "webhook" and target and not re.match(r"^https?://", target):
+                r.problem(vnode, "notify.webhook", f'"{target}" is not an http(s) URL')
+            elif target:
+                notify[name] = target
     tasks: dict[str, TaskDef] = {}
     if "tasks" not in top:
         missing("tasks")
@@ -463,7 +472,7 @@ def parse(text: str, filename: str = "<definition>") -> Plan:
     return Plan(
         id=plan_id, title=title, issuer=issuer, coordinator=coordinator, timezone=timezone,
         stall_after=stall_after, step_after=step_after, agencies=agencies, tasks=tasks,
-        units=units, document=document, source=filename, warnings=tuple(r.warnings),
+        units=units, notify=notify, document=document, source=filename, warnings=tuple(r.warnings),
     )
 
 
@@ -497,28 +506,8 @@ def _read_agencies(r: _Reader, node: yaml.Node) -> dict[str, Agency]:
     return agencies
 
 
-def _agency_index(agencies: dict[str, Agency]) -> tuple[dict[str, str], dict[str, set[str]]]:
-    """Every way an agency may be written → its id. Ids win over names, names over aliases."""
-    index: dict[str, str] = {}
-    ambiguous: dict[str, set[str]] = {}
-    for tier in ("id", "name", "alias"):
-        tier_index: dict[str, set[str]] = {}
-        for a in agencies.values():
-            words = [a.id] if tier == "id" else [a.name] if tier == "name" else list(a.aliases)
-            for w in words:
-                tier_index.setdefault(agency_key(w), set()).add(a.id)
-        for k, ids in tier_index.items():
-            if k in index:
-                continue
-            if len(ids) == 1:
-                index[k] = next(iter(ids))
-            else:
-                ambiguous[k] = ids
-    return index, ambiguous
-
-
 def _read_units(r: _Reader, node: yaml.Node, agencies: dict[str, Agency],
-                index: dict[str, str]) -> dict[str, dict[str, Unit]]:
+                index: AgencyIndex) -> dict[str, dict[str, Unit]]:
     """``units: {huyen: {moc-chau: {name: ..., agency: ...}, ...}}``. A unit without ``agency``
     acts as an agency of its own, with the unit's id and name (added to the plan's agencies)."""
     lists: dict[str, dict[str, Unit]] = {}
@@ -541,7 +530,7 @@ def _read_units(r: _Reader, node: yaml.Node, agencies: dict[str, Agency],
                 agency_raw = r.text(fields.get("agency"), f"{key}.agency")
             agency = unit_id
             if agency_raw is not None:
-                found = index.get(agency_key(agency_raw))
+                found, _several = index.lookup(agency_raw)
                 if found is None:
                     r.problem(unode, f"{key}.agency", f'unknown agency "{agency_raw}"; known: '
                               f"{', '.join(agencies)}")
@@ -549,8 +538,7 @@ def _read_units(r: _Reader, node: yaml.Node, agencies: dict[str, Agency],
                 agency = found
             elif unit_id not in agencies:
                 agencies[unit_id] = Agency(unit_id, name or unit_id)
-                index.setdefault(agency_key(unit_id), unit_id)
-                index.setdefault(agency_key(name or unit_id), unit_id)
+                index.add(unit_id, name or unit_id)
             units[unit_id] = Unit(unit_id, name or unit_id, agency)
         if not units:
             r.problem(lnode, f"units.{list_id}", "a unit list needs at least one unit")

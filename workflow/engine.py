@@ -18,12 +18,13 @@ import structlog
 from sqlalchemy import func, select, update
 from sqlalchemy.engine import Connection, Row
 
-from workflow import bulk, clock, escalation, expand, recurrence
+from workflow import bulk, clock, delivery, escalation, expand, recurrence
 from workflow.audit import Appender
-from workflow.definitions import Plan, agency_key, nfc
+from workflow.definitions import Plan, nfc
 from workflow.errors import ConflictError, MoveRefusedError, NotFoundError, UsageError
 from workflow.machine import Move, fire
 from workflow.models import PLAN_ROW, AgencyRow, DependencyRow, PlanRow, TaskRow, UnitRow
+from workflow.names import AgencyIndex
 from workflow.store import Store
 
 log = structlog.get_logger("workflow")
@@ -59,8 +60,9 @@ def find_task(conn: Connection, plan: Row, ref: str) -> Row:
                                           TASK.c.task_id == ref)).one_or_none()
     if row is not None:
         return row
-    by_ref = conn.execute(select(TASK).where(TASK.c.plan_id == plan.id, TASK.c.ref == ref)
-                          .limit(2)).all()
+    # A fanned-out task's instances share its ref: the ref names the task (its group).
+    by_ref = conn.execute(select(TASK).where(TASK.c.plan_id == plan.id, TASK.c.ref == ref,
+                                             TASK.c.kind != "instance").limit(2)).all()
     if len(by_ref) == 1:
         return by_ref[0]
     ids = conn.execute(select(TASK.c.task_id).where(TASK.c.plan_id == plan.id)
@@ -73,16 +75,12 @@ def find_task(conn: Connection, plan: Row, ref: str) -> Row:
 def find_agency(conn: Connection, plan: Row, ref: str) -> str:
     """An agency by id, name or alias, written in any Unicode form or case."""
     rows = conn.execute(select(AGENCY).where(AGENCY.c.plan_id == plan.id)).all()
-    key = agency_key(ref)
-    for tier in ("id", "name", "alias"):
-        hits = {r.id for r in rows if key in (
-            [agency_key(r.id)] if tier == "id" else [agency_key(r.name)] if tier == "name"
-            else [agency_key(a) for a in json.loads(r.aliases)])}
-        if len(hits) == 1:
-            return hits.pop()
-        if len(hits) > 1:
-            raise UsageError(f"{ref!r} names several agencies ({', '.join(sorted(hits))}); "
-                             "use the id")
+    found, several = AgencyIndex((r.id, r.name, json.loads(r.aliases)) for r in rows).lookup(ref)
+    if found is not None:
+        return found
+    if several:
+        raise UsageError(f"{ref!r} names several agencies ({', '.join(sorted(several))}); "
+                         "use the id")
     raise NotFoundError(f"no agency {ref!r} in plan {plan.id}; agencies: "
                         f"{', '.join(r.id for r in rows)}")
 
@@ -266,6 +264,8 @@ def _commit_move(store: Store, plan: Row, row: Row, m: Move, new_state: str,
         events.flush()
     log.info("task_moved", plan=plan.id, task=row.task_id, trigger=m.trigger, src=row.state,
              dest=new_state, actor=m.actor)
+    if any(a.action == "raised" for a in actions):
+        deliver(store, now)
     return MoveResult(plan.id, row.task_id, m.trigger, row.state, new_state, m.actor,
                       [event], actions)
 
@@ -354,7 +354,16 @@ def sweep(store: Store, *, plan_id: str | None, now: datetime) -> list[escalatio
     counts = {a: sum(1 for x in actions if x.action == a)
               for a in ("raised", "climbed", "resolved")}
     log.info("sweep_done", plans=len(ids), **counts)
+    deliver(store, now)
     return actions
+
+
+def deliver(store: Store, now: datetime) -> None:
+    """Delivers the outbox after the sweep or move committed; a failure is only logged."""
+    try:
+        delivery.deliver_pending(store, now)
+    except Exception as err:  # the escalations are committed; delivery retries next time
+        log.error("delivery_error", error=f"{type(err).__name__}: {err}")
 
 
 def count_tasks(conn: Connection, plan_id: str) -> int:

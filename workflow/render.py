@@ -40,7 +40,10 @@ def task_table(tasks: list[dict[str, Any]]) -> str:
         head = (f"{t['id']:<{idw}}  {t['state']:<11}  {t['lead']:<14}  "
                 f"{t['due'] or '-':<10}  {_flags(t)}").rstrip()
         lines.append(head)
-        lines.extend(wrap(t["title"]))
+        title = t["title"]
+        if t.get("kind") == "instance" and " — " in title:
+            title = "— " + title.rsplit(" — ", 1)[1]  # the task's own title is on its group
+        lines.extend(wrap(title))
     return "\n".join(lines)
 
 
@@ -110,16 +113,20 @@ def plans_table(plans: list[dict[str, Any]]) -> str:
 def summary_table(s: dict[str, Any], names: dict[str, str]) -> str:
     cols = [("tasks", "tasks"), ("approved", "done"), ("on_time", "on time"),
             ("done_late", "late"), ("overdue", "overdue"), ("not_yet_due", "not due"),
-            ("blocked", "blocked"), ("escalated", "escal.")]
+            ("blocked", "blocked"), ("escalated", "escal.")]  # 16 + 8 x 8 = 80 columns
     by = s.get("by", "agency")
-    label = {"agency": "agency (lead)", "task": "task", "unit": "unit"}[by]
-    head = f"{label:<22}" + "".join(f"{h:>7}" for _k, h in cols)
+    label = {"agency": "lead agency", "task": "task", "unit": "unit"}[by]
+    head = f"{label:<16}" + "".join(f"{h:>8}" for _k, h in cols)
     lines = [f"plan {s['plan']} at {s['at'][:16].replace('T', ' ')}", head]
     for a in s.get("agencies") or s.get("rows") or []:
-        lines.append(f"{a[by][:22]:<22}" + "".join(f"{a[k]:>7}" for k, _h in cols))
+        name = a[by]
+        if len(name) > 16:  # a long id gets a line of its own rather than being cut
+            lines.append(name)
+            name = ""
+        lines.append(f"{name:<16}" + "".join(f"{a[k]:>8}" for k, _h in cols))
         if by == "agency" and names.get(a["agency"]):
             lines.extend(wrap(names[a["agency"]], indent="  ", width=WIDTH))
-    lines.append(f"{'all':<22}" + "".join(f"{s['total'][k]:>7}" for k, _h in cols))
+    lines.append(f"{'all':<16}" + "".join(f"{s['total'][k]:>8}" for k, _h in cols))
     return "\n".join(lines)
 
 

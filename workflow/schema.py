@@ -120,7 +120,32 @@ def migrate(conn: Connection, target: str = "head") -> tuple[State, State]:
     if before.status == "legacy":
         _adopt_legacy(conn)
     command.upgrade(_config(conn), target)
+    if before.status == "legacy" and target == "head":
+        _check_complete(conn)
     return before, state(conn)
+
+
+def _check_complete(conn: Connection) -> None:
+    """After adopting a pre-revision database: every table and column of the models is there
+    (otherwise the whole upgrade rolls back, nothing changed)."""
+    from sqlmodel import SQLModel
+
+    from workflow import models  # noqa: F401  (registers the tables)
+    insp = inspect(conn)
+    problems = []
+    for table in SQLModel.metadata.sorted_tables:
+        if not insp.has_table(table.name):
+            problems.append(f"table {table.name} is missing")
+            continue
+        have = {c["name"] for c in insp.get_columns(table.name)}
+        missing = sorted(c.name for c in table.columns if c.name not in have)
+        if missing:
+            problems.append(f"{table.name} lacks {', '.join(missing)}")
+    if problems:
+        raise StoreError("cannot upgrade this database from before revisions: "
+                         f"{'; '.join(problems)}; nothing was changed",
+                         details=["copy its plans into a new database with workflow db copy "
+                                  "using the workflow that made it, or restore a backup"])
 
 
 def _adopt_legacy(conn: Connection) -> None:

@@ -49,7 +49,8 @@ DEFAULT_DB = "workflow.db"
 CONNECT_TIMEOUT_S = 10
 
 # SQLSTATEs (PostgreSQL) that mean "another transaction got in the way: retry".
-_PG_CONFLICT = {"40001": "a concurrent change", "40P01": "a deadlock with another change"}
+_PG_CONFLICT = {"40001": "another process changed the same rows at the same moment",
+                "40P01": "this change and another one waited for each other (a deadlock)"}
 # ... and "waited too long for a lock".
 _PG_BUSY = {"55P03", "57014"}
 
@@ -186,8 +187,8 @@ class Store:
             if "append-only" in msg:
                 raise StoreError(f"refused by the database: {msg}") from None
             if code in _PG_CONFLICT:
-                raise ConflictError(f"{_PG_CONFLICT[code]} got there first; nothing was "
-                                    "written. Check the state and retry") from None
+                raise ConflictError(f"{_PG_CONFLICT[code]}; nothing was written. Check the "
+                                    "state and retry") from None
             if code in _PG_BUSY or (self.dialect == "sqlite" and (
                     "locked" in msg or "busy" in msg)):
                 raise self._busy() from None
