@@ -57,6 +57,12 @@ def _logs() -> None:
     logs.configure()
 
 
+def _as_of():
+    """History replay, imported only for --at (it is the heaviest module)."""
+    from workflow import history
+    return history
+
+
 def _now():
     from workflow import clock
     return clock.now()
@@ -170,7 +176,7 @@ def tasks(pattern: Annotated[str | None, typer.Argument(
 
     Example: workflow tasks --agency so-tai-chinh --overdue --at 2024-04-30
     """
-    from workflow import history, render, reports
+    from workflow import render, reports
     if state is not None and state not in STATE_CHOICES:
         _usage(f"unknown state {state!r}; states are {', '.join(STATE_CHOICES)}")
     engine = _wf()
@@ -181,7 +187,7 @@ def tasks(pattern: Annotated[str | None, typer.Argument(
         filters = {"state": state, "agency": agency_id, "lead": lead_id, "overdue": overdue,
                    "blocked": blocked, "pattern": pattern}
         data = (reports.tasks(conn, p, _now(), **filters) if at is None
-                else history.tasks_at(conn, p, at, _now(), **filters))
+                else _as_of().tasks_at(conn, p, at, _now(), **filters))
     _out(data, as_json, render.task_table(data))
 
 
@@ -195,14 +201,14 @@ def show(task: TaskArg,
 
     Example: workflow show dieu-chuyen-tai-san --at 2024-05-15T17:00
     """
-    from workflow import history, render, reports
+    from workflow import render, reports
     engine = _wf()
     with _store(db).read() as conn:
         p = engine.select_plan(conn, plan)
         if at is None:
             data = reports.task_detail(conn, p, engine.find_task(conn, p, task).pk, _now())
         else:
-            data = history.task_at(conn, p, task, at, _now())
+            data = _as_of().task_at(conn, p, task, at, _now())
     _out(data, as_json, render.task_view(data))
 
 
@@ -263,13 +269,13 @@ def summary(by: Annotated[str, typer.Option("--by", help="Group by agency (lead)
         _usage(f"--by {by!r}: group by agency, task or unit")
     from sqlalchemy import select
 
-    from workflow import history, render, reports
+    from workflow import render, reports
     from workflow.models import AgencyRow
     engine = _wf()
     with _store(db).read() as conn:
         p = engine.select_plan(conn, plan)
         data = (reports.summary(conn, p, _now(), by=by) if at is None
-                else history.summary_at(conn, p, at, _now(), by=by))
+                else _as_of().summary_at(conn, p, at, _now(), by=by))
         names = dict(conn.execute(select(AgencyRow.id, AgencyRow.name)
                                   .where(AgencyRow.plan_id == p.id)).all())
     _out(data, as_json, render.summary_table(data, names))

@@ -38,7 +38,8 @@ def delivered(out) -> list[dict]:
 
 def test_a_block_is_delivered_with_vietnamese_intact(hooked):
     run, out, _flag = hooked
-    run.ok("block", "a", "--as", "ttyt", "--note", "Thiếu biên bản", now="2024-04-02T08:00:00+07:00")
+    run.ok("block", "a", "--as", "ttyt", "--note", "Thiếu biên bản",
+           now="2024-04-02T08:00:00+07:00")
     [msg] = delivered(out)
     assert {k: msg[k] for k in ("plan", "task", "action", "level", "escalated_to", "reason",
                                 "title")} == {

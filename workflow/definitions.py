@@ -20,27 +20,15 @@ from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-import yaml
-
 from workflow.dates import DateParseError, normalize_text, parse_date, parse_duration
 from workflow.errors import DefinitionError, NotFoundError, Problem
 from workflow.names import AgencyIndex
-
-_Base = getattr(yaml, "CSafeLoader", yaml.SafeLoader)  # libyaml's C composer when present
-
-
-class _Loader(_Base):  # type: ignore[misc, valid-type]
-    """Composes nodes only. No implicit tags: we read every scalar ourselves, so resolving
-    ``yes``/``2024-04-20``/``1e3`` to types would only cost time (about half of composing)."""
-
-    def resolve(self, kind, value, implicit):  # called once per node by the C composer
-        return ""
+from workflow.yamlnodes import Mapping, Node, Scalar, Sequence, compose
 
 DEFAULT_TIMEZONE = "Asia/Ho_Chi_Minh"
 DEFAULT_STALL_AFTER = timedelta(days=7)
 DEFAULT_STEP_AFTER = timedelta(days=3)
 MAX_FILE_BYTES = 64 * 1024 * 1024
-MAX_DEPTH = 32  # the schema nests 4 deep; anything far deeper is a mistake or an attack
 
 _ID_RE = re.compile(r"^[^\W_A-Z](?:[^\W_A-Z]|-)*$")  # lowercase letters (any script), digits, '-'
 
@@ -219,23 +207,23 @@ class _Reader:
         self.problems: list[Problem] = []
         self.warnings: list[str] = []
 
-    def problem(self, node: yaml.Node | int | None, key: str, message: str) -> None:
-        line = node if isinstance(node, int) or node is None else node.start_mark.line + 1
+    def problem(self, node: Node | int | None, key: str, message: str) -> None:
+        line = node if isinstance(node, int) or node is None else node.line
         self.problems.append(Problem(self.filename, line, key, message))
 
-    def warn(self, node: yaml.Node | None, key: str, message: str) -> None:
-        line = f":{node.start_mark.line + 1}" if node is not None else ""
+    def warn(self, node: Node | None, key: str, message: str) -> None:
+        line = f":{node.line}" if node is not None else ""
         self.warnings.append(f"{self.filename}{line}: {key}: {message}")
 
-    def mapping(self, node: yaml.Node, key: str, allowed: dict[str, str] | None,
-                what: str) -> Iterator[tuple[str, yaml.Node, yaml.Node]]:
+    def mapping(self, node: Node, key: str, allowed: dict[str, str] | None,
+                what: str) -> Iterator[tuple[str, Node, Node]]:
         """Yields (key, key node, value node); reports non-mappings, duplicates, unknown keys."""
-        if not isinstance(node, yaml.MappingNode):
+        if not isinstance(node, Mapping):
             self.problem(node, key, f"expected {what}, found {_kind(node)}")
             return
         seen: dict[str, int] = {}
         for knode, vnode in node.value:
-            if not isinstance(knode, yaml.ScalarNode):
+            if not isinstance(knode, Scalar):
                 self.problem(knode, key, "a key must be plain text")
                 continue
             name = nfc(knode.value.strip())
@@ -243,7 +231,7 @@ class _Reader:
             if name in seen:
                 self.problem(knode, path, f"duplicate key (first at line {seen[name]})")
                 continue
-            seen[name] = knode.start_mark.line + 1
+            seen[name] = knode.line
             if allowed is not None and name not in allowed:
                 if name in RESERVED:
                     self.problem(knode, path, RESERVED[name])
@@ -252,12 +240,12 @@ class _Reader:
                 continue
             yield name, knode, vnode
 
-    def text(self, node: yaml.Node | None, key: str, *, required: bool = False) -> str | None:
+    def text(self, node: Node | None, key: str, *, required: bool = False) -> str | None:
         if node is None or _is_null(node):
             if required:
                 self.problem(node, key, "is required and must not be empty")
             return None
-        if not isinstance(node, yaml.ScalarNode):
+        if not isinstance(node, Scalar):
             self.problem(node, key, f"expected text, found {_kind(node)}")
             return None
         value = normalize_text(node.value)
@@ -266,10 +254,10 @@ class _Reader:
             return None
         return value or None
 
-    def text_list(self, node: yaml.Node | None, key: str) -> list[tuple[str, yaml.Node]]:
+    def text_list(self, node: Node | None, key: str) -> list[tuple[str, Node]]:
         if node is None or _is_null(node):
             return []
-        if not isinstance(node, yaml.SequenceNode):
+        if not isinstance(node, Sequence):
             self.problem(node, key, f"expected a list such as [a, b], found {_kind(node)}")
             return []
         items = []
@@ -280,70 +268,19 @@ class _Reader:
         return items
 
 
-def _is_null(node: yaml.Node) -> bool:
+def _is_null(node: Node | None) -> bool:
     """YAML's null: an empty or ~/null plain scalar (quoted "null" is the text null)."""
-    return (isinstance(node, yaml.ScalarNode) and node.style is None
-            and node.value in ("", "~", "null", "Null", "NULL"))
+    return isinstance(node, Scalar) and node.is_null
 
 
-def _kind(node: yaml.Node | None) -> str:
+def _kind(node: Node | None) -> str:
     if node is None or _is_null(node):
         return "nothing"
-    if isinstance(node, yaml.MappingNode):
+    if isinstance(node, Mapping):
         return "a mapping"
-    if isinstance(node, yaml.SequenceNode):
+    if isinstance(node, Sequence):
         return "a list"
     return f'"{node.value}"'
-
-
-def _may_nest_deeply(text: str) -> bool:
-    """A cheap over-estimate: could this text nest deeper than MAX_DEPTH?"""
-    depth = deepest = 0
-    for ch in text:
-        if ch in "[{":
-            depth += 1
-            deepest = max(deepest, depth)
-        elif ch in "]}":
-            depth = max(0, depth - 1)
-    if deepest > MAX_DEPTH:
-        return True
-    indents = (len(line) - len(line.lstrip(" ")) for line in text.splitlines())
-    return max(indents, default=0) > 2 * MAX_DEPTH
-
-
-def _check_depth(text: str, filename: str) -> None:
-    """Refuse absurd nesting before composing: libyaml's composer recurses in C."""
-    if not _may_nest_deeply(text):
-        return
-    depth = 0
-    try:
-        for event in yaml.parse(text, Loader=_Loader):
-            if isinstance(event, yaml.CollectionStartEvent):
-                depth += 1
-                if depth > MAX_DEPTH:
-                    raise DefinitionError([Problem(
-                        filename, event.start_mark.line + 1, "",
-                        f"nesting deeper than {MAX_DEPTH} levels; a plan needs at most 4")])
-            elif isinstance(event, yaml.CollectionEndEvent):
-                depth -= 1
-    except yaml.MarkedYAMLError:
-        return  # compose reports syntax errors with their line
-
-
-def _compose(text: str, filename: str) -> yaml.Node:
-    _check_depth(text, filename)
-    try:
-        node = yaml.compose(text, Loader=_Loader)
-    except yaml.MarkedYAMLError as err:
-        mark = err.problem_mark or err.context_mark
-        line = mark.line + 1 if mark else None
-        what = err.problem or err.context or "unreadable YAML"
-        raise DefinitionError([Problem(filename, line, "", f"YAML syntax error: {what}")]) from None
-    except yaml.YAMLError as err:
-        raise DefinitionError([Problem(filename, None, "", f"not YAML: {err}")]) from None
-    if node is None:
-        raise DefinitionError([Problem(filename, 1, "", "the file is empty; expected a plan")])
-    return node
 
 
 def read_text(path: str | Path) -> str:
@@ -374,15 +311,15 @@ def parse(text: str, filename: str = "<definition>") -> Plan:
     """Reads and validates one definition; raises DefinitionError listing every problem."""
     if "\x00" in text:
         raise DefinitionError([Problem(filename, None, "", "binary data, expected YAML text")])
-    root = _compose(nfc(text), filename)
+    root = compose(nfc(text), filename)
     r = _Reader(filename)
-    top: dict[str, tuple[yaml.Node, yaml.Node]] = {}
+    top: dict[str, tuple[Node, Node]] = {}
     for name, knode, vnode in r.mapping(root, "", PLAN_KEYS, "a plan (a mapping with id, ...)"):
         top[name] = (knode, vnode)
-    if not isinstance(root, yaml.MappingNode):
+    if not isinstance(root, Mapping):
         raise DefinitionError(r.problems)
 
-    def value(key: str) -> yaml.Node | None:
+    def value(key: str) -> Node | None:
         return top[key][1] if key in top else None
 
     def missing(key: str) -> None:
@@ -426,7 +363,7 @@ def parse(text: str, filename: str = "<definition>") -> Plan:
         missing("agencies")
     index = AgencyIndex((a.id, a.name, a.aliases) for a in agencies.values())
 
-    def agency_ref(raw: str | None, node: yaml.Node | None, key: str) -> str | None:
+    def agency_ref(raw: str | None, node: Node | None, key: str) -> str | None:
         if raw is None:
             return None
         found, several = index.lookup(raw)
@@ -483,7 +420,7 @@ def _suggest_id(raw: str) -> str:
     return f', e.g. "{slug}"' if slug else ""
 
 
-def _read_agencies(r: _Reader, node: yaml.Node) -> dict[str, Agency]:
+def _read_agencies(r: _Reader, node: Node) -> dict[str, Agency]:
     agencies: dict[str, Agency] = {}
     for agency_id, knode, vnode in r.mapping(node, "agencies", None,
                                              "a mapping of agency id to {name: ...}"):
@@ -493,12 +430,12 @@ def _read_agencies(r: _Reader, node: yaml.Node) -> dict[str, Agency]:
                       "letters, digits and '-'" + _suggest_id(agency_id))
             continue
         name, aliases = None, ()
-        if isinstance(vnode, yaml.ScalarNode) and not _is_null(vnode):
+        if isinstance(vnode, Scalar) and not _is_null(vnode):
             name = r.text(vnode, key, required=True)  # shorthand: `so-y-te: Sở Y tế`
         else:
             fields = {k: v for k, _kn, v in r.mapping(vnode, key, AGENCY_KEYS,
                                                      "a mapping such as {name: Sở Y tế}")}
-            if "name" not in fields and isinstance(vnode, yaml.MappingNode):
+            if "name" not in fields and isinstance(vnode, Mapping):
                 r.problem(vnode, key, "name is required, e.g. {name: Sở Y tế}")
             name = r.text(fields.get("name"), f"{key}.name", required="name" in fields)
             aliases = tuple(a for a, _n in r.text_list(fields.get("aliases"), f"{key}.aliases"))
@@ -506,7 +443,7 @@ def _read_agencies(r: _Reader, node: yaml.Node) -> dict[str, Agency]:
     return agencies
 
 
-def _read_units(r: _Reader, node: yaml.Node, agencies: dict[str, Agency],
+def _read_units(r: _Reader, node: Node, agencies: dict[str, Agency],
                 index: AgencyIndex) -> dict[str, dict[str, Unit]]:
     """``units: {huyen: {moc-chau: {name: ..., agency: ...}, ...}}``. A unit without ``agency``
     acts as an agency of its own, with the unit's id and name (added to the plan's agencies)."""
@@ -521,7 +458,7 @@ def _read_units(r: _Reader, node: yaml.Node, agencies: dict[str, Agency],
                           "letters, digits and '-'" + _suggest_id(unit_id))
                 continue
             agency_raw = None
-            if isinstance(unode, yaml.ScalarNode) and not _is_null(unode):
+            if isinstance(unode, Scalar) and not _is_null(unode):
                 name = r.text(unode, key, required=True)
             else:
                 fields = {k: v for k, _k, v in r.mapping(unode, key, UNIT_KEYS,
@@ -546,7 +483,7 @@ def _read_units(r: _Reader, node: yaml.Node, agencies: dict[str, Agency],
     return lists
 
 
-def _read_repeat(r: _Reader, node: yaml.Node, key: str) -> Repeat | None:
+def _read_repeat(r: _Reader, node: Node, key: str) -> Repeat | None:
     what = "a mapping such as {weekly: friday, from: ..., until: ...}"
     f = {k: v for k, _k, v in r.mapping(node, key, REPEAT_KEYS, what)}
     kinds = [k for k in ("weekly", "monthly", "yearly") if k in f]
@@ -597,10 +534,10 @@ def _read_repeat(r: _Reader, node: yaml.Node, key: str) -> Repeat | None:
                   first=first, until=until, ahead=ahead)
 
 
-def _read_tasks(r: _Reader, node: yaml.Node, agency_ref, issuer: str | None,
+def _read_tasks(r: _Reader, node: Node, agency_ref, issuer: str | None,
                 coordinator: str | None, units: dict[str, dict[str, Unit]]
                 ) -> dict[str, TaskDef]:
-    raw_tasks: list[tuple[str, yaml.Node, dict[str, yaml.Node]]] = []
+    raw_tasks: list[tuple[str, Node, dict[str, Node]]] = []
     for task_id, knode, vnode in r.mapping(node, "tasks", None, "a mapping of task id to fields"):
         key = f"tasks.{task_id}"
         if not task_id or "/" in task_id or any(c.isspace() for c in task_id):
@@ -608,7 +545,7 @@ def _read_tasks(r: _Reader, node: yaml.Node, agency_ref, issuer: str | None,
             continue
         fields = {k: v for k, _kn, v in r.mapping(vnode, key, TASK_KEYS,
                                                  "a mapping with title, lead, due, ...")}
-        if isinstance(vnode, yaml.MappingNode):
+        if isinstance(vnode, Mapping):
             raw_tasks.append((task_id, knode, fields))
     known = [t for t, _n, _f in raw_tasks]
     known_set = set(known)
@@ -680,7 +617,7 @@ def _read_tasks(r: _Reader, node: yaml.Node, agency_ref, issuer: str | None,
             approver=approver or "", approver_named=named is not None,
             depends_on=tuple(depends), due=due, start=start,
             ref=r.text(f.get("ref"), f"{key}.ref"), note=r.text(f.get("note"), f"{key}.note"),
-            due_text=r.text(f.get("due"), f"{key}.due"), line=knode.start_mark.line + 1,
+            due_text=r.text(f.get("due"), f"{key}.due"), line=knode.line,
             for_each=for_each, lead_each=lead_each, repeat=repeat,
         )
     for t in tasks.values():
@@ -692,7 +629,7 @@ def _read_tasks(r: _Reader, node: yaml.Node, agency_ref, issuer: str | None,
     return tasks
 
 
-def _date(r: _Reader, node: yaml.Node | None, key: str, kind: str) -> date | None:
+def _date(r: _Reader, node: Node | None, key: str, kind: str) -> date | None:
     raw = r.text(node, key)
     if raw is None:
         return None

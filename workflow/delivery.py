@@ -23,14 +23,14 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-import structlog
 from sqlalchemy import select, update
 from sqlalchemy.engine import Connection
 
+from workflow import logs
 from workflow.clock import to_utc
 from workflow.models import DeliveryRow, PlanRow
 
-log = structlog.get_logger("workflow.delivery")
+log = logs.get_logger("workflow.delivery")
 OUTBOX, PLAN = DeliveryRow.__table__, PlanRow.__table__
 BACKOFF = [timedelta(minutes=1), timedelta(minutes=5), timedelta(minutes=15),
            timedelta(hours=1), timedelta(hours=6)]

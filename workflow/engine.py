@@ -10,24 +10,30 @@ from __future__ import annotations
 
 import difflib
 import json
+import unicodedata
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-import structlog
 from sqlalchemy import func, select, update
 from sqlalchemy.engine import Connection, Row
 
-from workflow import bulk, clock, delivery, escalation, expand, recurrence
+from workflow import bulk, clock, delivery, escalation, logs
 from workflow.audit import Appender
-from workflow.definitions import Plan, nfc
 from workflow.errors import ConflictError, MoveRefusedError, NotFoundError, UsageError
 from workflow.machine import Move, fire
 from workflow.models import PLAN_ROW, AgencyRow, DependencyRow, PlanRow, TaskRow, UnitRow
 from workflow.names import AgencyIndex
 from workflow.store import Store
 
-log = structlog.get_logger("workflow")
+if TYPE_CHECKING:
+    from workflow.definitions import Plan
+
+log = logs.get_logger("workflow")
+
+
+def nfc(text: str) -> str:
+    return unicodedata.normalize("NFC", text)
 PLAN, TASK, AGENCY, DEP, UNIT = (PlanRow.__table__, TaskRow.__table__, AgencyRow.__table__,
                                  DependencyRow.__table__, UnitRow.__table__)
 
@@ -124,6 +130,7 @@ def _task_values(t, plan_row: Row, position: int, now_u: datetime) -> dict[str, 
 
 def load_plan(store: Store, plan: Plan, *, now: datetime, actor: str | None = None,
               upgrade: bool = False) -> LoadResult:
+    from workflow import expand, recurrence  # loading only: moves need neither
     now_u = clock.to_utc(now)
     with store.write() as conn:
         existing = conn.execute(select(*PLAN_ROW).where(PLAN.c.id == plan.id)).one_or_none()
@@ -166,7 +173,10 @@ def plan_columns(plan: Plan) -> dict[str, Any]:
         "coordinator": plan.coordinator, "timezone": plan.timezone,
         "stall_after": int(plan.stall_after.total_seconds()),
         "step_after": int(plan.step_after.total_seconds()), "digest": plan.digest,
-        "definition": json.dumps(plan.canonical(), ensure_ascii=False, sort_keys=True),
+        # Only the settings no column holds. The whole canonical definition is in the load and
+        # upgrade events; kept here it made every update of this row rewrite megabytes.
+        "definition": json.dumps({"notify": plan.notify} if plan.notify else {},
+                                 ensure_ascii=False, sort_keys=True),
         "source": plan.source,
     }
 
@@ -337,6 +347,7 @@ def _release_dependents(conn: Connection, plan: Row, task_id: str, now_u: dateti
 
 def sweep(store: Store, *, plan_id: str | None, now: datetime) -> list[escalation.Action]:
     """One escalation sweep over one plan, or every plan; each plan in its own transaction."""
+    from workflow import recurrence
     with store.read() as conn:
         ids = ([select_plan(conn, plan_id).id] if plan_id else
                conn.execute(select(PLAN.c.id).order_by(PLAN.c.id)).scalars().all())

@@ -14,7 +14,7 @@ import json
 from dataclasses import asdict, dataclass
 from datetime import datetime, timedelta
 
-from sqlalchemy import and_, or_, select, update
+from sqlalchemy import and_, select, update
 from sqlalchemy.engine import Connection
 
 from workflow import delivery
@@ -150,7 +150,24 @@ def recheck_open(conn: Connection, log: Appender, plan, now: datetime) -> list[A
     return _recheck(conn, log, plan, now, None)
 
 
-def _recheck(conn: Connection, log: Appender, plan, now: datetime, which) -> list[Action]:
+def _each_once(conn: Connection, query, conditions: list | None) -> list:
+    """The rows of ``query`` meeting any of ``conditions``, each once, in plan order.
+
+    One query per condition rather than one with OR: SQLite answers each from its own index,
+    where an OR over different columns falls back to reading the whole table."""
+    if conditions is None:
+        rows = conn.execute(query).all()
+    else:
+        found = {}
+        for condition in conditions:
+            for row in conn.execute(query.where(condition)):
+                found[row.pk if "esc_id" not in row._fields else row.esc_id] = row
+        rows = list(found.values())
+    return sorted(rows, key=lambda r: (r.position, r.pk))
+
+
+def _recheck(conn: Connection, log: Appender, plan, now: datetime,
+             which: list | None) -> list[Action]:
     """Resolves an open escalation whose cause is gone or changed (step 2 of the sweep raises
     the one that holds); climbs one that is due, computed from its start, never down."""
     step = timedelta(seconds=plan.step_after)
@@ -162,9 +179,7 @@ def _recheck(conn: Connection, log: Appender, plan, now: datetime, which) -> lis
                     ESC.c.since.label("esc_since"))
              .join(ESC, TASK.c.pk == ESC.c.task_pk)
              .where(ESC.c.plan_id == plan.id, ESC.c.resolved_at.is_(None)))
-    if which is not None:
-        query = query.where(which)
-    for row in conn.execute(query.order_by(TASK.c.position, TASK.c.pk)).all():
+    for row in _each_once(conn, query, which):
         chain = escalation_chain(row.lead, row.approver, plan.coordinator, plan.issuer)
         cause = cause_of(row, chain, now_u)
         if cause is None:
@@ -199,20 +214,18 @@ def sweep_plan(conn: Connection, log: Appender, plan, now: datetime) -> list[Act
     #    ones whose task has since become overdue. Everything else about an open escalation
     #    changes only by a move (which resolves it) or an upgrade (which rechecks them all),
     #    so a steady-state sweep reads nothing but these index ranges.
-    actions += _recheck(conn, log, plan, now, or_(
+    actions += _recheck(conn, log, plan, now, [
         ESC.c.next_climb_at <= now_u,
-        and_(ESC.c.reason == "stalled", TASK.c.overdue_at <= now_u)))
+        and_(ESC.c.reason == "stalled", TASK.c.overdue_at <= now_u)])
 
     # 2. Tasks that need an escalation and have none open: indexed range scans only.
     has_open = select(ESC.c.id).where(ESC.c.task_pk == TASK.c.pk,
                                       ESC.c.resolved_at.is_(None)).exists()
-    candidates = conn.execute(
-        select(TASK).where(TASK.c.plan_id == plan.id, ~has_open).where(or_(
-            and_(TASK.c.state == "blocked", TASK.c.kind != "group"),  # groups only roll up
-            and_(TASK.c.overdue_at.is_not(None), TASK.c.overdue_at <= now_u),
-            and_(TASK.c.stall_at.is_not(None), TASK.c.stall_at <= now_u),
-        )).order_by(TASK.c.position, TASK.c.pk)
-    ).all()
+    candidates = _each_once(conn, select(TASK).where(TASK.c.plan_id == plan.id, ~has_open), [
+        and_(TASK.c.state == "blocked", TASK.c.kind != "group"),  # groups only roll up
+        and_(TASK.c.overdue_at.is_not(None), TASK.c.overdue_at <= now_u),
+        and_(TASK.c.stall_at.is_not(None), TASK.c.stall_at <= now_u),
+    ])
     for task in candidates:
         chain = escalation_chain(task.lead, task.approver, plan.coordinator, plan.issuer)
         cause = cause_of(task, chain, now_u)

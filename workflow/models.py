@@ -26,7 +26,9 @@ class PlanRow(SQLModel, table=True):
     stall_after: int  # seconds
     step_after: int  # seconds
     digest: str
-    definition: str = Field(sa_column=Column(Text, nullable=False))  # canonical JSON
+    # Plan settings without a column of their own (JSON: notify). The name is historical: the
+    # canonical definition itself is in the load/upgrade events' data, hash-chained.
+    definition: str = Field(sa_column=Column(Text, nullable=False))
     source: str
     loaded_at: datetime
     head_seq: int = 0

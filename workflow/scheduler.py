@@ -12,11 +12,12 @@ import time
 from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 
-import structlog
 from apscheduler.schedulers.blocking import BlockingScheduler
 from apscheduler.triggers.interval import IntervalTrigger
 
-log = structlog.get_logger("workflow.watch")
+from workflow import logs
+
+log = logs.get_logger("workflow.watch")
 
 
 def run_every(every: timedelta, sweep: Callable[[], list]) -> int:
