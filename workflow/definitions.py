@@ -304,7 +304,8 @@ def read_text(path: str | Path) -> str:
 
 
 def load_file(path: str | Path) -> Plan:
-    return parse(read_text(path), str(path))
+    text = [read_text(path)]  # handed over in a list so parse() can drop the only copy
+    return parse(text.pop(), str(path))
 
 
 def parse(text: str, filename: str = "<definition>") -> Plan:
@@ -312,6 +313,7 @@ def parse(text: str, filename: str = "<definition>") -> Plan:
     if "\x00" in text:
         raise DefinitionError([Problem(filename, None, "", "binary data, expected YAML text")])
     root = compose(nfc(text), filename)
+    del text  # the caller's copy may remain; ours need not
     r = _Reader(filename)
     top: dict[str, tuple[Node, Node]] = {}
     for name, knode, vnode in r.mapping(root, "", PLAN_KEYS, "a plan (a mapping with id, ...)"):
@@ -547,11 +549,14 @@ def _read_tasks(r: _Reader, node: Node, agency_ref, issuer: str | None,
                                                  "a mapping with title, lead, due, ...")}
         if isinstance(vnode, Mapping):
             raw_tasks.append((task_id, knode, fields))
+    if isinstance(node, Mapping):
+        node.value.clear()  # from here each task's nodes live in raw_tasks only (see below)
     known = [t for t, _n, _f in raw_tasks]
     known_set = set(known)
     recurring = {t for t, _n, f in raw_tasks if "repeat" in f}
     tasks: dict[str, TaskDef] = {}
-    for task_id, knode, f in raw_tasks:
+    for i, (task_id, knode, f) in enumerate(raw_tasks):
+        raw_tasks[i] = None  # type: ignore[call-overload]  # let its nodes go: bounds memory
         key = f"tasks.{task_id}"
         title = r.text(f.get("title"), f"{key}.title", required=True)
         if "title" not in f:

@@ -18,7 +18,7 @@ from typing import TYPE_CHECKING, Any
 from sqlalchemy import func, select, update
 from sqlalchemy.engine import Connection, Row
 
-from workflow import bulk, clock, delivery, escalation, logs
+from workflow import bulk, clock, delivery, escalation, logs, members
 from workflow.audit import Appender
 from workflow.errors import ConflictError, MoveRefusedError, NotFoundError, UsageError
 from workflow.machine import Move, fire
@@ -212,6 +212,7 @@ def move(store: Store, *, plan_id: str | None, task: str, trigger: str, actor: s
         plan = select_plan(conn, plan_id)
         row = find_task(conn, plan, task)
         who = find_agency(conn, plan, actor)
+        members.check(conn, plan, store.person(conn), who)
         if row.kind == "group":
             _refuse_group(conn, plan, row, trigger)
         open_deps = conn.execute(

@@ -54,7 +54,8 @@ from workflow.models import DependencyRow, EscalationRow, EventRow, PlanRow, Tas
 PLAN, TASK, EVENT, DEP, ESC = (PlanRow.__table__, TaskRow.__table__, EventRow.__table__,
                               DependencyRow.__table__, EscalationRow.__table__)
 ESCALATION_EVENTS = ("escalation_raised", "escalation_climbed", "escalation_resolved")
-EVENT_KINDS = (*TRIGGERS, "load", "upgrade", "created", *ESCALATION_EVENTS)
+EVENT_KINDS = (*TRIGGERS, "load", "upgrade", "created", *ESCALATION_EVENTS, "member_added",
+               "member_removed")
 FORMATS = ("text", "json", "jsonl", "csv")
 CSV_COLUMNS = ("seq", "at", "plan", "task", "event", "from", "to", "actor", "person", "note",
                "escalated_to", "level", "reason", "hash")

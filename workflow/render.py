@@ -86,6 +86,8 @@ def event_line(e: dict[str, Any], *, with_task: bool = True) -> str:
         what = (f"{e['event']:<20} L{e['level']} {ARROW} {e['escalated_to']} ({e['reason']})")
     elif e["event"] in ("load", "upgrade"):
         what = f"{e['event']:<20} by {e['person'] or '-'}"
+    elif e["event"].startswith("member_"):
+        what = f"{e['event']:<20} by {e['person'] or '-'} for {e['actor']}"
     else:
         what = f"{e['event']:<8} {e['from']} {ARROW} {e['to']} by {e['actor']}"
     line = f"{e['seq']:>4}  {at}  {task}{what}"

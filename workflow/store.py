@@ -219,10 +219,23 @@ class Store:
                 yield conn
 
     def person(self, conn: Connection) -> str:
-        """Who is at the keyboard: the database role on PostgreSQL, else the OS user."""
+        """Who is at the keyboard: the database role on PostgreSQL, else the OS user.
+
+        ``WORKFLOW_PERSON`` names the person on SQLite only (tests; see workflow.members). On
+        PostgreSQL the person is the role the server authenticated: a different
+        ``WORKFLOW_PERSON`` is refused, never recorded as if that person had acted.
+        """
         if self._person is None:
+            given = os.environ.get("WORKFLOW_PERSON", "").strip()
             if self.dialect == "postgresql":
-                self._person = conn.execute(text("SELECT current_user")).scalar_one()
+                role = conn.execute(text("SELECT current_user")).scalar_one()
+                if given and given != role:
+                    raise UsageError(f"WORKFLOW_PERSON={given!r}, but on PostgreSQL the person "
+                                     f"is the database role you connect as ({role}); connect "
+                                     f"as {given}'s own role instead, or unset WORKFLOW_PERSON")
+                self._person = role
+            elif given and self.dialect == "sqlite":
+                self._person = given
             else:
                 try:
                     self._person = getpass.getuser()

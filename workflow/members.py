@@ -1,0 +1,263 @@
+"""Who may act: the people who may act for each agency of a plan (``workflow members``).
+
+A person is who ``Store.person`` says is at the keyboard: the connected database role on
+PostgreSQL, the operating-system user on SQLite (``WORKFLOW_PERSON`` overrides it there only).
+
+- A plan with no members is open: anyone may act as any agency (``--as`` is taken on trust).
+- Once it has members, a move's ``--as`` agency must be one the person is a member of
+  (``check``, called by every move in its read transaction), else the move is refused (exit 4).
+- Only members of the coordinator or the issuer add and remove members. The first member of a
+  plan with none (the bootstrap) must be added to the coordinator or the issuer, so that
+  somebody can manage the others; removing the last such member while other members remain is
+  refused (nobody could manage the plan any more). Removing every member opens the plan again.
+- Each change is a history event (``member_added`` / ``member_removed``, no task): the person
+  who made it, the agency they managed for (``actor``), and whom it added or removed to which
+  agency (``note``, and ``data``), hash-chained with the rest of the history.
+
+On a shared SQLite file this guards against mistakes (acting for the wrong agency), not against
+someone who sets ``WORKFLOW_PERSON`` or edits the file; on PostgreSQL the person is the role the
+server authenticated, so it holds as far as the roles do (README: "Who may act").
+"""
+
+from __future__ import annotations
+
+import shlex
+import unicodedata
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import delete, select
+from sqlalchemy.engine import Connection, Row
+
+from workflow import clock
+from workflow.audit import Appender
+from workflow.errors import MoveRefusedError, NotFoundError, UsageError
+from workflow.models import MemberRow
+from workflow.store import Store
+
+MEMBER = MemberRow.__table__
+EVENTS = ("member_added", "member_removed")
+MAX_PERSON = 128  # PostgreSQL role names have at most 63 bytes, OS user names far fewer
+
+
+# --------------------------------------------------------------------------- helpers
+
+
+def person_name(value: str) -> str:
+    """A person as given on the command line: NFC, trimmed, printable, not too long."""
+    name = unicodedata.normalize("NFC", value).strip()
+    if not name:
+        raise UsageError("PERSON is empty: give the user name (or database role) of the "
+                         "person, e.g. workflow members add nguyen so-y-te")
+    if len(name) > MAX_PERSON or any(unicodedata.category(c)[0] in "CZ" and c != " "
+                                     for c in name):
+        raise UsageError(f"PERSON {name[:40]!r}{'...' if len(name) > 40 else ''} is not a user "
+                         f"name: at most {MAX_PERSON} printable characters")
+    return name
+
+
+def managers(plan: Row) -> list[str]:
+    """The agencies whose members manage membership: the coordinator, then the issuer."""
+    return list(dict.fromkeys([plan.coordinator, plan.issuer]))
+
+
+def role(plan: Row, agency: str) -> str | None:
+    if agency == plan.coordinator:
+        return "coordinator"
+    if agency == plan.issuer:
+        return "issuer"
+    return None
+
+
+def described(plan: Row, agency: str) -> str:
+    """``so-y-te (the coordinator)``; other agencies as their id."""
+    r = role(plan, agency)
+    return f"{agency} (the {r})" if r else agency
+
+
+def _either(plan: Row) -> str:
+    return " or ".join(described(plan, a) for a in managers(plan))
+
+
+def _membership(person: str, mine: list[str]) -> str:
+    if not mine:
+        return f"{person} is not a member of any of its agencies"
+    return f"{person} is a member of {', '.join(mine)}"
+
+
+def _rows(conn: Connection, plan_id: str) -> list[Row]:
+    return conn.execute(select(MEMBER).where(MEMBER.c.plan_id == plan_id)
+                        .order_by(MEMBER.c.agency, MEMBER.c.person)).all()
+
+
+def _command(*words: str) -> str:
+    return "workflow members " + " ".join(shlex.quote(w) for w in words)
+
+
+# --------------------------------------------------------------------------- moves
+
+
+def check(conn: Connection, plan: Row, person: str, agency: str) -> None:
+    """Refuses (exit 4) a move by ``person`` as ``agency`` when the plan has members and the
+    person is not one of that agency's. A plan without members is open: nothing to check."""
+    person = unicodedata.normalize("NFC", person)
+    mine = conn.execute(select(MEMBER.c.agency).where(
+        MEMBER.c.plan_id == plan.id, MEMBER.c.person == person)
+        .order_by(MEMBER.c.agency)).scalars().all()
+    if agency in mine:
+        return
+    if not mine and conn.execute(select(MEMBER.c.person).where(
+            MEMBER.c.plan_id == plan.id).limit(1)).first() is None:
+        return  # no members: the plan is open
+    managed = [a for a in managers(plan) if conn.execute(select(MEMBER.c.person).where(
+        MEMBER.c.plan_id == plan.id, MEMBER.c.agency == a).limit(1)).first() is not None]
+    ask = described(plan, (managed or managers(plan))[0])
+    raise MoveRefusedError(f"{person} may not act for {agency} in plan {plan.id}: "
+                           f"{_membership(person, mine)}; ask a member of {ask} to add you: "
+                           f"{_command('add', person, agency)}")
+
+
+# --------------------------------------------------------------------------- membership
+
+
+@dataclass
+class Change:
+    plan: str
+    person: str
+    agency: str
+    status: str  # added | removed | unchanged
+    by: str  # the person who made the change
+    actor: str | None  # the agency they managed for
+    seq: int | None  # the history event (None when nothing changed)
+    members: int  # memberships in the plan afterwards
+
+    def as_dict(self) -> dict[str, Any]:
+        return {"plan": self.plan, "person": self.person, "agency": self.agency,
+                "status": self.status, "by": self.by, "actor": self.actor, "seq": self.seq,
+                "members": self.members, "open": self.members == 0}
+
+
+def _acting_for(plan: Row, who: str, rows: list[Row], as_agency: str | None) -> str:
+    """The coordinator or issuer agency ``who`` manages membership for; refuses others."""
+    mine = [r.agency for r in rows if r.person == who]
+    allowed = [a for a in managers(plan) if a in mine]
+    if as_agency is not None:
+        if as_agency not in managers(plan):
+            raise MoveRefusedError(f"--as {as_agency}: members are managed for "
+                                   f"{_either(plan)} only")
+        if as_agency not in allowed:
+            raise MoveRefusedError(f"{who} may not manage the members of plan {plan.id} for "
+                                   f"{as_agency}: {_membership(who, mine)}")
+        return as_agency
+    if not allowed:
+        can = sorted({r.person for r in rows if r.agency in managers(plan)})
+        ask = f"; ask {', '.join(can)}" if can else ""
+        raise MoveRefusedError(f"{who} may not manage the members of plan {plan.id}: only "
+                               f"members of {_either(plan)} may, and {_membership(who, mine)}"
+                               f"{ask}")
+    return allowed[0]
+
+
+def _begin(store: Store, conn: Connection, plan_id: str | None, agency: str,
+           as_agency: str | None) -> tuple[Row, str, str | None, Appender, list[Row]]:
+    from workflow.engine import find_agency, select_plan  # engine imports this module
+
+    plan = select_plan(conn, plan_id)
+    target = find_agency(conn, plan, agency)
+    acting = find_agency(conn, plan, as_agency) if as_agency else None
+    events = Appender(conn, plan.id, store.person(conn))  # the plan's lock, then read
+    return plan, target, acting, events, _rows(conn, plan.id)
+
+
+def add(store: Store, *, plan_id: str | None, person: str, agency: str, now: datetime,
+        as_agency: str | None = None) -> Change:
+    """Makes ``person`` a member of ``agency``; a membership that exists is left alone."""
+    person = person_name(person)
+    with store.write() as conn:
+        plan, target, acting, events, rows = _begin(store, conn, plan_id, agency, as_agency)
+        who = events.person
+        if not rows:  # the bootstrap: the first member must be able to manage the others
+            if target not in managers(plan):
+                raise MoveRefusedError(
+                    f"plan {plan.id} has no members yet: the first member must be added to "
+                    f"{_either(plan)}, who then add the others: "
+                    f"{_command('add', person, plan.coordinator)}")
+            if acting is not None and acting not in managers(plan):
+                raise MoveRefusedError(f"--as {acting}: members are managed for "
+                                       f"{_either(plan)} only")
+            actor = acting or target
+            note = (f"added {person} to {target}: the plan's first member (only members of "
+                    f"its agencies may act for them from now on)")
+        else:
+            actor = _acting_for(plan, who, rows, acting)
+            note = f"added {person} to {target}"
+        if any(r.person == person and r.agency == target for r in rows):
+            return Change(plan.id, person, target, "unchanged", who, actor, None, len(rows))
+        conn.execute(MEMBER.insert().values(plan_id=plan.id, person=person, agency=target,
+                                            added_by=who, added_at=clock.to_utc(now)))
+        event = events.add(event="member_added", at=now, actor=actor, note=note,
+                           data={"person": person, "agency": target})
+        events.flush()
+    return Change(plan.id, person, target, "added", who, actor, event["seq"], len(rows) + 1)
+
+
+def remove(store: Store, *, plan_id: str | None, person: str, agency: str, now: datetime,
+           as_agency: str | None = None) -> Change:
+    """Ends ``person``'s membership of ``agency``. Refused when it would leave members but
+    nobody to manage them; removing the last member opens the plan again."""
+    person = person_name(person)
+    with store.write() as conn:
+        plan, target, acting, events, rows = _begin(store, conn, plan_id, agency, as_agency)
+        if not rows:
+            raise NotFoundError(f"plan {plan.id} has no members (it is open: anyone may act "
+                                "for any agency); nothing to remove")
+        who = events.person
+        actor = _acting_for(plan, who, rows, acting)
+        if not any(r.person == person and r.agency == target for r in rows):
+            theirs = [r.person for r in rows if r.agency == target]
+            raise NotFoundError(f"{person} is not a member of {target} in plan {plan.id}; its "
+                                f"members: {', '.join(theirs) or 'none'}")
+        left = [r for r in rows if not (r.person == person and r.agency == target)]
+        if left and not any(r.agency in managers(plan) for r in left):
+            raise MoveRefusedError(
+                f"cannot remove {person} from {target}: nobody else is a member of "
+                f"{_either(plan)}, so nobody could manage the {len(left)} membership"
+                f"{'s' * (len(left) != 1)} left; add another member first: "
+                f"{_command('add', 'PERSON', target)}")
+        conn.execute(delete(MEMBER).where(MEMBER.c.plan_id == plan.id,
+                                          MEMBER.c.person == person, MEMBER.c.agency == target))
+        note = f"removed {person} from {target}" + (
+            "" if left else ": no members are left, the plan is open again")
+        event = events.add(event="member_removed", at=now, actor=actor, note=note,
+                           data={"person": person, "agency": target})
+        events.flush()
+    return Change(plan.id, person, target, "removed", who, actor, event["seq"], len(left))
+
+
+def listing(conn: Connection, plan: Row, agency: str | None = None) -> list[dict[str, Any]]:
+    """The plan's memberships (of one agency), by agency then person."""
+    return [{"plan": plan.id, "person": r.person, "agency": r.agency,
+             "role": role(plan, r.agency), "added_by": r.added_by,
+             "added_at": clock.local(r.added_at, plan.timezone).isoformat()}
+            for r in _rows(conn, plan.id) if agency is None or r.agency == agency]
+
+
+def listing_text(plan: Row, rows: list[dict[str, Any]], total: int,
+                 agency: str | None) -> str:
+    """``workflow members list`` for a terminal; says plainly when the plan is open."""
+    if not total:
+        return (f"plan {plan.id} has no members: it is open, anyone may act for any agency "
+                "(--as is taken on trust).\nTo restrict it, add the first member to "
+                f"{_either(plan)}: {_command('add', 'PERSON', plan.coordinator)}")
+    head = (f"plan {plan.id}: {total} membership{'s' * (total != 1)}; a move's --as must name "
+            "an agency of the person making it")
+    if not rows:
+        return f"{head}\n  {agency} has no members"
+    width = max(len(r["person"]) for r in rows)
+    lines = [head]
+    for r in rows:
+        what = f"{r['agency']} (the {r['role']})" if r["role"] else r["agency"]
+        lines.append(f"  {r['person']:<{width}}  {what:<32} added by {r['added_by']} "
+                     f"{r['added_at'][:16].replace('T', ' ')}")
+    return "\n".join(lines)
