@@ -220,7 +220,8 @@ def history(task: Annotated[str | None, typer.Argument(help="Only this task's ev
                 "--event", metavar="KIND",
                 help="Only these kinds (repeat or comma list): start, report, approve, return, "
                      "block, unblock, load, upgrade, created, "
-                     "escalation_raised|climbed|resolved, or escalation.")] = None,
+                     "escalation_raised|climbed|resolved, or escalation, "
+                     "member_added|removed.")] = None,
             since: Annotated[str | None, typer.Option(
                 "--since", help="From this date or ISO date-time on (inclusive).")] = None,
             until: Annotated[str | None, typer.Option(
@@ -491,6 +492,83 @@ def db_copy(source: Annotated[str, typer.Option(
 
 def _n(count: int, noun: str) -> str:
     return f"{count} {noun}{'' if count == 1 else 's'}"
+
+
+# --------------------------------------------------------------------------- members
+
+members_app = typer.Typer(no_args_is_help=True, rich_markup_mode=None,
+                          help="Who may act for which agency (a plan without members is "
+                               "open to anyone).")
+app.add_typer(members_app, name="members")
+Person = Annotated[str, typer.Argument(help="The person: their OS user name (SQLite) or "
+                                            "database role (PostgreSQL).", show_default=False)]
+AgencyArg = Annotated[str, typer.Argument(help="The agency (id, name or alias).",
+                                          show_default=False)]
+Manages = Annotated[str | None, typer.Option(
+    "--as", help="The agency you manage members for: the coordinator or the issuer "
+                 "(default: the one you are a member of).")]
+
+
+def _member_change(change, as_json: bool) -> None:
+    if change.status == "unchanged":
+        text = (f"{change.person} is already a member of {change.agency} in plan "
+                f"{change.plan}; nothing changed")
+    else:
+        to = "to" if change.status == "added" else "from"
+        text = (f"{change.status} {change.person} {to} {change.agency} in plan {change.plan} "
+                f"(by {change.by} for {change.actor})")
+    if change.status == "removed" and not change.members:
+        text += "\nthe plan has no members now: it is open again (anyone may act for any agency)"
+    _out(change.as_dict(), as_json, text)
+
+
+@members_app.command("add")
+def members_add(person: Person, agency: AgencyArg, manages: Manages = None, plan: Plan = None,
+                db: Db = None, as_json: Json = False) -> None:
+    """Let PERSON act for AGENCY (members of the coordinator or the issuer only).
+
+    The first member of a plan must be added to the coordinator or the issuer; from then on a
+    move's --as must name an agency of the person making it.
+
+    Example: workflow members add nguyen so-tai-chinh --plan son-la-2024-ttyt
+    """
+    from workflow import members
+    _logs()
+    _member_change(members.add(_store(db), plan_id=plan, person=person, agency=agency,
+                               now=_now(), as_agency=manages), as_json)
+
+
+@members_app.command("remove")
+def members_remove(person: Person, agency: AgencyArg, manages: Manages = None,
+                   plan: Plan = None, db: Db = None, as_json: Json = False) -> None:
+    """Stop PERSON acting for AGENCY (members of the coordinator or the issuer only).
+
+    The last member of the coordinator and issuer cannot be removed while others remain.
+
+    Example: workflow members remove nguyen so-tai-chinh
+    """
+    from workflow import members
+    _logs()
+    _member_change(members.remove(_store(db), plan_id=plan, person=person, agency=agency,
+                                  now=_now(), as_agency=manages), as_json)
+
+
+@members_app.command("list")
+def members_list(agency: Annotated[str | None, typer.Option(
+                     "--agency", help="Only this agency's members.")] = None,
+                 plan: Plan = None, db: Db = None, as_json: Json = False) -> None:
+    """List who may act for which agency; say so when the plan is open to anyone.
+
+    Example: workflow members list --agency so-y-te --json
+    """
+    from workflow import members
+    engine = _wf()
+    with _store(db).read() as conn:
+        p = engine.select_plan(conn, plan)
+        agency_id = engine.find_agency(conn, p, agency) if agency else None
+        everyone = members.listing(conn, p)
+    data = [m for m in everyone if agency_id is None or m["agency"] == agency_id]
+    _out(data, as_json, members.listing_text(p, data, len(everyone), agency_id))
 
 
 # --------------------------------------------------------------------------- entry point

@@ -80,6 +80,10 @@ def find_task(conn: Connection, plan: Row, ref: str) -> Row:
 
 def find_agency(conn: Connection, plan: Row, ref: str) -> str:
     """An agency by id, name or alias, written in any Unicode form or case."""
+    exact = conn.execute(select(AGENCY.c.id).where(  # the usual case: the id as it is
+        AGENCY.c.plan_id == plan.id, AGENCY.c.id == ref)).scalar_one_or_none()
+    if exact is not None:
+        return exact
     rows = conn.execute(select(AGENCY).where(AGENCY.c.plan_id == plan.id)).all()
     found, several = AgencyIndex((r.id, r.name, json.loads(r.aliases)) for r in rows).lookup(ref)
     if found is not None:

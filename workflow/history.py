@@ -263,7 +263,7 @@ class Replay:
                 self._move(self.tasks[e.task_id], e, at)
         elif kind in ESCALATION_EVENTS:
             self._escalation(e, at)
-        # Other kinds carry no state.
+        # Other kinds (member_added, member_removed) carry no task state.
 
     def _load(self, e: Row, at: datetime) -> None:
         data = json.loads(e.data) if e.data else {}
