@@ -152,7 +152,9 @@ def test_database_that_is_not_sqlite(run, tmp_path):
     junk = tmp_path / "junk.db"
     junk.write_text("not a database")
     r = run("plans", env={"WORKFLOW_DB": str(junk)})
-    assert r.code == 1 and r.error.startswith("Error: database error: file is not a database")
+    assert r.code == 5 and r.error == (
+        f"Error: {junk} is not a workflow database (SQLite: file is not a database); "
+        "point --db / WORKFLOW_DB at one")
 
 
 def test_unreachable_postgres_is_one_line(run):

@@ -221,3 +221,11 @@ def test_not_utf8_is_a_definition_error(run, tmp_path):
     path.write_bytes("id: p\ntitle: Kế hoạch\n".encode("utf-16"))
     r = run("validate", path)
     assert r.code == 3 and "not UTF-8" in r.error
+
+
+def test_yaml_null_is_nothing_and_quoted_null_is_text():
+    assert problems(HEAD.replace("id: p", "id: null") + "  a: {title: t, lead: syt}\n")[0][1:] \
+        == ("id", "is required and must not be empty")
+    plan = parse(HEAD + '  a:\n    title: "null"\n    lead: syt\n    support:\n    due: ~\n')
+    assert (plan.tasks["a"].title, plan.tasks["a"].support, plan.tasks["a"].due) == (
+        "null", (), None)

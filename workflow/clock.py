@@ -32,6 +32,8 @@ def parse_instant(value: str, *, what: str = "WORKFLOW_NOW") -> datetime:
                          "write e.g. 2024-05-01T09:00:00+07:00 or 2024-05-01") from None
     if moment.tzinfo is None:
         moment = moment.replace(tzinfo=zone(DEFAULT_TIMEZONE))
+    if not 1900 <= moment.year <= 2199:  # as plan dates: deadlines must stay on the calendar
+        raise UsageError(f"{what}={value!r} is not between 1900 and 2199")
     return moment
 
 

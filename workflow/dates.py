@@ -23,6 +23,7 @@ _EXAMPLES = (
 )
 _DURATION_HELP = "durations are a whole number with h, d or w, e.g. 7d, 36h, 2w"
 _ONE_DAY = datetime.timedelta(days=1)
+_MAX_DURATION = datetime.timedelta(days=3650)
 _MAX_LEN = 200  # no real deadline phrase is longer; also keeps every regex below on short input
 _ISO = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}")
 _QUARTERS = {"i": 1, "ii": 2, "iii": 3, "iv": 4, "1": 1, "2": 2, "3": 3, "4": 4}
@@ -99,9 +100,12 @@ def parse_date(value: object, *, kind: str = "due") -> datetime.date | None:
         raise DateParseError(f"cannot read {_shown(value)} as a date: give text; {_EXAMPLES}")
     if _ISO.fullmatch(value):  # the common case in big generated plans: skip the phrase forms
         try:
-            return datetime.date.fromisoformat(value)
+            day = datetime.date.fromisoformat(value)
         except ValueError:
             pass  # e.g. 2024-02-30: the full reading below says why
+        else:
+            if 1900 <= day.year <= 2199:  # else the full reading refuses the year, as for d/m/y
+                return day
     given = normalize_text(value)
     try:
         if len(given) > _MAX_LEN:
@@ -123,10 +127,13 @@ def parse_duration(value: object) -> datetime.timedelta:
     if isinstance(value, str) and (
         match := re.fullmatch(r"([0-9]{1,6})([hdw])", value.strip().lower())
     ):
-        if int(match[1]) > 0:
-            unit = {"h": "hours", "d": "days", "w": "weeks"}[match[2]]
-            return datetime.timedelta(**{unit: int(match[1])})
-        reason = f"it must be more than zero; {_DURATION_HELP}"
+        unit = {"h": "hours", "d": "days", "w": "weeks"}[match[2]]
+        duration = datetime.timedelta(**{unit: int(match[1])})
+        if datetime.timedelta(0) < duration <= _MAX_DURATION:
+            return duration
+        reason = (f"it must be more than zero; {_DURATION_HELP}" if not int(match[1]) else
+                  "it must be at most ten years (3650d): the engine's times must stay on the "
+                  "calendar")
     else:
         reason = _DURATION_HELP
     raise DateParseError(f"cannot read {_shown(value)} as a duration: {reason}")

@@ -26,7 +26,7 @@ from contextlib import contextmanager, suppress
 from pathlib import Path
 
 from sqlalchemy import create_engine, event, text
-from sqlalchemy.engine import Connection, Engine, make_url
+from sqlalchemy.engine import URL, Connection, Engine, make_url
 from sqlalchemy.exc import (
     ArgumentError,
     DBAPIError,
@@ -55,15 +55,20 @@ _PG_CONFLICT = {"40001": "another process changed the same rows at the same mome
 _PG_BUSY = {"55P03", "57014"}
 
 
-def database_url(value: str | None) -> str:
+def database_url(value: str | None) -> URL:
     """A SQLAlchemy URL, or a file path for the embedded SQLite database."""
     value = value or os.environ.get("WORKFLOW_DB") or DEFAULT_DB
     if "://" not in value:
-        return f"sqlite:///{Path(value).expanduser().resolve()}"
+        # Built, not parsed: a file name may hold '?', '%' or '#' and stays a file name.
+        return URL.create("sqlite", database=str(Path(value).expanduser().resolve()))
     if value.startswith(("postgresql://", "postgres://")):
         # psycopg 3 is the driver we ship; SQLAlchemy's bare scheme means psycopg2.
         value = "postgresql+psycopg://" + value.split("://", 1)[1]
-    return value
+    try:
+        return make_url(value)
+    except ArgumentError:
+        raise StoreError(f"cannot read database URL {value!r}; give a file path or a "
+                         "URL such as postgresql+psycopg://user@host/db") from None
 
 
 def busy_timeout() -> float:
@@ -90,18 +95,16 @@ class Store:
 
     def __init__(self, url: str | None = None, *, create: bool = False,
                  upgrade: bool = False) -> None:
-        self.url = database_url(url)
+        parsed = self.url = database_url(url)
         self.busy_timeout = busy_timeout()
-        try:
-            parsed = make_url(self.url)
-        except ArgumentError:
-            raise StoreError(f"cannot read database URL {self.url!r}; give a file path or a "
-                             "URL such as postgresql+psycopg://user@host/db") from None
         self.dialect = parsed.get_backend_name()
         self.display = (parsed.database or ":memory:" if self.dialect == "sqlite"
                         else parsed.render_as_string(hide_password=True))
         if self.dialect == "sqlite" and parsed.database not in (None, "", ":memory:"):
             path = Path(parsed.database)
+            if path.is_dir():
+                raise NotFoundError(f"{path} is a directory, not a database; give a file such "
+                                    "as workflow.db")
             if not (create or upgrade) and not path.exists():
                 raise NotFoundError(f"no database at {path}; load a plan first: "
                                     "workflow load FILE (or point --db / WORKFLOW_DB at it)")
@@ -192,6 +195,9 @@ class Store:
             if code in _PG_BUSY or (self.dialect == "sqlite" and (
                     "locked" in msg or "busy" in msg)):
                 raise self._busy() from None
+            if self.dialect == "sqlite" and "not a database" in msg:
+                raise NotFoundError(f"{self.display} is not a workflow database (SQLite: {msg});"
+                                    " point --db / WORKFLOW_DB at one") from None
             raise StoreError(f"database error: {msg}") from None
         except SQLAlchemyError as err:
             raise StoreError(f"database error: {_short(err)}") from None

@@ -17,6 +17,7 @@ from workflow.errors import DefinitionError, Problem
 
 _Base = getattr(yaml, "CSafeLoader", yaml.SafeLoader)  # libyaml's C parser when present
 MAX_DEPTH = 32  # the schema nests 5 deep; anything far deeper is a mistake or an attack
+MAX_EXPANSION = 1_000_000  # characters aliases may add to what the file itself holds
 NULLS = ("", "~", "null", "Null", "NULL")
 
 
@@ -60,6 +61,12 @@ def compose(text: str, filename: str) -> Node:
     loader = _Loader(text)
     stack: list[tuple[Node, list]] = []  # open collections and, for mappings, a pending key
     anchors: dict[str, Node] = {}
+    # What aliases would expand to, were they copied (characters of text, plus one a node): an
+    # alias is shared here, but each reader that reads it reads it whole, so a big anchor
+    # named many times (or an alias bomb) is refused before anyone reads it.
+    sizes: dict[str, int] = {}  # anchor -> its node's expanded size
+    open_sizes: list[list] = []  # for each open collection: [its size so far, its anchor]
+    expanded, limit = 0, MAX_EXPANSION + len(text)
     root: Node | None = None
     documents = 0
 
@@ -93,9 +100,12 @@ def compose(text: str, filename: str) -> Node:
                 value = event.value
                 if len(value) < 40:  # keys, ids and dates repeat across thousands of tasks
                     value = sys.intern(value)
-                node = Scalar(value, line, event.style is None)
+                node = Scalar(value, line, not event.style)  # plain: no quotes, no block
                 if event.anchor:
                     anchors[event.anchor] = node
+                    sizes[event.anchor] = len(value) + 1
+                if open_sizes:
+                    open_sizes[-1][0] += len(value) + 1
                 attach(node)
             elif isinstance(event, yaml.CollectionStartEvent):
                 if len(stack) >= MAX_DEPTH:
@@ -107,11 +117,25 @@ def compose(text: str, filename: str) -> Node:
                     anchors[event.anchor] = node
                 attach(node)
                 stack.append((node, []))
+                open_sizes.append([1, event.anchor])
             elif isinstance(event, yaml.CollectionEndEvent):
                 stack.pop()
+                size, anchor = open_sizes.pop()
+                if anchor:
+                    sizes[anchor] = size
+                if open_sizes:
+                    open_sizes[-1][0] += size
             elif isinstance(event, yaml.AliasEvent):
                 if event.anchor not in anchors:
                     raise fail(line, f"alias *{event.anchor} has no anchor &{event.anchor}")
+                size = sizes.get(event.anchor, 1)  # 1: an alias inside its own anchor
+                expanded += size
+                if expanded > limit:
+                    raise fail(line, f"aliases expand to more than {limit:,} characters (at "
+                                     f"*{event.anchor}); a plan needs no such repetition: "
+                                     "write the values out")
+                if open_sizes:
+                    open_sizes[-1][0] += size
                 attach(anchors[event.anchor])
     except yaml.MarkedYAMLError as err:
         mark = err.problem_mark or err.context_mark
