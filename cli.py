@@ -150,8 +150,13 @@ def plans(db: Db = None, as_json: Json = False) -> None:
     Example: workflow plans --json
     """
     from workflow import render, reports
-    with _store(db).read() as conn:
-        data = reports.plans(conn, _now())
+    from workflow.store import database_url
+    url = database_url(db)
+    if url.get_backend_name() == "sqlite" and url.database and not os.path.exists(url.database):
+        data = []  # no database yet: no plans (and no empty file left behind by a question)
+    else:
+        with _store(db).read() as conn:
+            data = reports.plans(conn, _now())
     _out(data, as_json, render.plans_table(data))
 
 

@@ -274,3 +274,10 @@ def test_real_process_exit_codes_and_no_traceback(tmp_path):
 @pytest.mark.parametrize("state", STATES)
 def test_tasks_state_filter_accepts_every_state(small, state):
     assert small("tasks", "--state", state, "--json").code == 0
+
+
+@pytest.mark.sqlite_only
+def test_plans_before_any_load_is_an_empty_list(run, tmp_path):
+    r = run.ok("plans", "--json", env={"WORKFLOW_DB": str(tmp_path / "new.db")})
+    assert r.json == []
+    assert not (tmp_path / "new.db").exists()
