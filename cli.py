@@ -433,7 +433,12 @@ def verify(head: Annotated[str | None, typer.Option(
     with _store(db).read() as conn:
         ids = ([engine.select_plan(conn, plan).id] if plan or head else
                conn.execute(select(PlanRow.id).order_by(PlanRow.id)).scalars().all())
-        results = audit.verify_plans(conn, ids, head)
+        try:
+            results = audit.verify_plans(conn, ids, head)
+        except audit.AuditError as err:
+            if as_json:  # scripts get a document too; the error line and exit 7 still follow
+                _out([{"plan": plan, "ok": False, "error": str(err)}], True)
+            raise
     data = [{"plan": r.plan_id, "ok": True, "events": r.events, "head": r.head_hash,
              **({"head_found_at": r.head_found_at} if head else {})} for r in results]
     _out(data, as_json, "\n".join(

@@ -281,3 +281,15 @@ def test_plans_before_any_load_is_an_empty_list(run, tmp_path):
     r = run.ok("plans", "--json", env={"WORKFLOW_DB": str(tmp_path / "new.db")})
     assert r.json == []
     assert not (tmp_path / "new.db").exists()
+
+
+@pytest.mark.sqlite_only
+def test_audit_verify_catches_a_task_changed_behind_its_back(small, db_path):
+    small.ok("start", "a", "--as", "so-tai-chinh")
+    con = sqlite3.connect(db_path)
+    con.execute("UPDATE wf_task SET state = 'approved' WHERE task_id = 'a'")
+    con.commit()
+    r = small("audit", "verify")
+    assert (r.code, r.error) == (7, "Error: plan small: task a is approved (version 1) but its "
+                                    "history says in_progress after 1 move(s); the task table "
+                                    "was changed outside workflow")

@@ -259,7 +259,7 @@ def test_edge_definitions(fuzz_run, tmp_path, old, new):
 @pytest.mark.parametrize("where", ["?", ".", "plan.yaml", "w.db?mode=ro", "x%20y"])
 def test_paths_that_are_no_database(fuzz_run, tmp_path, where):
     write_plan(tmp_path, SMALL_PLAN)
-    r = fuzz_run("plans", "--db", where)
+    r = fuzz_run("tasks", "--db", where)
     assert_clean(r, {2, 5}, where)
 
 

@@ -193,3 +193,10 @@ def test_approval_records_on_time_and_late(small):
                 now="2024-10-01T00:00:00+07:00").code == 0
     assert move(small, "approve", "c", "ubnd-tinh", now="2024-10-02T00:00:00+07:00").code == 0
     assert small.ok("show", "c", "--json").json["on_time"] is False
+
+
+@pytest.mark.parametrize("note", ["\u200b", " \u00a0\u3000", "\ufeff\t"])
+def test_invisible_notes_are_no_notes(small, note):
+    drive(small, "a", "in_progress")
+    r = move(small, "report", "a", "so-tai-chinh", note)
+    assert r.code == 4 and "needs a note" in r.error

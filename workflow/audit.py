@@ -19,10 +19,12 @@ from sqlalchemy.engine import Connection
 
 from workflow.clock import to_utc
 from workflow.errors import AuditError, NotFoundError, UsageError
-from workflow.models import EventRow, PlanRow
+from workflow.models import EventRow, PlanRow, TaskRow
 
 GENESIS = "0" * 64
 EVENT = EventRow.__table__
+TASK = TaskRow.__table__
+MOVES = ("start", "report", "approve", "return", "block", "unblock")  # machine.TRIGGERS
 PLAN = PlanRow.__table__
 HASHED = ("plan_id", "seq", "task_id", "event", "from_state", "to_state", "actor", "person",
           "at", "note", "escalated_to", "level", "reason", "data")
@@ -123,6 +125,7 @@ def verify(conn: Connection, plan_id: str, head: str | None = None, *,
         raise NotFoundError(f"no plan {plan_id!r}")
     prev, expected_seq, count, found_at = GENESIS, 1, 0, None
     last: dict[str, Any] | None = None
+    moved: dict[str, tuple[str, int]] = {}  # task -> (state after its last move, moves)
     cols = [EVENT.c[k] for k in (*HASHED, "prev_hash", "hash", "id")]
     result = conn.execute(  # yield_per on the statement: on the connection it would stick
         select(*cols).where(EVENT.c.plan_id == plan_id).order_by(EVENT.c.seq)
@@ -144,6 +147,9 @@ def verify(conn: Connection, plan_id: str, head: str | None = None, *,
             raise AuditError(f"{where} {_what(fields)}: its content does not match its hash "
                              "(the event was altered)")
         prev, last = fields["hash"], fields
+        if fields["event"] in MOVES:  # what the history says each task is now
+            moved[fields["task_id"]] = (fields["to_state"], moved.get(
+                fields["task_id"], ("", 0))[1] + 1)
         count += 1
         expected_seq += 1
         if head is not None and found_at is None and prev.startswith(head):
@@ -164,9 +170,24 @@ def verify(conn: Connection, plan_id: str, head: str | None = None, *,
     if head is not None and found_at is None:
         raise AuditError(f"plan {plan_id}: head {head} is not in the history; the history "
                          "written before that head was altered or the hash is wrong")
+    _check_tasks_match(conn, plan_id, moved)
     if triggers:
         check_append_only(conn)
     return Verification(plan_id, count, prev, count, found_at)
+
+
+def _check_tasks_match(conn: Connection, plan_id: str,
+                       moved: dict[str, tuple[str, int]]) -> None:
+    """Each task's stored state and version must be what its moves in the history make them:
+    a task table changed behind workflow's back is caught, not only a changed history."""
+    rows = conn.execute(select(TASK.c.task_id, TASK.c.state, TASK.c.version).where(
+        TASK.c.plan_id == plan_id, TASK.c.kind != "group").execution_options(yield_per=5000))
+    for task_id, state, version in rows:
+        expected, moves = moved.get(task_id, ("assigned", 0))
+        if (state, version) != (expected, moves):
+            raise AuditError(f"plan {plan_id}: task {task_id} is {state} (version {version}) but "
+                             f"its history says {expected} after {moves} move(s); the task "
+                             "table was changed outside workflow")
 
 
 def verify_plans(conn: Connection, plan_ids: list[str],

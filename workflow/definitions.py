@@ -558,9 +558,11 @@ def _read_tasks(r: _Reader, node: Node, agency_ref, issuer: str | None,
     for i, (task_id, knode, f) in enumerate(raw_tasks):
         raw_tasks[i] = None  # type: ignore[call-overload]  # let its nodes go: bounds memory
         key = f"tasks.{task_id}"
-        title = r.text(f.get("title"), f"{key}.title", required=True)
-        if "title" not in f:
-            r.problem(knode, f"{key}.title", "is required")
+        if "title" in f:
+            title = r.text(f["title"], f"{key}.title", required=True)
+        else:
+            title = None
+            r.problem(knode, f"{key}.title", "is required: the task's title")
         if "lead" not in f:
             r.problem(knode, f"{key}.lead", "is required: the lead agency (chủ trì)")
         for_each = r.text(f.get("for_each"), f"{key}.for_each")
@@ -622,7 +624,8 @@ def _read_tasks(r: _Reader, node: Node, agency_ref, issuer: str | None,
             approver=approver or "", approver_named=named is not None,
             depends_on=tuple(depends), due=due, start=start,
             ref=r.text(f.get("ref"), f"{key}.ref"), note=r.text(f.get("note"), f"{key}.note"),
-            due_text=r.text(f.get("due"), f"{key}.due"), line=knode.line,
+            due_text=f["due"].value if isinstance(f.get("due"), Scalar) else None,
+            line=knode.line,
             for_each=for_each, lead_each=lead_each, repeat=repeat,
         )
     for t in tasks.values():

@@ -10,6 +10,7 @@ so a refused move can say which rule refused it and what would satisfy it.
 
 from __future__ import annotations
 
+import unicodedata
 from dataclasses import dataclass, field
 from datetime import date
 from functools import cache
@@ -23,6 +24,11 @@ TRIGGERS = ["start", "report", "approve", "return", "block", "unblock"]
 FINAL = "approved"
 NOTE_REQUIRED = {"report": "what was done", "return": "why it is sent back",
                  "block": "the difficulty", "unblock": "how it was resolved"}
+
+
+def _visible(text: str) -> bool:
+    """Has something to read: not only spaces or invisible format characters (U+200B ...)."""
+    return any(not (c.isspace() or unicodedata.category(c) == "Cf") for c in text)
 
 
 @dataclass
@@ -81,7 +87,7 @@ def may_unblock(event) -> bool:
 
 def has_note(event) -> bool:
     m: Move = event.model
-    if m.note and m.note.strip():
+    if m.note and _visible(m.note):
         return True
     return m.refuse(f"{m.trigger} {m.task} needs a note ({NOTE_REQUIRED[m.trigger]}): "
                     f'add --note "..."')
