@@ -293,3 +293,9 @@ def test_audit_verify_catches_a_task_changed_behind_its_back(small, db_path):
     assert (r.code, r.error) == (7, "Error: plan small: task a is approved (version 1) but its "
                                     "history says in_progress after 1 move(s); the task table "
                                     "was changed outside workflow")
+
+
+@pytest.mark.parametrize("url", ["foo://x", "://x"])
+def test_unreadable_database_urls_are_usage_errors(run, url):
+    r = run("tasks", env={"WORKFLOW_DB": url})
+    assert r.code == 2 and r.error.startswith("Error: ") and "Traceback" not in r.err

@@ -31,6 +31,7 @@ from sqlalchemy.exc import (
     ArgumentError,
     DBAPIError,
     IntegrityError,
+    NoSuchModuleError,
     SQLAlchemyError,
 )
 from sqlalchemy.pool import NullPool, QueuePool
@@ -67,7 +68,7 @@ def database_url(value: str | None) -> URL:
     try:
         return make_url(value)
     except ArgumentError:
-        raise StoreError(f"cannot read database URL {value!r}; give a file path or a "
+        raise UsageError(f"cannot read database URL {value!r}; give a file path or a "
                          "URL such as postgresql+psycopg://user@host/db") from None
 
 
@@ -114,6 +115,9 @@ class Store:
                 path.parent.mkdir(parents=True, exist_ok=True)
         try:
             self.engine = self._make_engine(parsed)
+        except NoSuchModuleError:
+            raise UsageError(f"unknown kind of database {parsed.drivername!r} in --db; give a "
+                             "file path, sqlite:///FILE or postgresql://user@host/db") from None
         except (ImportError, SQLAlchemyError) as err:
             raise StoreError(f"cannot use database {self.display}: {err}") from None
         self._person: str | None = None
