@@ -22,16 +22,21 @@ def zone(name: str) -> ZoneInfo:
     return ZoneInfo(name)
 
 
+def read_iso(value: str, tz: str = DEFAULT_TIMEZONE) -> datetime | None:
+    """An ISO 8601 date or date-time (``Z`` allowed; naive read in ``tz``), or None."""
+    try:
+        moment = datetime.fromisoformat(value.strip().replace("Z", "+00:00"))
+    except ValueError:
+        return None
+    return moment if moment.tzinfo else moment.replace(tzinfo=zone(tz))
+
+
 def parse_instant(value: str, *, what: str = "WORKFLOW_NOW") -> datetime:
     """ISO 8601 date or date-time; naive values are read in Asia/Ho_Chi_Minh."""
-    text = value.strip()
-    try:
-        moment = datetime.fromisoformat(text.replace("Z", "+00:00"))
-    except ValueError:
+    moment = read_iso(value)
+    if moment is None:
         raise UsageError(f"{what}={value!r} is not an ISO 8601 time; "
-                         "write e.g. 2024-05-01T09:00:00+07:00 or 2024-05-01") from None
-    if moment.tzinfo is None:
-        moment = moment.replace(tzinfo=zone(DEFAULT_TIMEZONE))
+                         "write e.g. 2024-05-01T09:00:00+07:00 or 2024-05-01")
     if not 1900 <= moment.year <= 2199:  # as plan dates: deadlines must stay on the calendar
         raise UsageError(f"{what}={value!r} is not between 1900 and 2199")
     return moment

@@ -20,12 +20,12 @@ from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
+from workflow.clock import DEFAULT_TIMEZONE
 from workflow.dates import DateParseError, normalize_text, parse_date, parse_duration
 from workflow.errors import DefinitionError, NotFoundError, Problem
 from workflow.names import AgencyIndex
 from workflow.yamlnodes import Mapping, Node, Scalar, Sequence, compose
 
-DEFAULT_TIMEZONE = "Asia/Ho_Chi_Minh"
 DEFAULT_STALL_AFTER = timedelta(days=7)
 DEFAULT_STEP_AFTER = timedelta(days=3)
 MAX_FILE_BYTES = 64 * 1024 * 1024
@@ -330,9 +330,8 @@ def parse(text: str, filename: str = "<definition>") -> Plan:
     plan_id = r.text(value("id"), "id", required="id" in top)
     if "id" not in top:
         missing("id")
-    elif plan_id and not _ID_RE.match(plan_id):
-        r.problem(value("id"), "id", f'"{plan_id}" is not a valid id: use lowercase letters, '
-                  "digits and '-'" + _suggest_id(plan_id))
+    elif plan_id:
+        _valid_id(r, value("id"), "id", plan_id, "id")
     title = r.text(value("title"), "title", required=True) if "title" in top else missing("title")
     document = r.text(value("document"), "document")
 
@@ -415,6 +414,14 @@ def parse(text: str, filename: str = "<definition>") -> Plan:
     )
 
 
+def _valid_id(r: _Reader, node: Node | int | None, key: str, value: str, what: str) -> bool:
+    if _ID_RE.match(value):
+        return True
+    r.problem(node, key, f'"{value}" is not a valid {what}: use lowercase letters, digits '
+              "and '-'" + _suggest_id(value))
+    return False
+
+
 def _suggest_id(raw: str) -> str:
     ascii_text = unicodedata.normalize("NFKD", raw.replace("đ", "d").replace("Đ", "D"))
     ascii_text = "".join(c for c in ascii_text if not unicodedata.combining(c)).lower()
@@ -427,9 +434,7 @@ def _read_agencies(r: _Reader, node: Node) -> dict[str, Agency]:
     for agency_id, knode, vnode in r.mapping(node, "agencies", None,
                                              "a mapping of agency id to {name: ...}"):
         key = f"agencies.{agency_id}"
-        if not _ID_RE.match(agency_id):
-            r.problem(knode, key, f'"{agency_id}" is not a valid agency id: use lowercase '
-                      "letters, digits and '-'" + _suggest_id(agency_id))
+        if not _valid_id(r, knode, key, agency_id, "agency id"):
             continue
         name, aliases = None, ()
         if isinstance(vnode, Scalar) and not _is_null(vnode):
@@ -455,9 +460,7 @@ def _read_units(r: _Reader, node: Node, agencies: dict[str, Agency],
         for unit_id, knode, unode in r.mapping(lnode, f"units.{list_id}", None,
                                                "a mapping of unit id to {name: ...}"):
             key = f"units.{list_id}.{unit_id}"
-            if not _ID_RE.match(unit_id):
-                r.problem(knode, key, f'"{unit_id}" is not a valid unit id: use lowercase '
-                          "letters, digits and '-'" + _suggest_id(unit_id))
+            if not _valid_id(r, knode, key, unit_id, "unit id"):
                 continue
             agency_raw = None
             if isinstance(unode, Scalar) and not _is_null(unode):

@@ -138,10 +138,3 @@ def _send(to: dict[str, str], payload: dict[str, Any]) -> str | None:
         except (urllib.error.URLError, OSError, ValueError) as err:
             errors.append(f"webhook failed: {err}")
     return "; ".join(errors) or None
-
-
-def pending(conn: Connection) -> list[dict[str, Any]]:
-    rows = conn.execute(select(OUTBOX).where(OUTBOX.c.delivered_at.is_(None))
-                        .order_by(OUTBOX.c.id)).all()
-    return [{"id": r.id, "plan": r.plan_id, "task": r.task_id, "attempts": r.attempts,
-             "last_error": r.last_error} for r in rows]

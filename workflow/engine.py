@@ -122,16 +122,6 @@ class LoadResult:
     changes: dict[str, list[str]] = field(default_factory=dict)
 
 
-def _task_values(t, plan_row: Row, position: int, now_u: datetime) -> dict[str, Any]:
-    return {
-        "title": t.title, "ref": t.ref, "note": t.note, "lead": t.lead,
-        "support": json.dumps(list(t.support), ensure_ascii=False), "approver": t.approver,
-        "depends_on": json.dumps(list(t.depends_on), ensure_ascii=False),
-        "due": t.due, "start": t.start, "position": position,
-        "overdue_at": clock.end_of_day(t.due, plan_row.timezone) if t.due else None,
-    }
-
-
 def load_plan(store: Store, plan: Plan, *, now: datetime, actor: str | None = None,
               upgrade: bool = False) -> LoadResult:
     from workflow import expand, recurrence  # loading only: moves need neither
@@ -380,8 +370,3 @@ def deliver(store: Store, now: datetime) -> None:
         delivery.deliver_pending(store, now)
     except Exception as err:  # the escalations are committed; delivery retries next time
         log.error("delivery_error", error=f"{type(err).__name__}: {err}")
-
-
-def count_tasks(conn: Connection, plan_id: str) -> int:
-    return conn.execute(select(func.count()).select_from(TASK)
-                        .where(TASK.c.plan_id == plan_id)).scalar_one()

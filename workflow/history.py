@@ -78,14 +78,10 @@ def parse_moment(value: str | datetime | date, tz: str, *, what: str,
     try:
         if day is not None:
             return (clock.end_of_day(day, tz) - ONE_US) if end else clock.start_of_day(day, tz)
-        text = value.strip()
-        try:
-            moment = datetime.fromisoformat(text.replace("Z", "+00:00"))
-        except ValueError:
+        moment = clock.read_iso(value, tz)
+        if moment is None:
             raise UsageError(f"{what} {value!r} is not a date or time; write e.g. 2024-05-01, "
-                             "1/5/2024 or 2024-05-01T09:00:00+07:00") from None
-        if moment.tzinfo is None:
-            moment = moment.replace(tzinfo=clock.zone(tz))
+                             "1/5/2024 or 2024-05-01T09:00:00+07:00")
         return clock.to_utc(moment)
     except OverflowError:  # 0001-01-01 or 9999-12-31: its day does not fit in UTC
         raise UsageError(f"{what} {value!r} is beyond the calendar; give a date between "
