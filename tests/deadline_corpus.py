@@ -107,11 +107,16 @@ def extract(path: Path) -> list[str]:
     return table_cells(text) + labelled_cells(text)
 
 
-def fixture_rows() -> list[tuple[str, str, str]]:
-    """(file, phrase, expected reading) of every line of the fixture."""
+def fixture_rows() -> list[tuple[str, str, int, str]]:
+    """(file, phrase, how many cells, expected reading) of every line of the fixture."""
     rows = []
     for line in FIXTURE.read_text(encoding="utf-8").splitlines():
         if line.strip() and not line.startswith("#"):
-            file, phrase, reading = line.split("\t")
-            rows.append((file, phrase, reading))
+            file, phrase, count, reading = line.split("\t")
+            rows.append((file, phrase, int(count), reading))
     return rows
+
+
+def fixture_cells() -> list[str]:
+    """Every deadline cell of the corpus, repeats included, from the fixture."""
+    return [phrase for _, phrase, count, _ in fixture_rows() for _ in range(count)]

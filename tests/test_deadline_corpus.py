@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import datetime
 import unicodedata
+from collections import Counter
 
 import pytest
 from hypothesis import given, settings
@@ -18,10 +19,11 @@ from workflow.dates import DateParseError, explain, parse_date, parse_deadline
 ROWS = fixture_rows()
 
 
-@pytest.mark.parametrize(("file", "phrase", "reading"), ROWS, ids=[r[1][:40] for r in ROWS])
-def test_every_corpus_cell_reads(file: str, phrase: str, reading: str) -> None:
+@pytest.mark.parametrize(("file", "phrase", "count", "reading"), ROWS,
+                         ids=[r[1][:40] for r in ROWS])
+def test_every_corpus_cell_reads(file: str, phrase: str, count: int, reading: str) -> None:
     deadline = parse_deadline(phrase)
-    print(f"\n{file}: {phrase!r}\n    -> {explain(deadline)}")
+    print(f"\n{file} ({count} cells): {phrase!r}\n    -> {explain(deadline)}")
     assert deadline.reading == reading
     assert deadline.text == " ".join(phrase.split())
 
@@ -37,11 +39,11 @@ def test_fixture_covers_every_file() -> None:
 @pytest.mark.skipif(SHARED is None, reason="no shared/ beside the clone")
 def test_fixture_is_complete() -> None:
     """Re-extracts every cell from ../shared: each one is in the fixture, and nothing else is."""
-    extracted = {(f.name, cell) for f in corpus_files() for cell in extract(f)}
+    extracted = Counter((f.name, cell) for f in corpus_files() for cell in extract(f))
     assert extracted, "no deadline cell found in shared/"
-    in_fixture = {(file, phrase) for file, phrase, _ in ROWS}
-    assert extracted - in_fixture == set(), "cells missing from tests/data/deadline_corpus.txt"
-    assert in_fixture - extracted == set(), "fixture rows no document has"
+    in_fixture = Counter({(file, phrase): count for file, phrase, count, _ in ROWS})
+    assert extracted - in_fixture == Counter(), "cells missing from tests/data/deadline_corpus.txt"
+    assert in_fixture - extracted == Counter(), "fixture rows no document has"
 
 
 @pytest.mark.skipif(SHARED is None, reason="no shared/ beside the clone")

@@ -109,11 +109,16 @@ class _Parser:
         return self.t[self.i + k] if self.i + k < len(self.t) else None
 
     def words(self, *options: tuple[str, ...]) -> tuple[str, ...] | None:
+        tok = self.peek()
         for ws in options:
-            if tuple(self.t[self.i:self.i + len(ws)]) == ws:
+            if ws[0] == tok and tuple(self.t[self.i:self.i + len(ws)]) == ws:
                 self.i += len(ws)
                 return ws
         return None
+
+    def phrase_of(self, index: dict[str, list[tuple[str, ...]]]) -> tuple[str, ...] | None:
+        """The longest word sequence of a lexicon (indexed by first word) found here."""
+        return self.words(*index.get(self.peek() or "", ()))
 
     def word(self, *options: str) -> str | None:
         tok = self.peek()
@@ -158,7 +163,7 @@ class _Parser:
             elif self.word("tu"):
                 seen.add("tu")
                 self.opened = True
-            elif ws := self.words(*w.LEADS):
+            elif ws := self.phrase_of(w.LEAD_INDEX):
                 seen.add(" ".join(ws))
             else:
                 break
@@ -167,7 +172,10 @@ class _Parser:
     # ---------------------------------------------------------------- phrases
 
     def phrase(self) -> Clause:
-        for rule in (self.no_date, self.recurring, self.window):
+        present = set(self.t)
+        rules = [self.no_date] if present & w.NO_DATE_WORDS else []
+        rules += [self.recurring] if present & w.PERIOD_WORDS else []
+        for rule in [*rules, self.window]:
             clause = self.attempt(rule)
             if clause is not None and self.done():
                 return clause

@@ -84,3 +84,15 @@ def tokenize(cleaned: str) -> tuple[list[str], list[tuple[int, int]]]:
         tokens.append(m.group())
         spans.append(m.span())
     return tokens, spans
+
+
+def _index(phrases: list[tuple[str, ...]]) -> dict[str, list[tuple[str, ...]]]:
+    index: dict[str, list[tuple[str, ...]]] = {}
+    for ws in sorted(phrases, key=len, reverse=True):  # longest first: "trong cac ngay"
+        index.setdefault(ws[0], []).append(ws)
+    return index
+
+
+LEAD_INDEX = _index(LEADS)
+NO_DATE_WORDS = frozenset(ws[0] for ws, _ in NO_DATE) | {"dinh"}
+PERIOD_WORDS = frozenset({"hang", "moi", "dinh"})  # "hằng/hàng năm", "mỗi tháng", "định kỳ"
