@@ -162,8 +162,7 @@ def test_before_has_no_start(text: str, due: datetime.date, start: None) -> None
         "thực hiện thường xuyên",
         "thuong xuyen",
         unicodedata.normalize("NFD", "hằng năm"),
-        "hằng năm trước ngày 15/12",  # recurring: parse_deadline reads it, parse_date has no day
-        "trước ngày 20 hằng tháng",
+        "định kỳ hằng quý",
         "Theo lộ trình thực hiện cải cách chính sách tiền lương",
     ],
 )
@@ -251,6 +250,10 @@ def test_error_messages(text: str, message: str) -> None:
         ("sớm", "start", "not a deadline form"),
         ("đầu tháng 7/2024", "due", "not a deadline form"),
         ("trong vòng 30 ngày", "due", "not a deadline form"),
+        ("hằng năm trước ngày 15/12", "due", "recurring deadline (recurring: yearly, due 14/12)"),
+        ("trước ngày 20 hằng tháng", "due", "give it as repeat: {monthly: 19, from: ...}"),
+        ("trước ngày 01/6 và 15/11 hằng năm", "due", "repeat: {yearly: [31/5, 14/11], from"),
+        ("thứ Sáu hằng tuần", "due", "repeat: {weekly: friday, from: ...}"),
         ("ASAP", "due", "not a deadline form"),
         ("**", "due", "no date in it"),
         ("()", "due", "no date in it"),

@@ -140,7 +140,11 @@ class _Text:
 
 
 def _read(text: str) -> Deadline:
-    phrase = _Text(text)
+    return _deadline(_Text(text))
+
+
+def _deadline(phrase: _Text) -> Deadline:
+    text = phrase.text
     readings = [_clause_deadline(phrase, c) for c in phrase.clauses]
     if len(readings) == 1:
         return readings[0]
@@ -155,11 +159,16 @@ def _read(text: str) -> Deadline:
 
 
 def _first_or_due(text: str, kind: str) -> datetime.date | None:
-    clauses = _Text(text).clauses
+    phrase = _Text(text)
+    clauses = phrase.clauses
     if kind == "due" or len(clauses) > 1:
-        d = _read(text)
+        d = _deadline(phrase)
         if d.due is None and d.start is not None:
             raise _Reason('"từ" (from) names a start but no deadline')
+        if d.recurrence and any(c.points for c in clauses):
+            # A single date cannot hold it; an ongoing "Hằng năm" reads as no date, as before.
+            raise _Reason(f"it is a recurring deadline ({explain(d)}); give it as "
+                          f"{_as_repeat(d.recurrence)}")
         return d.due
     c = clauses[0]
     if c.kind in ("recurring", "nodate"):
@@ -170,6 +179,17 @@ def _first_or_due(text: str, kind: str) -> datetime.date | None:
     if c.kind == "range":
         _range(c, spans)
     return min(first for first, _ in spans)
+
+
+def _as_repeat(r: Recurrence) -> str:
+    if r.every == "weekly":
+        rule = WEEKDAY_NAMES[r.weekday or 0].lower()
+    elif r.every == "monthly":
+        rule = str(r.day)
+    else:
+        rule = "[" + ", ".join(f"{min(d, month_len(2024, m))}/{m}" for d, m in r.days) + "]"
+    every = "yearly" if r.every == "quarterly" else r.every
+    return f"repeat: {{{every}: {rule}, from: ...}}"
 
 
 def _clause_deadline(phrase: _Text, c: g.Clause) -> Deadline:
