@@ -103,10 +103,8 @@ class _Parser:
         self.t, self.sp, self.i = tokens, spans, 0
         self.opened = False  # a "từ" (from) was read
 
-    # ---------------------------------------------------------------- primitives
-
-    def peek(self, k: int = 0) -> str | None:
-        return self.t[self.i + k] if self.i + k < len(self.t) else None
+    def peek(self) -> str | None:
+        return self.t[self.i] if self.i < len(self.t) else None
 
     def words(self, *options: tuple[str, ...]) -> tuple[str, ...] | None:
         tok = self.peek()
@@ -169,8 +167,6 @@ class _Parser:
                 break
         return seen
 
-    # ---------------------------------------------------------------- phrases
-
     def phrase(self) -> Clause:
         present = set(self.t)
         rules = [self.no_date] if present & w.NO_DATE_WORDS else []
@@ -217,9 +213,8 @@ class _Parser:
             window = self.window()
         return Clause("recurring", points=days, every=every, window=window)
 
-    def window_before_recurring(self) -> Clause:
-        window = self.window()
-        self.word(",", "-", ":")
+    def window_before_recurring(self) -> Clause:  # "Giai đoạn 2026-2030, hằng năm"
+        window, _ = self.window(), self.word(",", "-", ":")
         return window
 
     def day_specs(self) -> list[Point]:
@@ -279,8 +274,6 @@ class _Parser:
             nxt.before = nxt.before or first.before
             points.append(nxt)
         return points
-
-    # ---------------------------------------------------------------- points
 
     def point(self, bare: str | None = None) -> Point:
         before = "truoc" in self.leads()
