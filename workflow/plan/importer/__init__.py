@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import os
 import re
+from collections import Counter
 import tempfile
 from pathlib import Path
 
@@ -20,6 +21,8 @@ from workflow.plan.importer.header import Header, read_header
 from workflow.plan.importer.layout import find_tasks, header_roles
 from workflow.plan.importer.sources import read_blocks
 from workflow.plan.importer.words import fold
+
+_PROVINCE = re.compile(r"\b(?:tỉnh|thành phố) ((?:[A-ZĐ][a-zà-ỹđ]*)(?: [A-ZĐ][a-zà-ỹđ]*){0,2})")
 
 __all__ = ["Draft", "import_document", "write_output"]
 
@@ -39,7 +42,7 @@ def import_document(path: str | Path) -> Draft:
         elif not any(header_roles(r) for r in b.rows):
             texts.extend(c for r in b.rows for c in r if c)
     header = read_header(texts, paras)
-    registry = Registry(header.place)
+    registry = Registry(header.place or _place_named(blocks))
     checks: dict[str, str] = {}
     issuer = _declare_issuer(header, registry, " ".join(texts), checks)
     tasks = make_tasks(found, registry, issuer)
@@ -59,6 +62,14 @@ def import_document(path: str | Path) -> Draft:
     source = f"{Path(path).name}, {kind}"
     return Draft(source, f"{layout}, {len(tasks)} tasks", header, checks, issuer, coordinator,
                  registry, tasks)
+
+
+def _place_named(blocks) -> str:
+    """The province the cells name most ("... tỉnh Đồng Nai"), for a phụ lục given alone:
+    used only to know that "Công an tỉnh Đồng Nai" is "Công an tỉnh", never in the id."""
+    names = Counter(m[1] for b in blocks if not isinstance(b, Para) for r in b.rows for c in r
+                    for m in _PROVINCE.finditer(c))
+    return names.most_common(1)[0][0] if names else ""
 
 
 def _declare_issuer(h: Header, registry: Registry, text: str, checks: dict[str, str]) -> str:

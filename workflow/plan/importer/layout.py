@@ -100,13 +100,17 @@ def header_roles(row: tuple[str, ...]) -> dict[str, int]:
 def table_tasks(blocks: list[Block]) -> list[Found]:
     found: list[Found] = []
     columns: dict[str, int] = {}
+    width = 0
     groups: list[str] = []
     scope = None
     for table in (b for b in blocks if isinstance(b, Table)):
         for row in table.rows:
             roles = header_roles(row)
             if roles:
-                columns = roles
+                # A header repeated on a new page may leave a column blank (its TT): the
+                # columns it does not name stay where the first header put them.
+                columns = {**columns, **roles} if len(row) == width else roles
+                width = len(row)
                 continue
             if not columns:
                 continue
@@ -122,7 +126,7 @@ def table_tasks(blocks: list[Block]) -> list[Found]:
             if not cell("lead") and not cell("due") and (len(filled) <= 2 or (
                     ref and _GROUP_REF.match(ref))):
                 groups.append(". ".join(dict.fromkeys(filled)))
-                if ref and len(ref) == 1 and ref not in "IVXLC":
+                if ref and len(ref) == 1 and ref not in "IVX":  # A, B, C: parts, not numerals
                     scope = ref
                 continue
             title = cell("title")
@@ -186,7 +190,7 @@ def item_tasks(paras: list[Para]) -> list[Found]:
             continue
         if labels:
             emit()
-        if (m := _ROMAN.match(p.text)) and (p.strong or m[2].isupper()):
+        if (m := _ROMAN.match(p.text)) and _section(p, m):
             section, item, heading = m[1], None, None
             content.clear()
         elif m := _NUMBER.match(p.text):
@@ -211,7 +215,7 @@ def heading_tasks(paras: list[Para]) -> list[Found]:
     bullets = False
     for p in paras:
         text = p.text
-        if (m := _ROMAN.match(text)) and (p.strong or m[2].isupper()):
+        if (m := _ROMAN.match(text)) and _section(p, m):
             section, agency, group, bullets = m[1], None, [], False
             continue
         if m := _NUMBER.match(text):
@@ -248,15 +252,21 @@ def heading_tasks(paras: list[Para]) -> list[Found]:
     return found
 
 
+def _section(p: Para, m: re.Match) -> bool:
+    """"II. NỘI DUNG" or a short bold "II. Nội dung:": a part of the plan, not a sentence."""
+    return p.strong or m[2].isupper() or len(m[2].split()) <= 8
+
+
 def _unique_refs(found: list[Found]) -> None:
     """Several tasks under one number get "(1)", "(2)"; the table's repeated numbering under
     other groups gets the group's letter or numeral in front."""
     scopes: dict[str | None, set[str | None]] = {}
     for t in found:
         scopes.setdefault(t.ref, set()).add(t.scope)
-    for t in found:
-        if t.ref is not None and len(scopes[t.ref]) > 1 and t.scope:
-            t.ref = f"{t.scope}.{t.ref}"
+    if any(len(s) > 1 for s in scopes.values()):
+        for t in found:
+            if t.ref is not None and t.scope:
+                t.ref = f"{t.scope}.{t.ref}"
     counts: dict[str | None, int] = {}
     for t in found:
         counts[t.ref] = counts.get(t.ref, 0) + 1
