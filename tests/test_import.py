@@ -88,7 +88,10 @@ def _rows(data: dict) -> list[tuple]:
     """Tasks with agencies by name: a phụ lục alone does not say the province, so ids that
     drop the province's name ("... Đồng Nai") may differ from the whole document's."""
     name = {i: a["name"] for i, a in data["agencies"].items()}
-    leads = (lambda lead: [name[x] for x in ([lead] if isinstance(lead, str) else lead)])
+
+    def leads(lead: str | list[str]) -> list[str]:
+        return [name[x] for x in ([lead] if isinstance(lead, str) else lead)]
+
     return [(t["ref"], t["title"], leads(t["lead"]), [name[x] for x in t["support"]], t["due"])
             for t in data["tasks"].values()]
 
@@ -128,7 +131,8 @@ def test_a_layout_not_seen_before(tmp_path):
         "| I | Hạ tầng | | | |\n"
         "| 1 | Nâng cấp mạng | Sở KH&CN | Sở Tài Chánh, Sở Y tế và UBND cấp huyện | Quý IV/2024 |\n"
         "| 2 | Lập kế hoạch vốn | Sở Y tế và Sở Tài chính | Các sở, ban, ngành | 30/11/2024 |\n"
-        "| 3 | Đào tạo | Sở Khoa học và Công nghệ | Bảo hiểm xã hội tỉnh và Sở Y tế | Quí 5/2024 |\n"
+        "| 3 | Đào tạo | Sở Khoa học và Công nghệ | Bảo hiểm xã hội tỉnh và Sở Y tế |"
+        " Quí 5/2024 |\n"
     )
     path = tmp_path / "gia-lai.md"
     path.write_text(text, encoding="utf-8")

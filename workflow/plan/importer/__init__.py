@@ -9,8 +9,8 @@ from __future__ import annotations
 
 import os
 import re
-from collections import Counter
 import tempfile
+from collections import Counter
 from pathlib import Path
 
 from workflow.errors import DocumentError, NotFoundError, UsageError
