@@ -18,7 +18,7 @@ from workflow.plan.importer.agencies import Registry
 from workflow.plan.importer.blocks import clean
 from workflow.plan.importer.header import Header
 from workflow.plan.importer.layout import Found
-from workflow.plan.importer.words import fold
+from workflow.plan.importer.words import DUE_IN_TEXT, fold
 
 _STOP = {"va", "cac", "cua", "cho", "trong", "tren", "dia", "ban", "theo", "de", "voi", "tai",
          "ve", "the", "nhung", "mot", "so", "duoc", "la", "co", "thuc", "hien", "trien", "khai"}
@@ -143,6 +143,9 @@ def make_tasks(found: list[Found], registry: Registry, issuer: str) -> list[Task
                 task.due = words
                 if f.checks:
                     task.checks["due"] = "; ".join(f.checks)
+            elif len(inner := {m[0] for m in DUE_IN_TEXT.finditer(words)}) == 1:
+                task.due = inner.pop()  # "Thời gian hoàn thiện gửi về ... trước ngày 13/01/2026"
+                task.checks["due"] = f'read from "{words}"'
             else:
                 task.checks["due"] = f'deadline left out, the engine cannot read "{words}"'
         tasks.append(task)

@@ -18,16 +18,14 @@ import re
 from dataclasses import dataclass, field
 
 from workflow.plan.importer.blocks import Block, Para, Table
-from workflow.plan.importer.words import fold, looks_like_agency
+from workflow.plan.importer.words import DUE_IN_TEXT, fold, looks_like_agency
 
 _ROMAN = re.compile(r"^([IVXL]+)\s*[.)/:]\s*(.*)$")
 _NUMBER = re.compile(r"^(\d{1,2}(?:\.\d{1,2})*)(?:[.)]\s*|\s+(?=\D))(.*)$")
 _MARKER = re.compile(r"^(?:[-+•]\s*|\(?[a-zđ]\)\s*)+")
 _LABEL = re.compile(r"^([^:]{2,90}?)\s*:\s*(.*)$")
 _GROUP_REF = re.compile(r"^(?:[IVXLC]+|[A-ZĐ])\.?$")
-_DUE_IN_TEXT = re.compile(
-    r"(?:trước ngày|chậm nhất (?:là |vào )?(?:ngày )?|hoàn thành trong|trong tháng|đến hết năm)"
-    r"\s*\d{1,2}(?:/\d{1,2})?(?:/\d{4})?", re.IGNORECASE)
+_END = re.compile(r"^(?:Trên đây là|Nơi nhận|Phụ lục\b|PHỤ LỤC|TM\.|KT\.|GIÁM ĐỐC$)")
 
 
 @dataclass
@@ -215,6 +213,9 @@ def heading_tasks(paras: list[Para]) -> list[Found]:
     bullets = False
     for p in paras:
         text = p.text
+        if _END.match(text):
+            agency = None  # the closing lines, recipients and signature: no more tasks
+            continue
         if (m := _ROMAN.match(text)) and _section(p, m):
             section, agency, group, bullets = m[1], None, [], False
             continue
@@ -243,7 +244,7 @@ def heading_tasks(paras: list[Para]) -> list[Found]:
         bullets = bullets or is_bullet
         ref = ".".join(x for x in (section, number) if x) or None
         task = Found(ref, bare, agency)
-        due = {m[0] for m in _DUE_IN_TEXT.finditer(bare)}
+        due = {m[0] for m in DUE_IN_TEXT.finditer(bare)}
         if len(due) == 1:
             task.due = due.pop()
             task.checks.append("deadline read from the task's own words")

@@ -50,6 +50,10 @@ _NOT_HEAD = re.compile(
 _VERBS = re.compile(r"\b(?:xây dựng|triển khai|thực hiện|nâng cao|tăng cường|hoàn thiện|"
                     r"đẩy mạnh|phát triển|tuyên truyền|rà soát|kiện toàn|bảo đảm|đảm bảo|"
                     r"nghiên cứu|tổ chức thực hiện|quy định)\b", re.IGNORECASE)
+# A deadline inside a sentence: "... trình Giám đốc phê duyệt trước ngày 18/9/2020".
+DUE_IN_TEXT = re.compile(
+    r"(?:trước ngày|chậm nhất (?:là |vào )?(?:ngày )?)\s*\d{1,2}/\d{1,2}/\d{4}"
+    r"|trong tháng\s*\d{1,2}/\d{4}|(?:đến hết|trong) năm\s*\d{4}", re.IGNORECASE)
 
 
 def fold(text: str) -> str:
