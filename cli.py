@@ -118,6 +118,28 @@ def validate(files: Annotated[list[str], typer.Argument(help="Definition files."
         _fail(3 if 3 in codes else 5, lines[0], lines[1:])
 
 
+@app.command("import")
+def import_(file: Annotated[str, typer.Argument(help="The plan's document: .docx, .pdf, .txt, "
+                                                ".md, .xlsx or .csv.")],
+            output: Annotated[str | None, typer.Option(
+                "--output", "-o", help="Write the draft here (whole or not at all); default "
+                "stdout.")] = None,
+            as_json: Json = False) -> None:
+    """Draft a definition from the plan's own document; lines to check are marked CHECK.
+
+    Example: workflow import ke-hoach-179.docx --output definitions/dong-nai.yaml
+    """
+    from workflow.plan.importer import import_document, write_output
+    draft = import_document(file)
+    text = (json.dumps(draft.data(), ensure_ascii=False, indent=2) + "\n" if as_json
+            else draft.yaml())
+    if output:
+        write_output(output, text)
+    else:
+        sys.stdout.write(text)
+    sys.stderr.write(draft.summary() + "\n")
+
+
 @app.command()
 def load(file: Annotated[str, typer.Argument(help="Definition file (YAML).")],
          upgrade: Annotated[bool, typer.Option("--upgrade", help="Apply a changed definition "

@@ -136,6 +136,9 @@ class TaskDef:
     for_each: str | None = None  # a unit list id: one instance per unit
     lead_each: bool = False  # each unit's agency leads its own instance
     repeat: Repeat | None = None
+    # Joint leads after the first (``lead: [a, b]``). Validated here; until the engine acts on
+    # them, moves and escalation use ``lead`` (the first) only.
+    co_leads: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -189,7 +192,7 @@ def task_canonical(t: TaskDef) -> dict[str, Any]:
         "start": t.start.isoformat() if t.start else None,
         "for_each": t.for_each, "lead_each": t.lead_each,
         "repeat": t.repeat.canonical() if t.repeat else None,
-    }
+    } | ({"co_leads": list(t.co_leads)} if t.co_leads else {})  # older digests unchanged
 
 
 def nfc(text: str) -> str:
@@ -572,11 +575,21 @@ def _read_tasks(r: _Reader, node: Node, agency_ref, issuer: str | None,
         if for_each is not None and for_each not in units:
             r.problem(f.get("for_each"), f"{key}.for_each", f'unknown unit list "{for_each}"; '
                       f"known: {', '.join(units) or 'none (declare them under units:)'}")
-        lead_raw = r.text(f.get("lead"), f"{key}.lead", required="lead" in f)
+        lead_node, co_leads = f.get("lead"), []
+        if isinstance(lead_node, Sequence):  # joint leads: the first heads the chain
+            leads = r.text_list(lead_node, f"{key}.lead")
+            if not leads:
+                r.problem(lead_node, f"{key}.lead", "list at least one agency")
+            for raw, item in leads[1:]:
+                if (ref := agency_ref(raw, item, f"{key}.lead")) and ref not in co_leads:
+                    co_leads.append(ref)
+            lead_node = leads[0][1] if leads else None
+        lead_raw = r.text(lead_node, f"{key}.lead", required="lead" in f and lead_node is not None)
         lead_each = lead_raw is not None and lead_raw.casefold() == "each"
         if lead_each and for_each is None:
             r.problem(f.get("lead"), f"{key}.lead", '"each" needs for_each: the units lead')
-        lead = None if lead_each else agency_ref(lead_raw, f.get("lead"), f"{key}.lead")
+        lead = None if lead_each else agency_ref(lead_raw, lead_node, f"{key}.lead")
+        co_leads = [c for c in co_leads if c != lead]
         support: list[str] = []
         for raw, item in r.text_list(f.get("support"), f"{key}.support"):
             ref = agency_ref(raw, item, f"{key}.support")
@@ -629,7 +642,7 @@ def _read_tasks(r: _Reader, node: Node, agency_ref, issuer: str | None,
             ref=r.text(f.get("ref"), f"{key}.ref"), note=r.text(f.get("note"), f"{key}.note"),
             due_text=f["due"].value if isinstance(f.get("due"), Scalar) else None,
             line=knode.line,
-            for_each=for_each, lead_each=lead_each, repeat=repeat,
+            for_each=for_each, lead_each=lead_each, repeat=repeat, co_leads=tuple(co_leads),
         )
     for t in tasks.values():
         for dep in t.depends_on:

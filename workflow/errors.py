@@ -84,3 +84,9 @@ class StoreError(WorkflowError):
     """The database could not be used (unreachable, locked too long, unknown schema)."""
 
     exit_code = 1
+
+
+class DocumentError(WorkflowError):
+    """A document given to import cannot be read, or holds no plan that can be read."""
+
+    exit_code = 3
