@@ -73,10 +73,8 @@ def test_escalation_events_count_as_the_tasks_history(small):
 
 
 def test_a_membership_change_dated_before_the_last_one_is_refused(small):
-    env = {"WORKFLOW_PERSON": "nguyen"}
-    small.ok("members", "add", "nguyen", "so-y-te", env=env, now="2024-04-10T09:00:00+07:00")
-    r = small("members", "add", "tran", "so-tai-chinh", env=env,
-              now="2024-04-09T09:00:00+07:00")
+    small.ok("members", "add", "nguyen", "so-y-te", now="2024-04-10T09:00:00+07:00")
+    r = small("members", "add", "tran", "so-y-te", now="2024-04-09T09:00:00+07:00")
     assert r.code == 4 and "plan small's last change (2024-04-10T09:00:00+07:00)" in r.error
     assert [m["person"] for m in small.ok("members", "list", "--json").json] == ["nguyen"]
 
@@ -238,7 +236,8 @@ def test_control_and_format_characters_are_refused_in_definitions(run, tmp_path,
         assert r.code == 3, r.err
         assert f"{path}:{line}: {words}" in r.err, r.err
         assert not any(ch in r.err for ch in "\x1b\x07\x00\u200b\u202e")
-    assert run.ok("plans", "--json").json == []  # nothing was loaded (nor half-loaded)
+    r = run("plans", "--json")  # nothing was loaded, nor half-loaded (PostgreSQL: no tables)
+    assert (r.code, r.out) in ((0, "[]\n"), (5, "")), r.err
 
 
 SHARED = """\
@@ -278,7 +277,8 @@ def test_lead_each_shows_each_unit_not_an_agency(run, tmp_path):
     assert "  lead:         each unit" in show.splitlines()
     assert run.ok("show", "kiem-ke", "--json").json["lead"] == "each"
     listed = run.ok("tasks").out.splitlines()
-    assert [ln for ln in listed if ln.startswith("kiem-ke ")][0].split()[2:4] == ["each", "unit"]
+    row = next(ln for ln in listed if ln.startswith("kiem-ke "))
+    assert row.split()[2:4] == ["each", "unit"]
     assert [t["lead"] for t in run.ok("tasks", "kiem-ke/*", "--json").json] == [
         "moc-chau", "mai-son", "yen-chau"]
     assert "kiem-ke" not in [t["id"] for t in run.ok("tasks", "--lead", "so-y-te",
