@@ -17,6 +17,8 @@ from typing import Annotated, Any
 
 import typer
 
+from workflow.text import escape, escape_lines, json_safe  # small: unicodedata only
+
 app = typer.Typer(
     add_completion=False, no_args_is_help=True, rich_markup_mode=None,
     pretty_exceptions_enable=False, pretty_exceptions_show_locals=False,
@@ -75,10 +77,13 @@ def _store(db: str | None, *, create: bool = False):
 
 
 def _out(data: Any, as_json: bool, text: str | None = None) -> None:
+    """Every view's output: nothing stored is written raw to a terminal (an ESC in a note or
+    title is shown escaped; JSON carries the same values, escaped the JSON way)."""
     if as_json:
-        sys.stdout.write(json.dumps(data, ensure_ascii=False, indent=2, default=str) + "\n")
+        sys.stdout.write(json_safe(json.dumps(data, ensure_ascii=False, indent=2, default=str))
+                         + "\n")
     elif text is not None:
-        sys.stdout.write(text + "\n")
+        sys.stdout.write(escape_lines(text) + "\n")
 
 
 # --------------------------------------------------------------------------- definitions
@@ -107,12 +112,14 @@ def validate(files: Annotated[list[str], typer.Argument(help="Definition files."
     if as_json:
         _out(results, True)
     else:
+        lines = []
         for r in results:
             if r["valid"]:
-                print(f"ok  {r['file']}: plan {r['plan']}, {r['tasks']} tasks, "
-                      f"{r['agencies']} agencies")
-                for w in r["warnings"]:
-                    print(f"    warning: {w}")
+                lines.append(f"ok  {r['file']}: plan {r['plan']}, {r['tasks']} tasks, "
+                             f"{r['agencies']} agencies")
+                lines += [f"    warning: {w}" for w in r["warnings"]]
+        if lines:
+            _out(None, False, "\n".join(lines))
     if codes:
         lines = [p for r in results if not r["valid"] for p in r["problems"]]
         _fail(3 if 3 in codes else 5, lines[0], lines[1:])
@@ -279,7 +286,7 @@ def history(task: Annotated[str | None, typer.Argument(help="Only this task's ev
         with hist.output(output, sys.stdout.buffer) as out:
             count = hist.write(rows, fmt, out)
     if output:
-        sys.stderr.write(f"wrote {count} event{'s' * (count != 1)} to {output} ({fmt})\n")
+        _err(f"wrote {count} event{'s' * (count != 1)} to {output} ({fmt})")
 
 
 @app.command()
@@ -611,10 +618,16 @@ def _usage(message: str) -> None:
     raise UsageError(message)
 
 
+def _err(line: str) -> None:
+    """One line on stderr; whatever it echoes (a task id, a file name, a stored title) is
+    escaped, so an error can never rewrite the terminal either."""
+    sys.stderr.write(escape(line) + "\n")
+
+
 def _fail(code: int, first: str, details: list[str] | None = None) -> None:
-    sys.stderr.write(f"Error: {first}\n")
+    _err(f"Error: {first}")
     for line in details or []:
-        sys.stderr.write(f"  {line}\n")
+        _err(f"  {line}")
     raise SystemExit(code)
 
 
@@ -648,7 +661,7 @@ def main(argv: list[str] | None = None) -> int:
             return 0
         path = ctx.command_path.split(" ", 1) if ctx is not None else []
         where = f"workflow {path[1]} --help" if len(path) > 1 else "workflow --help"
-        sys.stderr.write(f"Error: {exc.format_message()} (see '{where}')\n")
+        _err(f"Error: {exc.format_message()} (see '{where}')")
     except KeyboardInterrupt:
         sys.stderr.write("Error: interrupted; nothing half-written (each move is one "
                          "transaction)\n")
@@ -659,13 +672,13 @@ def main(argv: list[str] | None = None) -> int:
             import traceback
             traceback.print_exc()
         if isinstance(exc, WorkflowError):
-            sys.stderr.write(f"Error: {exc}\n")
+            _err(f"Error: {exc}")
             for line in exc.details:
-                sys.stderr.write(f"  {line}\n")
+                _err(f"  {line}")
             code = exc.exit_code
         else:
-            sys.stderr.write(f"Error: internal error ({type(exc).__name__}: {exc}); this is a "
-                             "bug: rerun with --debug and report the traceback\n")
+            _err(f"Error: internal error ({type(exc).__name__}: {exc}); this is a bug: rerun "
+                 "with --debug and report the traceback")
             code = 1
     sys.stdout.flush()
     return code

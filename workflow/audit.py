@@ -14,11 +14,11 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import select, update
+from sqlalchemy import func, select, update
 from sqlalchemy.engine import Connection
 
-from workflow.clock import to_utc
-from workflow.errors import AuditError, NotFoundError, UsageError
+from workflow.clock import local, to_utc
+from workflow.errors import AuditError, MoveRefusedError, NotFoundError, UsageError
 from workflow.models import EventRow, PlanRow, TaskRow
 
 GENESIS = "0" * 64
@@ -90,6 +90,59 @@ class Appender:
         self.pending = []
 
 
+# --------------------------------------------------------------------------- time order
+# History never runs backwards: an event on a task is never dated before that task's last
+# event nor before the plan's load and upgrades; a plan-level event (a member change, an
+# upgrade) never before the plan's last plan-level event. Both are read in the writer's
+# transaction, after Appender took the plan's lock, from the (plan_id, task_id, seq) index.
+PLAN_EVENTS = ("load", "upgrade")
+
+
+def _max_at(conn: Connection, *where) -> datetime | None:
+    moment = conn.execute(select(func.max(EVENT.c.at)).where(*where)).scalar()
+    return None if moment is None else to_utc(moment)
+
+
+def loaded_at(conn: Connection, plan_id: str) -> datetime | None:
+    """When the plan was last loaded or upgraded: nothing in it may be dated before that."""
+    return _max_at(conn, EVENT.c.plan_id == plan_id, EVENT.c.task_id.is_(None),
+                   EVENT.c.event.in_(PLAN_EVENTS))
+
+
+def task_last_at(conn: Connection, plan_id: str, task_id: str) -> datetime | None:
+    return _max_at(conn, EVENT.c.plan_id == plan_id, EVENT.c.task_id == task_id)
+
+
+def latest_at(conn: Connection, plan_id: str, task_id: str | None, *,
+              every_task: bool = False) -> datetime | None:
+    """The latest time a new event on ``task_id`` (None: on the plan) must not precede;
+    ``every_task``: the latest event of the whole plan (an upgrade changes every task)."""
+    if every_task:
+        return _max_at(conn, EVENT.c.plan_id == plan_id)
+    if task_id is None:
+        return _max_at(conn, EVENT.c.plan_id == plan_id, EVENT.c.task_id.is_(None))
+    times = [loaded_at(conn, plan_id), task_last_at(conn, plan_id, task_id)]
+    known = [t for t in times if t is not None]
+    return max(known) if known else None
+
+
+def refuse_backwards(conn: Connection, plan: Any, task_id: str | None, at: datetime,
+                     what: str, *, every_task: bool = False) -> None:
+    """MoveRefusedError (exit 4) if an event at ``at`` would precede the history before it."""
+    last = latest_at(conn, plan.id, task_id, every_task=every_task)
+    if last is None or to_utc(at) >= last:
+        return
+    whose = (f"task {task_id}'s last event" if task_id else
+             f"plan {plan.id}'s last event" if every_task else f"plan {plan.id}'s last change")
+
+    def shown(moment: datetime) -> str:
+        return local(moment, plan.timezone).isoformat(timespec="seconds")
+
+    raise MoveRefusedError(f"{what} at {shown(at)} is dated before {whose} ({shown(last)}); "
+                           "history never runs backwards: use a time after it (check the "
+                           "clock, or WORKFLOW_NOW)")
+
+
 @dataclass(frozen=True)
 class Verification:
     plan_id: str
@@ -126,6 +179,7 @@ def verify(conn: Connection, plan_id: str, head: str | None = None, *,
     prev, expected_seq, count, found_at = GENESIS, 1, 0, None
     last: dict[str, Any] | None = None
     moved: dict[str, tuple[str, int]] = {}  # task -> (state after its last move, moves)
+    order = _TimeOrder()
     cols = [EVENT.c[k] for k in (*HASHED, "prev_hash", "hash", "id")]
     result = conn.execute(  # yield_per on the statement: on the connection it would stick
         select(*cols).where(EVENT.c.plan_id == plan_id).order_by(EVENT.c.seq)
@@ -147,6 +201,7 @@ def verify(conn: Connection, plan_id: str, head: str | None = None, *,
             raise AuditError(f"{where} {_what(fields)}: its content does not match its hash "
                              "(the event was altered)")
         prev, last = fields["hash"], fields
+        order.check(fields, where)
         if fields["event"] in MOVES:  # what the history says each task is now
             moved[fields["task_id"]] = (fields["to_state"], moved.get(
                 fields["task_id"], ("", 0))[1] + 1)
@@ -174,6 +229,30 @@ def verify(conn: Connection, plan_id: str, head: str | None = None, *,
     if triggers:
         check_append_only(conn)
     return Verification(plan_id, count, prev, count, found_at)
+
+
+class _TimeOrder:
+    """Finds an event dated before its predecessor in the same task (or, for a plan-level
+    event, the plan's previous one), or a task's event dated before the plan's load or an
+    upgrade before it: history that runs backwards was written by hand or by a bug."""
+
+    def __init__(self) -> None:
+        self.last: dict[str | None, tuple[datetime, int]] = {}  # task (None: plan) -> at, seq
+        self.loaded: tuple[datetime, int] | None = None  # the latest load or upgrade
+
+    def check(self, fields: dict[str, Any], where: str) -> None:
+        task, at, seq = fields["task_id"], to_utc(fields["at"]), fields["seq"]
+        for before, whose in ((self.last.get(task), "the previous event of the same "
+                               + (f"task ({task})" if task else "plan")),
+                              (self.loaded if task else None, "the plan's load or upgrade")):
+            if before is not None and at < before[0]:
+                raise AuditError(f"{where} {_what(fields)}: dated {utc_text(at)} UTC, before "
+                                 f"{whose}, seq {before[1]} at {utc_text(before[0])} UTC; "
+                                 "history never runs backwards (events were written out of "
+                                 "time order, outside workflow or by an old version)")
+        self.last[task] = (at, seq)
+        if task is None and fields["event"] in PLAN_EVENTS:
+            self.loaded = (at, seq)
 
 
 def _check_tasks_match(conn: Connection, plan_id: str,

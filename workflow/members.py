@@ -31,7 +31,7 @@ from sqlalchemy import delete, select
 from sqlalchemy.engine import Connection, Row
 
 from workflow import clock
-from workflow.audit import Appender
+from workflow.audit import Appender, refuse_backwards
 from workflow.errors import MoveRefusedError, NotFoundError, UsageError
 from workflow.models import MemberRow
 from workflow.store import Store
@@ -160,13 +160,15 @@ def _acting_for(plan: Row, who: str, rows: list[Row], as_agency: str | None) -> 
 
 
 def _begin(store: Store, conn: Connection, plan_id: str | None, agency: str,
-           as_agency: str | None) -> tuple[Row, str, str | None, Appender, list[Row]]:
+           as_agency: str | None, now: datetime
+           ) -> tuple[Row, str, str | None, Appender, list[Row]]:
     from workflow.engine import find_agency, select_plan  # engine imports this module
 
     plan = select_plan(conn, plan_id)
     target = find_agency(conn, plan, agency)
     acting = find_agency(conn, plan, as_agency) if as_agency else None
     events = Appender(conn, plan.id, store.person(conn))  # the plan's lock, then read
+    refuse_backwards(conn, plan, None, now, f"a membership change of {target}")
     return plan, target, acting, events, _rows(conn, plan.id)
 
 
@@ -175,7 +177,8 @@ def add(store: Store, *, plan_id: str | None, person: str, agency: str, now: dat
     """Makes ``person`` a member of ``agency``; a membership that exists is left alone."""
     person = person_name(person)
     with store.write() as conn:
-        plan, target, acting, events, rows = _begin(store, conn, plan_id, agency, as_agency)
+        plan, target, acting, events, rows = _begin(store, conn, plan_id, agency, as_agency,
+                                                    now)
         who = events.person
         if not rows:  # the bootstrap: the first member must be able to manage the others
             if target not in managers(plan):
@@ -208,7 +211,8 @@ def remove(store: Store, *, plan_id: str | None, person: str, agency: str, now: 
     nobody to manage them; removing the last member opens the plan again."""
     person = person_name(person)
     with store.write() as conn:
-        plan, target, acting, events, rows = _begin(store, conn, plan_id, agency, as_agency)
+        plan, target, acting, events, rows = _begin(store, conn, plan_id, agency, as_agency,
+                                                    now)
         if not rows:
             raise NotFoundError(f"plan {plan.id} has no members (it is open: anyone may act "
                                 "for any agency); nothing to remove")
