@@ -183,6 +183,17 @@ def test_csv_is_the_first_sheet_with_a_bom(son_la, tmp_path):
     assert rows[0][0] == "TT" and rows[0][1] == "Nội dung nhiệm vụ" and len(rows) == 1 + 63
     moc_chau = next(r for r in rows if r[-1] == "kiem-ke-tai-san/moc-chau")
     assert HOSTILE in moc_chau
+    son_la.ok("block", "kiem-ke-tai-san/mai-son", "--as", "so-y-te", "--note",
+              '=HYPERLINK("http://example.invalid","x")', now=NOW)
+    son_la.ok("export", "-o", out, "--force", now=NOW)
+    rows = list(csv.reader(io.StringIO(out.read_bytes().decode("utf-8-sig"))))
+    mai_son = next(r for r in rows if r[-1] == "kiem-ke-tai-san/mai-son")
+    assert "'=HYPERLINK(\"http://example.invalid\",\"x\")" in mai_son  # never a formula
+    xlsx = tmp_path / "p.xlsx"
+    son_la.ok("export", "-o", xlsx, now=NOW)
+    ws = openpyxl.load_workbook(xlsx)["Nhiệm vụ"]
+    cell = next(r[10] for r in ws.iter_rows(min_row=2) if r[12].value.endswith("mai-son"))
+    assert cell.data_type == "s" and cell.value.startswith("=HYPERLINK")
 
 
 def test_docx_has_the_national_heading_sections_and_tables(son_la, tmp_path):

@@ -74,6 +74,14 @@ def history_rows(data: ReportData) -> list[tuple[Any, ...]]:
             for e in data.history]
 
 
+def _inert(value: Any) -> Any:
+    """Text a spreadsheet would run as a formula (=, +, -, @ first) gets a leading
+    apostrophe, as OWASP advises for CSV: nothing read from the data is executed."""
+    if isinstance(value, str) and value[:1] in ("=", "+", "-", "@", "\t", "\r"):
+        return "'" + value
+    return value
+
+
 def write_csv(data: ReportData, out: IO[bytes], progress: Progress = no_progress) -> None:
     """The first sheet as CSV: UTF-8 with a byte-order mark (Excel then reads Vietnamese
     whole), CRLF rows, ISO dates."""
@@ -81,7 +89,7 @@ def write_csv(data: ReportData, out: IO[bytes], progress: Progress = no_progress
     writer = csv.writer(text, lineterminator="\r\n")
     writer.writerow(COLUMNS)
     for row in rows(data, progress):
-        writer.writerow(["" if v is None else v.isoformat() if isinstance(v, date) else v
-                         for v in row])
+        writer.writerow(["" if v is None else v.isoformat() if isinstance(v, date)
+                         else _inert(v) for v in row])
     text.flush()
     text.detach()
