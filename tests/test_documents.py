@@ -4,13 +4,16 @@ out by Graphviz's dot, and bad output paths refused with one line."""
 
 from __future__ import annotations
 
+import contextlib
 import csv
 import io
 import os
+import pty
 import re
 import shutil
 import stat
 import subprocess
+import sys
 from datetime import date, datetime
 from html.parser import HTMLParser
 
@@ -19,7 +22,7 @@ import openpyxl
 import pytest
 
 from tests.chromium import Browser
-from tests.conftest import SMALL_PLAN, write_plan
+from tests.conftest import ROOT, SMALL_PLAN, workflow_process, write_plan
 
 NOW = "2024-05-20T10:00:00+07:00"
 HOSTILE = 'Chưa có biên bản <script>alert("x")</script> & "kiểm kê" \\N'
@@ -308,3 +311,24 @@ def test_dates_in_words_follow_nghi_dinh_30():
     from workflow.views.words import long_date
     assert long_date(date(2024, 2, 5)) == "ngày 05 tháng 02 năm 2024"
     assert long_date(date(2024, 11, 20)) == "ngày 20 tháng 11 năm 2024"
+
+
+@pytest.mark.sqlite_only
+def test_a_progress_bar_on_a_terminal_and_nothing_when_piped(small, tmp_path):
+    env = {"WORKFLOW_DB": small.db, "WORKFLOW_NOW": "2024-04-02T09:00:00+07:00",
+           "WORKFLOW_LOG_LEVEL": "error", "TERM": "xterm"}
+    piped = workflow_process("export", "-o", tmp_path / "a.xlsx", env=env)
+    assert piped.returncode == 0 and piped.stderr == f"wrote {tmp_path / 'a.xlsx'}\n"
+    main, child = pty.openpty()
+    with subprocess.Popen([sys.executable, str(ROOT / "cli.py"), "export", "-o",
+                           str(tmp_path / "b.xlsx")], env={**os.environ, **env},
+                          stdout=subprocess.DEVNULL, stderr=child) as proc:
+        os.close(child)
+        seen = b""
+        with contextlib.suppress(OSError):  # EIO once the child has gone
+            while chunk := os.read(main, 65536):
+                seen += chunk
+        assert proc.wait(timeout=60) == 0
+    os.close(main)
+    assert "đọc dữ liệu".encode() in seen and b"\x1b[" in seen  # rich drew a bar
+    assert seen.rstrip().endswith(f"wrote {tmp_path / 'b.xlsx'}".encode())

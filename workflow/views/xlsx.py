@@ -8,6 +8,7 @@ is written as a string, never read as a formula, number or link."""
 
 from __future__ import annotations
 
+import math
 from collections.abc import Sequence
 from datetime import date, datetime
 from typing import IO, Any
@@ -55,13 +56,15 @@ def write(data: ReportData, out: IO[bytes], progress: Progress = no_progress) ->
 def _sheet(ws: Worksheet, columns: Sequence[str], rows: list[tuple[Any, ...]], title: str,
            formats: dict, *, total_row: bool = False) -> None:
     """Header in row 1 (frozen, filtered, repeated on each printed page); data from row 2."""
-    for i, name in enumerate(columns):
-        ws.set_column(i, i, _width(name, rows, i))
+    widths = [_width(name, rows, i) for i, name in enumerate(columns)]
+    for i, width in enumerate(widths):
+        ws.set_column(i, i, width)
     ws.set_row(0, 36)
     for i, name in enumerate(columns):
         ws.write_string(0, i, name, formats["head"])
     for r, row in enumerate(rows, 1):
         text = formats["total" if total_row and r == len(rows) else "text"]
+        ws.set_row(r, _height(row, widths))
         for c, value in enumerate(row):
             if isinstance(value, datetime):
                 ws.write_datetime(r, c, value, formats["time"])
@@ -92,6 +95,14 @@ def _width(name: str, rows: list[tuple[Any, ...]], index: int) -> float:
         size = 11 if isinstance(value, date) else len(str(value)) if value is not None else 0
         longest = max(longest, size)
     return min(max(longest + 2, 8), MAX_WIDTH.get(name, 30))
+
+
+def _height(row: tuple[Any, ...], widths: list[float]) -> float:
+    """Points tall for the wrapped text (readers other than Excel do not fit rows
+    themselves)."""
+    lines = max((math.ceil(len(v) / max(w * 1.15, 1)) for v, w in zip(row, widths,
+                 strict=True) if isinstance(v, str) and v), default=1)
+    return 15.5 * min(max(lines, 1), 20)
 
 
 def _colour(book: xlsxwriter.Workbook, ws: Worksheet, count: int) -> None:
