@@ -7,6 +7,7 @@ The workflow package is imported inside commands so that ``--help`` stays fast.
 
 from __future__ import annotations
 
+import contextlib
 import functools
 import json
 import os
@@ -44,6 +45,9 @@ As = Annotated[str | None, typer.Option("--as", envvar="WORKFLOW_ACTOR", show_en
 Note = Annotated[str | None, typer.Option("--note", help="What was done / why / the difficulty.")]
 TaskArg = Annotated[str, typer.Argument(help="Task id (or the document's numbering, e.g. II.4).",
                                         show_default=False)]
+At = Annotated[str | None, typer.Option(
+    "--at", help="As the history says it stood then: a date (its end) or an ISO date-time.")]
+Force = Annotated[bool, typer.Option("--force", help="Replace an existing file.")]
 
 
 def _wf():
@@ -345,12 +349,29 @@ def start(task: TaskArg, actor: As = None, note: Note = None, plan: Plan = None,
 
 
 @app.command()
-def report(task: TaskArg, actor: As = None, note: Note = None, plan: Plan = None, db: Db = None,
+def report(task: Annotated[str | None, typer.Argument(
+               help="Task id (or the document's numbering); leave out with --html/--docx.",
+               show_default=False)] = None,
+           actor: As = None, note: Note = None,
+           html: Annotated[str | None, typer.Option(
+               "--html", help="Write the plan's status as one self-contained page.")] = None,
+           docx: Annotated[str | None, typer.Option(
+               "--docx", help="Write the periodic progress report (Word).")] = None,
+           at: At = None, force: Force = False, plan: Plan = None, db: Db = None,
            as_json: Json = False) -> None:
-    """Report a task done (its lead; a note saying what was done).
+    """Report a task done (its lead; a note saying what was done); or, with --html/--docx,
+    write the plan's report: a page with the Gantt chart and the graph, or the Word report.
 
     Example: workflow report quyet-toan-2023 --as so-y-te --note "Đã gửi Sở Tài chính"
+    Example: workflow report --html tinh-hinh.html --docx bao-cao.docx --at 2024-06-30
     """
+    if html or docx:
+        if task or actor or note:
+            _usage("--html/--docx write the plan's report; a task move is a separate command")
+        _documents({".html": html, ".docx": docx}, at, force, plan, db)
+        return
+    if task is None:
+        _usage("missing TASK (or --html FILE / --docx FILE for the plan's report)")
     _move("report", task, actor, note, plan, db, as_json)
 
 
@@ -608,6 +629,89 @@ def members_list(agency: Annotated[str | None, typer.Option(
         everyone = members.listing(conn, p)
     data = [m for m in everyone if agency_id is None or m["agency"] == agency_id]
     _out(data, as_json, members.listing_text(p, data, len(everyone), agency_id))
+
+
+# --------------------------------------------------------------------------- documents
+
+@contextlib.contextmanager
+def _progress(what: str):
+    """A progress bar on stderr when it is a terminal; nothing when piped."""
+    if not sys.stderr.isatty():
+        yield lambda step, done, total: None
+        return
+    from rich.console import Console
+    from rich.progress import Progress
+    with Progress(console=Console(stderr=True), transient=True) as bar:
+        task = bar.add_task(what, total=None)
+        yield lambda step, done, total: bar.update(
+            task, description=f"{what}: {step}", completed=done, total=total)
+
+
+def _documents(paths: dict[str, str | None], at: str | None, force: bool, plan: str | None,
+               db: str | None) -> None:
+    """Gathers the plan once (as of --at) and writes each file asked for, whole or not at all."""
+    from workflow.views import files, report_data
+    targets = {k: files.check_target(p, (k,), force=force) for k, p in paths.items() if p}
+    engine = _wf()
+    with _progress("đọc dữ liệu") as tick, _store(db).read() as conn:
+        p = engine.select_plan(conn, plan)
+        data = report_data.gather(conn, p, _now(), at, progress=tick,
+                                  history_limit=None if ".xlsx" in targets else 30)
+    for suffix, target in targets.items():
+        with _progress(target.name) as tick, files.atomic(target) as out:
+            warning = _renderer(suffix)(data, out, tick)
+        if warning:
+            sys.stderr.write(f"warning: {warning}\n")
+        sys.stderr.write(f"wrote {target}\n")
+
+
+def _renderer(suffix: str):
+    if suffix == ".html":
+        from workflow.views import html
+
+        def write_html(data, out, tick):
+            page, warning = html.page(data, progress=tick)
+            out.write(page.encode())
+            return warning
+        return write_html
+    from workflow.views import docx, phuluc, xlsx
+    return {".docx": docx.write, ".xlsx": xlsx.write, ".csv": phuluc.write_csv}[suffix]
+
+
+@app.command()
+def export(output: Annotated[str, typer.Option(
+               "--output", "-o", help="FILE.xlsx (sheets Nhiệm vụ, Tổng hợp, Lịch sử) or "
+                                      "FILE.csv (the first sheet, UTF-8 with BOM).",
+               show_default=False)],
+           at: At = None, force: Force = False, plan: Plan = None, db: Db = None) -> None:
+    """Write the plan in the phụ lục layout, one row per task, with its state.
+
+    Example: workflow export --output phu-luc.xlsx --at 2024-06-30
+    """
+    suffix = os.path.splitext(output)[1].lower()
+    if suffix not in (".xlsx", ".csv"):
+        _usage(f"--output {output}: name a file ending in .xlsx or .csv")
+    _documents({suffix: output}, at, force, plan, db)
+
+
+@app.command()
+def graph(fmt: Annotated[str, typer.Option("--format", help="mermaid, dot or svg (laid out by "
+                                                            "Graphviz's dot).")] = "mermaid",
+          at: At = None, plan: Plan = None, db: Db = None) -> None:
+    """Print the dependency graph between tasks, nodes marked by state (groups folded).
+
+    Example: workflow graph --format dot | dot -Tpng > graph.png
+    """
+    if fmt not in ("mermaid", "dot", "svg"):
+        _usage(f"--format {fmt!r}: formats are mermaid, dot, svg")
+    from workflow.views import graph as graphs
+    from workflow.views import report_data
+    engine = _wf()
+    with _store(db).read() as conn:
+        data = report_data.gather(conn, engine.select_plan(conn, plan), _now(), at,
+                                  history_limit=0)
+    text = graphs.to_mermaid(data) if fmt == "mermaid" else graphs.to_dot(data)
+    sys.stdout.write(graphs.to_svg(text) + "\n" if fmt == "svg" else text)
 
 
 # --------------------------------------------------------------------------- entry point
