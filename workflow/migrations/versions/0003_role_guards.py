@@ -70,7 +70,8 @@ BEGIN
    WHERE e.plan_id = NEW.plan_id ORDER BY e.seq DESC LIMIT 1;
   IF NEW.seq IS DISTINCT FROM coalesce(last_seq, 0) + 1
      OR NEW.prev_hash IS DISTINCT FROM coalesce(last_hash, repeat('0', 64)) THEN
-    RAISE EXCEPTION 'workflow guard: event seq % does not extend the history of plan % (its last event is seq %)',
+    RAISE EXCEPTION 'workflow guard: event seq % does not extend the history of plan % '
+      '(its last event is seq %)',
       NEW.seq, NEW.plan_id, coalesce(last_seq, 0) @REFUSE;
   END IF;
   IF NEW.hash IS DISTINCT FROM wf_event_hash(NEW) THEN
@@ -107,7 +108,8 @@ BEGIN
     IF EXISTS (SELECT 1 FROM wf_member m WHERE m.plan_id = NEW.plan_id) THEN
       IF NOT EXISTS (SELECT 1 FROM wf_member m WHERE m.plan_id = NEW.plan_id
                      AND m.person = who AND m.agency = NEW.actor) THEN
-        RAISE EXCEPTION 'workflow guard: % is not a member of % in plan % and may not manage its members',
+        RAISE EXCEPTION 'workflow guard: % is not a member of % in plan % and may not '
+          'manage its members',
           who, NEW.actor, NEW.plan_id @REFUSE;
       END IF;
     ELSIF NEW.event <> 'member_added'
@@ -135,7 +137,8 @@ BEGIN
   END IF;
   SELECT e.seq, e.hash INTO last_seq, last_hash FROM wf_event e
    WHERE e.plan_id = NEW.id ORDER BY e.seq DESC LIMIT 1;
-  IF (NEW.head_seq, NEW.head_hash) IS DISTINCT FROM (coalesce(last_seq, 0), coalesce(last_hash, '')) THEN
+  IF (NEW.head_seq, NEW.head_hash)
+     IS DISTINCT FROM (coalesce(last_seq, 0), coalesce(last_hash, '')) THEN
     RAISE EXCEPTION 'workflow guard: the head of plan % is its last event (seq %), not seq %',
       NEW.id, coalesce(last_seq, 0), NEW.head_seq @REFUSE;
   END IF;
@@ -153,7 +156,8 @@ BEGIN
     END IF;
   ELSIF TG_OP = 'INSERT' THEN  -- wf_task: the sweep's new occurrences
     IF (NEW.kind, NEW.state, NEW.version) IS DISTINCT FROM ('instance', 'assigned', 0) THEN
-      RAISE EXCEPTION 'workflow guard: only new occurrences (assigned, version 0) are added to plan %',
+      RAISE EXCEPTION 'workflow guard: only new occurrences (assigned, version 0) are '
+        'added to plan %',
         NEW.plan_id @REFUSE;
     END IF;
   ELSIF NEW.kind <> 'group' AND NEW.version <> OLD.version + 1 AND (
@@ -162,7 +166,8 @@ BEGIN
             NEW.on_time, NEW.overdue_at, NEW.last_move_at)
            IS DISTINCT FROM (OLD.state, OLD.blocked_from, OLD.blocked_by, OLD.reported_at,
                              OLD.approved_at, OLD.on_time, OLD.overdue_at, OLD.last_move_at)) THEN
-    RAISE EXCEPTION 'workflow guard: task % changes only by one move at a time', NEW.task_id @REFUSE;
+    RAISE EXCEPTION 'workflow guard: task % changes only by one move at a time',
+      NEW.task_id @REFUSE;
   END IF;
   RETURN NEW;
 END $$"""),
@@ -229,7 +234,8 @@ $$"""),
     WHEN e.seq IS NULL OR e.event NOT IN ('escalation_raised', 'escalation_climbed') THEN
       format('outbox row %s: event seq %s of plan %s is not a raised or climbed escalation',
              o.id, o.event_seq, o.plan_id)
-    WHEN (e.task_id, 'escalation_' || (d ->> 'action'), e.level, e.escalated_to, e.reason, o.plan_id)
+    WHEN (e.task_id, 'escalation_' || (d ->> 'action'), e.level, e.escalated_to, e.reason,
+          o.plan_id)
          IS DISTINCT FROM (o.task_id, e.event, (d ->> 'level')::int, d ->> 'escalated_to',
                            d ->> 'reason', d ->> 'plan')
          OR d ->> 'task' IS DISTINCT FROM o.task_id THEN
