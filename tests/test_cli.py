@@ -15,7 +15,7 @@ from tests.conftest import ROOT, SMALL_PLAN, SON_LA, workflow_process, write_pla
 
 COMMANDS = ["validate", "load", "plans", "tasks", "show", "start", "report", "approve",
             "return", "block", "unblock", "escalate", "escalations", "watch", "history",
-            "audit verify", "summary", "db upgrade", "db copy"]
+            "audit verify", "summary", "db upgrade", "db copy", "db grant", "db check"]
 STATES = ["assigned", "in_progress", "reported", "approved", "blocked"]
 
 
