@@ -392,3 +392,14 @@ def test_a_dropped_or_disabled_guard_is_found_by_verify(team):
                                     "other people's names or without their events; restore it "
                                     "(workflow/migrations, revision 0003) and investigate who "
                                     "removed it")
+
+
+def test_an_escalation_of_ones_own_needs_ones_own_move_first(team):
+    """A person's role writes escalation events only right after its own move on that task:
+    a notification to the issuer cannot be made up, even in one's own name."""
+    m = team.name("mallory")
+    event = forged_event(team, "mallory", task_id="d", event="escalation_raised",
+                         from_state="assigned", to_state="assigned", person=m,
+                         escalated_to="ubnd-tinh", level=1, reason="blocked")
+    assert refused(team, "mallory", event) == (f"workflow guard: {m} may write an escalation "
+                                               "of d only right after its own move on it")

@@ -64,10 +64,12 @@ $$"""),
     ("wf_guard_event()", r"""RETURNS trigger LANGUAGE plpgsql SECURITY DEFINER @PATH AS $$
 DECLARE
   who text := session_user;
-  last_seq integer; last_hash text; was text; p record;
+  last_seq integer; last_hash text; was text; p record; prior record;
 BEGIN
-  SELECT e.seq, e.hash INTO last_seq, last_hash FROM wf_event e
+  SELECT e.seq, e.hash, e.event, e.task_id, e.person INTO prior FROM wf_event e
    WHERE e.plan_id = NEW.plan_id ORDER BY e.seq DESC LIMIT 1;
+  last_seq := prior.seq;
+  last_hash := prior.hash;
   IF NEW.seq IS DISTINCT FROM coalesce(last_seq, 0) + 1
      OR NEW.prev_hash IS DISTINCT FROM coalesce(last_hash, repeat('0', 64)) THEN
     RAISE EXCEPTION 'workflow guard: event seq % does not extend the history of plan % '
@@ -119,7 +121,15 @@ BEGIN
         NEW.plan_id, p.coordinator, p.issuer @REFUSE;
     END IF;
   ELSIF NEW.event IN @ESCALATIONS THEN
-    NULL;  -- a block raises one, any move resolves one; wf_settle ties them to their rows
+    -- A person's move raises (block) or resolves one right after the move, on the same task;
+    -- only the sweep's role raises and climbs them on its own. wf_settle ties them to rows.
+    IF NOT has_table_privilege(who, 'wf_task', 'INSERT')
+       AND NOT (prior.person IS NOT DISTINCT FROM who
+                AND prior.task_id IS NOT DISTINCT FROM NEW.task_id
+                AND (prior.event IN @MOVES OR prior.event IN @ESCALATIONS)) THEN
+      RAISE EXCEPTION 'workflow guard: % may write an escalation of % only right after its own '
+        'move on it', who, coalesce(NEW.task_id, 'no task') @REFUSE;
+    END IF;
   ELSIF NEW.event = 'created' AND has_table_privilege(who, 'wf_task', 'INSERT') THEN
     NULL;  -- the sweep's service role creates recurring occurrences
   ELSE
