@@ -10,9 +10,12 @@ from __future__ import annotations
 import re
 
 import pytest
+from psycopg import sql
 
 from tests.conftest import SMALL_PLAN, write_plan
 from tests.pgserver import DATABASE, ROLE
+from workflow import roles
+from workflow.store import Store
 
 # SMALL_PLAN: coordinator so-y-te, issuer ubnd-tinh; a and b led by so-tai-chinh (support
 # ttyt / so-y-te), c led by so-y-te.
@@ -39,11 +42,6 @@ def login_role(server, schema: str, name: str) -> str:
     """A login role of its own for ``name`` with a person's privileges on the schema's
     tables, as ``workflow db grant NAME --apply`` gives them (README, PostgreSQL); returns the
     URL that connects as it."""
-    from psycopg import sql
-
-    from workflow import roles
-    from workflow.store import Store
-
     password = f"pw-{name}"
     with server.admin(DATABASE) as con:
         exists = con.execute("SELECT 1 FROM pg_roles WHERE rolname = %s", (name,)).fetchone()
