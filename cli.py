@@ -31,7 +31,8 @@ audit_app = typer.Typer(no_args_is_help=True, rich_markup_mode=None,
                         help="Check the tamper-evident history.")
 app.add_typer(audit_app, name="audit")
 db_app = typer.Typer(no_args_is_help=True, rich_markup_mode=None,
-                     help="Upgrade the database's schema; copy plans between databases.")
+                     help="Upgrade the database's schema; copy plans between databases; "
+                          "grant and check roles (PostgreSQL).")
 app.add_typer(db_app, name="db")
 
 Plan = Annotated[str | None, typer.Option("--plan", envvar="WORKFLOW_PLAN", show_envvar=False,
@@ -548,6 +549,59 @@ def db_copy(source: Annotated[str, typer.Option(
         f"{_n(r['events'], 'event')}, {_n(r['rows'].get('wf_escalation', 0), 'escalation')}; "
         f"history verified on the target, head {r['head']}" for r in data)
     _out(data, as_json, text or "no plans to copy")
+
+
+@db_app.command("grant")
+def db_grant(role: Annotated[str, typer.Argument(help="The person's login role (created if "
+                                                      "missing).", show_default=False)],
+             read_only: Annotated[bool, typer.Option(
+                 "--read-only", help="Only reading: lists, reports, history, audit verify.")]
+             = False,
+             service: Annotated[bool, typer.Option(
+                 "--service", help="The sweep's role (workflow escalate / watch): also "
+                                   "creates recurring occurrences.")] = False,
+             apply: Annotated[bool, typer.Option(
+                 "--apply", help="Run the statements (as the owner of the tables, or a role "
+                                 "that may create roles) instead of printing them.")] = False,
+             db: Db = None, as_json: Json = False) -> None:
+    """Print (or apply) the grants for a person's role on PostgreSQL: exactly what workflow
+    needs, after revoking what the role had on the tables.
+
+    Example: workflow db grant nguyen --apply --db postgresql://workflow@db.internal/workflow
+    """
+    from workflow import roles
+    if read_only and service:
+        _usage("--read-only and --service exclude each other; pick one")
+    level = "read-only" if read_only else "service" if service else "person"
+    store = _store(db)
+    with store.write() if apply else store.read() as conn:
+        statements = roles.grants(conn, role, level)
+        if apply:
+            roles.apply(conn, statements)
+    data = {"role": role, "level": level, "applied": apply, "statements": statements}
+    done = f"-- applied: {role} is now a {level} role\n" if apply else ""
+    _out(data, as_json, done + "\n".join(f"{s};" for s in statements))
+
+
+@db_app.command("check")
+def db_check(db: Db = None, as_json: Json = False) -> None:
+    """List the roles with privileges on the workflow tables; exit 7 if one has more than
+    workflow needs (beyond what db grant gives).
+
+    Example: workflow db check --db postgresql://workflow@db.internal/workflow
+    """
+    from workflow import roles
+    from workflow.errors import AuditError
+    with _store(db).read() as conn:
+        reports = roles.check(conn)
+    _out([r.as_dict() for r in reports], as_json, roles.check_text(reports))
+    over = [r for r in reports if r.extra]
+    if over:
+        first = over[0].role
+        fix = "" if first == "PUBLIC" else (f" (workflow db grant {first} --apply sets exactly "
+                                            "what it needs)")
+        raise AuditError(f"{len(over)} role{'s' * (len(over) > 1)} with more than workflow "
+                         f"needs: {first} has {over[0].extra[0]}; revoke it{fix}")
 
 
 def _n(count: int, noun: str) -> str:

@@ -18,13 +18,12 @@ from sqlalchemy import func, select, update
 from sqlalchemy.engine import Connection
 
 from workflow.clock import local, to_utc
+from workflow.crosscheck import Replay
 from workflow.errors import AuditError, MoveRefusedError, NotFoundError, UsageError
-from workflow.models import EventRow, PlanRow, TaskRow
+from workflow.models import EventRow, PlanRow
 
 GENESIS = "0" * 64
 EVENT = EventRow.__table__
-TASK = TaskRow.__table__
-MOVES = ("start", "report", "approve", "return", "block", "unblock")  # machine.TRIGGERS
 PLAN = PlanRow.__table__
 HASHED = ("plan_id", "seq", "task_id", "event", "from_state", "to_state", "actor", "person",
           "at", "note", "escalated_to", "level", "reason", "data")
@@ -178,8 +177,8 @@ def verify(conn: Connection, plan_id: str, head: str | None = None, *,
         raise NotFoundError(f"no plan {plan_id!r}")
     prev, expected_seq, count, found_at = GENESIS, 1, 0, None
     last: dict[str, Any] | None = None
-    moved: dict[str, tuple[str, int]] = {}  # task -> (state after its last move, moves)
     order = _TimeOrder()
+    replay = Replay(plan_id)  # what the other tables must hold, rebuilt from the events
     cols = [EVENT.c[k] for k in (*HASHED, "prev_hash", "hash", "id")]
     result = conn.execute(  # yield_per on the statement: on the connection it would stick
         select(*cols).where(EVENT.c.plan_id == plan_id).order_by(EVENT.c.seq)
@@ -202,9 +201,7 @@ def verify(conn: Connection, plan_id: str, head: str | None = None, *,
                              "(the event was altered)")
         prev, last = fields["hash"], fields
         order.check(fields, where)
-        if fields["event"] in MOVES:  # what the history says each task is now
-            moved[fields["task_id"]] = (fields["to_state"], moved.get(
-                fields["task_id"], ("", 0))[1] + 1)
+        replay.feed(fields)
         count += 1
         expected_seq += 1
         if head is not None and found_at is None and prev.startswith(head):
@@ -225,7 +222,7 @@ def verify(conn: Connection, plan_id: str, head: str | None = None, *,
     if head is not None and found_at is None:
         raise AuditError(f"plan {plan_id}: head {head} is not in the history; the history "
                          "written before that head was altered or the hash is wrong")
-    _check_tasks_match(conn, plan_id, moved)
+    replay.check(conn)  # tasks, members, escalations, outbox against the history
     if triggers:
         check_append_only(conn)
     return Verification(plan_id, count, prev, count, found_at)
@@ -253,20 +250,6 @@ class _TimeOrder:
         self.last[task] = (at, seq)
         if task is None and fields["event"] in PLAN_EVENTS:
             self.loaded = (at, seq)
-
-
-def _check_tasks_match(conn: Connection, plan_id: str,
-                       moved: dict[str, tuple[str, int]]) -> None:
-    """Each task's stored state and version must be what its moves in the history make them:
-    a task table changed behind workflow's back is caught, not only a changed history."""
-    rows = conn.execute(select(TASK.c.task_id, TASK.c.state, TASK.c.version).where(
-        TASK.c.plan_id == plan_id, TASK.c.kind != "group").execution_options(yield_per=5000))
-    for task_id, state, version in rows:
-        expected, moves = moved.get(task_id, ("assigned", 0))
-        if (state, version) != (expected, moves):
-            raise AuditError(f"plan {plan_id}: task {task_id} is {state} (version {version}) but "
-                             f"its history says {expected} after {moves} move(s); the task "
-                             "table was changed outside workflow")
 
 
 def verify_plans(conn: Connection, plan_ids: list[str],
@@ -331,6 +314,27 @@ def check_append_only(conn: Connection) -> None:
             if not any(tgtype & bit and tgtype & 2 and tgtype & 1 and enabled != "D"
                        for _name, tgtype, enabled in rows):
                 _missing(op, [name for name, _t, _e in rows])
+        _check_guards(conn)
+
+
+# The guards of revision 0003 (PostgreSQL): each must be there and enabled.
+GUARDS = {"wf_event_guard": "wf_event", "wf_event_settle": "wf_event",
+          "wf_plan_guard": "wf_plan", "wf_task_guard": "wf_task", "wf_task_settle": "wf_task",
+          "wf_member_guard": "wf_member", "wf_member_settle": "wf_member",
+          "wf_escalation_settle": "wf_escalation", "wf_delivery_settle": "wf_delivery"}
+
+
+def _check_guards(conn: Connection) -> None:
+    found = dict(conn.exec_driver_sql(
+        "SELECT t.tgname, t.tgenabled FROM pg_trigger t WHERE NOT t.tgisinternal "
+        "AND t.tgrelid IN ('wf_event'::regclass, 'wf_plan'::regclass, 'wf_task'::regclass, "
+        "'wf_member'::regclass, 'wf_escalation'::regclass, 'wf_delivery'::regclass)").all())
+    for name, table in GUARDS.items():
+        if found.get(name, "D") == "D":
+            raise AuditError(f"the database's guard {name} on {table} was dropped or disabled: "
+                             "people's roles could write rows in other people's names or "
+                             "without their events; restore it (workflow/migrations, revision "
+                             "0003) and investigate who removed it")
 
 
 def _sqlite_refuses(sql: str, op: str) -> bool:

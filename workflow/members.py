@@ -197,11 +197,13 @@ def add(store: Store, *, plan_id: str | None, person: str, agency: str, now: dat
             note = f"added {person} to {target}"
         if any(r.person == person and r.agency == target for r in rows):
             return Change(plan.id, person, target, "unchanged", who, actor, None, len(rows))
-        conn.execute(MEMBER.insert().values(plan_id=plan.id, person=person, agency=target,
-                                            added_by=who, added_at=clock.to_utc(now)))
+        # The event first: on PostgreSQL the database judges it against the membership as it
+        # stood before this change (the caller must be a member of the coordinator or issuer).
         event = events.add(event="member_added", at=now, actor=actor, note=note,
                            data={"person": person, "agency": target})
         events.flush()
+        conn.execute(MEMBER.insert().values(plan_id=plan.id, person=person, agency=target,
+                                            added_by=who, added_at=clock.to_utc(now)))
     return Change(plan.id, person, target, "added", who, actor, event["seq"], len(rows) + 1)
 
 
@@ -229,13 +231,13 @@ def remove(store: Store, *, plan_id: str | None, person: str, agency: str, now: 
                 f"{_either(plan)}, so nobody could manage the {len(left)} membership"
                 f"{'s' * (len(left) != 1)} left; add another member first: "
                 f"{_command('add', 'PERSON', target)}")
-        conn.execute(delete(MEMBER).where(MEMBER.c.plan_id == plan.id,
-                                          MEMBER.c.person == person, MEMBER.c.agency == target))
         note = f"removed {person} from {target}" + (
             "" if left else ": no members are left, the plan is open again")
         event = events.add(event="member_removed", at=now, actor=actor, note=note,
                            data={"person": person, "agency": target})
-        events.flush()
+        events.flush()  # before the row, as in add
+        conn.execute(delete(MEMBER).where(MEMBER.c.plan_id == plan.id,
+                                          MEMBER.c.person == person, MEMBER.c.agency == target))
     return Change(plan.id, person, target, "removed", who, actor, event["seq"], len(left))
 
 
