@@ -235,13 +235,15 @@ def history(task: Annotated[str | None, typer.Argument(help="Only this task's ev
                 "--format", help="text (default), json, jsonl or csv (UTF-8 with BOM, for "
                                  "Excel).")] = None,
             output: Annotated[str | None, typer.Option(
-                "--output", "-o", help="Write to this file instead of stdout.")] = None,
+                "--output", "-o", help="Write to this file (replaced whole, keeping its mode "
+                                       "and owner; - is stdout) instead of stdout.")] = None,
             plan: Plan = None, db: Db = None, as_json: Json = False) -> None:
     """The moves and escalations, oldest first; filter them, or export them.
 
     Example: workflow history --agency so-tai-chinh --since 2024-04-01 --format csv -o h.csv
     """
     from workflow import history as hist
+    from workflow import outfile
     if as_json and fmt not in (None, "json"):
         _usage(f"--json and --format {fmt} disagree; give one of them")
     fmt = "json" if as_json else (fmt or "text").lower()
@@ -254,9 +256,9 @@ def history(task: Annotated[str | None, typer.Argument(help="Only this task's ev
                            agency=engine.find_agency(conn, p, agency) if agency else None,
                            kinds=event, since=since, until=until)
         sys.stdout.flush()
-        with hist.output(output, sys.stdout.buffer) as out:
+        with outfile.text(output, sys.stdout.buffer) as out:
             count = hist.write(rows, fmt, out)
-    if output:
+    if not outfile.is_stdout(output):
         sys.stderr.write(f"wrote {count} event{'s' * (count != 1)} to {output} ({fmt})\n")
 
 
