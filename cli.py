@@ -399,11 +399,13 @@ def escalations(plan: Plan = None, db: Db = None, as_json: Json = False) -> None
 
 _EVERY = re.compile(r"^\s*(\d+)\s*([smhdw])\s*$", re.IGNORECASE)
 _UNIT = {"s": "seconds", "m": "minutes", "h": "hours", "d": "days", "w": "weeks"}
+_MAX_EVERY = timedelta(days=366)  # longer is surely a typo; far longer overflows a datetime
 
 
 @app.command()
-def watch(every: Annotated[str, typer.Option("--every", help="How often: 30s, 15m, 1h, 1d.")]
-          = "15m", plan: Plan = None, db: Db = None) -> None:
+def watch(every: Annotated[str, typer.Option(
+              "--every", help="How often: 30s, 15m, 1h, 1d; at most 366d.")] = "15m",
+          plan: Plan = None, db: Db = None) -> None:
     """Run the sweep on a schedule until stopped (SIGINT/SIGTERM).
 
     Example: workflow watch --every 15m
@@ -411,7 +413,12 @@ def watch(every: Annotated[str, typer.Option("--every", help="How often: 30s, 15
     m = _EVERY.match(every)
     if not m or int(m.group(1)) == 0:
         _usage(f"--every {every!r}: write a whole number with s, m, h, d or w, e.g. 15m")
-    interval = timedelta(**{_UNIT[m.group(2).lower()]: int(m.group(1))})
+    try:
+        interval = timedelta(**{_UNIT[m.group(2).lower()]: int(m.group(1))})
+    except OverflowError:
+        interval = _MAX_EVERY * 2
+    if interval > _MAX_EVERY:
+        _usage(f"--every {every!r}: at most a year (366d); e.g. 15m")
     from workflow.scheduler import run_every
     store = _store(db)
     engine = _wf()
@@ -491,9 +498,8 @@ def db_copy(source: Annotated[str, typer.Option(
 
     Example: workflow db copy --from workflow.db --to postgresql://workflow@db.internal/workflow
     """
-    from workflow.store import Store
-    from workflow.transfer import copy_plans
-    results = copy_plans(Store(source), Store(target, create=True), plans or None)
+    from workflow.transfer import copy_databases
+    results = copy_databases(source, target, plans or None)
     data = [r.as_dict() for r in results]
     text = "\n".join(
         f"copied {r['plan']}: {_n(r['rows'].get('wf_task', 0), 'task')}, "
