@@ -1,7 +1,7 @@
 """The `workflow` command line: parse, call one engine or report function, format, exit.
 
 Errors: one line on stderr (``Error: ...``), details after, a traceback only with --debug.
-Exit codes are SPEC.md's; each error class in workflow.errors carries its own.
+Exit codes are the README's table; each error class in workflow.errors carries its own.
 The workflow package is imported inside commands so that ``--help`` stays fast.
 """
 
@@ -310,7 +310,9 @@ def _move(trigger: str, task: str, actor: str | None, note: str | None, plan: st
 @app.command()
 def start(task: TaskArg, actor: As = None, note: Note = None, plan: Plan = None, db: Db = None,
           as_json: Json = False) -> None:
-    """Start a task (its lead; every dependency approved; not before its start date).
+    """Start a task: assigned → in_progress.
+
+    Who may: the lead. Also required: every dependency approved; not before its start date.
 
     Example: workflow start quyet-toan-2023 --as so-y-te
     """
@@ -320,7 +322,9 @@ def start(task: TaskArg, actor: As = None, note: Note = None, plan: Plan = None,
 @app.command()
 def report(task: TaskArg, actor: As = None, note: Note = None, plan: Plan = None, db: Db = None,
            as_json: Json = False) -> None:
-    """Report a task done (its lead; a note saying what was done).
+    """Report a task done: in_progress → reported.
+
+    Who may: the lead. Also required: a note: what was done.
 
     Example: workflow report quyet-toan-2023 --as so-y-te --note "Đã gửi Sở Tài chính"
     """
@@ -330,7 +334,10 @@ def report(task: TaskArg, actor: As = None, note: Note = None, plan: Plan = None
 @app.command()
 def approve(task: TaskArg, actor: As = None, note: Note = None, plan: Plan = None, db: Db = None,
             as_json: Json = False) -> None:
-    """Approve a reported task (its approver).
+    """Approve a reported task: reported → approved (final).
+
+    Who may: the approver (the task's approver, else the coordinator, else the issuer when
+    the coordinator leads the task). Also required: nothing more.
 
     Example: workflow approve quyet-toan-2023 --as ubnd-tinh
     """
@@ -340,7 +347,9 @@ def approve(task: TaskArg, actor: As = None, note: Note = None, plan: Plan = Non
 @app.command("return")
 def return_(task: TaskArg, actor: As = None, note: Note = None, plan: Plan = None,
             db: Db = None, as_json: Json = False) -> None:
-    """Send a reported task back to in_progress (its approver; a note saying why).
+    """Send a reported task back: reported → in_progress.
+
+    Who may: the approver. Also required: a note: why it is sent back.
 
     Example: workflow return quyet-toan-2023 --as ubnd-tinh --note "Thiếu số liệu"
     """
@@ -350,7 +359,10 @@ def return_(task: TaskArg, actor: As = None, note: Note = None, plan: Plan = Non
 @app.command()
 def block(task: TaskArg, actor: As = None, note: Note = None, plan: Plan = None, db: Db = None,
           as_json: Json = False) -> None:
-    """Report a difficulty that blocks a task (its lead or a supporting agency; a note).
+    """Report a difficulty that blocks a task: assigned, in_progress or reported → blocked.
+
+    Who may: the lead or a supporting agency. Also required: a note: the difficulty. The
+    block escalates at once (see workflow escalations).
 
     Example: workflow block kiem-ke-tai-san --as ttyt-huyen --note "Thiếu biên bản"
     """
@@ -360,7 +372,10 @@ def block(task: TaskArg, actor: As = None, note: Note = None, plan: Plan = None,
 @app.command()
 def unblock(task: TaskArg, actor: As = None, note: Note = None, plan: Plan = None,
             db: Db = None, as_json: Json = False) -> None:
-    """Resolve a block; the task returns to where it was (lead, coordinator or issuer; a note).
+    """Resolve a block: blocked → the state it was blocked from.
+
+    Who may: the lead, the coordinator or the issuer. Also required: a note: how it was
+    resolved.
 
     Example: workflow unblock kiem-ke-tai-san --as so-y-te --note "Đã bổ sung"
     """
