@@ -129,3 +129,15 @@ def test_a_move_racing_an_upgrade_that_removes_its_task_is_not_found(small, db_p
     store.dispose()
     assert small.ok("history", "--json").json == before
     assert small.ok("audit", "verify").code == 0
+
+
+def test_a_writable_database_in_a_closed_folder_stays_writable(small, archive):
+    """Files a team may write in a folder it may not: SQLite finds its -wal and -shm there."""
+    for suffix in ("-wal", "-shm"):
+        archive.with_name(archive.name + suffix).touch()
+    archive.parent.chmod(0o555)
+    r = _without_write_rights("report", "a", "--as", "so-tai-chinh", "--note", "Xong",
+                              db=archive)
+    assert r.returncode == 0, r.stderr
+    r = _without_write_rights("audit", "verify", db=archive)
+    assert r.returncode == 0 and r.stdout.startswith("ok  small: 5 events verified")

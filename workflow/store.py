@@ -139,7 +139,7 @@ class Store:
             # A file we may not write, or in a folder where SQLite cannot make its -wal and
             # -shm files (an archive on a read-only mount, a 0444 copy) is opened read-only:
             # reading commands work, a change is refused with one line.
-            self.read_only = not (os.access(path, os.W_OK) and os.access(path.parent, os.W_OK))
+            self.read_only = not _writable(path)
             return
         if not (create or upgrade):
             raise NotFoundError(f"no database at {path}; load a plan first: "
@@ -330,6 +330,15 @@ class Store:
 
 
 _SERVER_CURSORS = "workflow_server_cursors"
+
+
+def _writable(path: Path) -> bool:
+    """Whether SQLite can write the database: the file, and its -wal and -shm files, which it
+    makes beside the file when the folder lets it (else they must be there, writable)."""
+    if not os.access(path, os.W_OK):
+        return False
+    return os.access(path.parent, os.W_OK) or all(
+        os.access(f"{path}{suffix}", os.W_OK) for suffix in ("-wal", "-shm"))
 
 
 def _read_only_url(url: URL) -> URL:
