@@ -124,12 +124,8 @@ class Store:
         weakref.finalize(self, self.engine.dispose)
         # (before, after) when this Store created or migrated the schema, else None.
         self.migrated: tuple[schema.State, schema.State] | None = None
-        try:
-            with self._translate():
-                self._ensure_schema(create, upgrade)
-        except BaseException:
-            self.discard()
-            raise
+        with self._translate():
+            self._ensure_schema(create, upgrade)
 
     def _open_file(self, path: Path, create: bool, upgrade: bool) -> None:
         if path.is_dir():
@@ -151,11 +147,12 @@ class Store:
         self.created = [path, *missing]  # the file first, then its folders, innermost first
 
     def discard(self) -> None:
-        """Closes the database and removes the SQLite file and folders this Store created
-        (a failed ``db copy`` into a new file leaves nothing behind); else only closes it."""
-        engine = getattr(self, "engine", None)
-        if engine is not None:
-            engine.dispose()
+        """Closes the database, and removes the SQLite file (and folders) this Store created
+        while it holds no plan: a failed ``db copy`` into a new file leaves nothing behind.
+        A file that holds a plan (another process wrote into it meanwhile) is kept."""
+        if self.created and self._holds_plans():
+            self.created = []
+        self.engine.dispose()
         if not self.created:
             return
         file, *folders = self.created
@@ -165,6 +162,13 @@ class Store:
             with suppress(OSError):
                 folder.rmdir()
         self.created = []
+
+    def _holds_plans(self) -> bool:
+        try:
+            with self.read() as conn:
+                return conn.execute(text("SELECT 1 FROM wf_plan LIMIT 1")).first() is not None
+        except WorkflowError:  # no schema, or unreadable: nothing of value in it
+            return False
 
     def _make_engine(self, parsed) -> Engine:
         timeout = self.busy_timeout
