@@ -330,7 +330,11 @@ def _roll_up(conn: Connection, plan: Row, parent: str, now_u: datetime) -> None:
 
 def _raise_changed(conn: Connection, row: Row, m: Move) -> None:
     now_row = conn.execute(select(TASK.c.state, TASK.c.version)
-                           .where(TASK.c.pk == row.pk)).one()
+                           .where(TASK.c.pk == row.pk)).one_or_none()
+    if now_row is None:  # an upgrade of the plan removed the task after the move was judged
+        raise NotFoundError(f"{row.task_id} was removed from plan {row.plan_id} while you "
+                            f"moved it (the plan was upgraded); nothing was written. Check "
+                            f"with: workflow tasks")
     raise ConflictError(f"{row.task_id} changed while you moved it: it was {row.state}, it is "
                         f"now {now_row.state} (another {m.trigger} or move got there first); "
                         f"nothing was written. Check with: workflow show {row.task_id}")
