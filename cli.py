@@ -410,10 +410,13 @@ def watch(every: Annotated[str, typer.Option("--every", help="How often: 30s, 15
     if not m or int(m.group(1)) == 0:
         _usage(f"--every {every!r}: write a whole number with s, m, h, d or w, e.g. 15m")
     interval = timedelta(**{_UNIT[m.group(2).lower()]: int(m.group(1))})
+    from workflow.channels import host_config
     from workflow.scheduler import run_every
     store = _store(db)
     engine = _wf()
-    run_every(interval, lambda: engine.sweep(store, plan_id=plan, now=_now()))
+    host_config()  # a broken notify configuration stops watch now (exit 2), not every pass
+    run_every(interval, lambda stop: engine.sweep(store, plan_id=plan, now=_now(), stop=stop),
+              lambda stop: engine.deliver(store, _now(), stop, warn=False))
 
 
 @audit_app.command()
