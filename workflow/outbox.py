@@ -48,10 +48,10 @@ def enqueue(log: Appender, task, *, event: dict[str, Any], action: str, level: i
     if reason == "blocked":
         item.update(blocked_by=task.blocked_by, blocked_by_name=who(task.blocked_by)["name"],
                     note=_block_note(log, task.task_id))
-    log.conn.execute(OUTBOX.insert().values(
-        plan_id=task.plan_id, event_seq=event["seq"], task_id=task.task_id,
-        payload=json.dumps(item, ensure_ascii=False, sort_keys=True), attempts=0,
-        next_attempt_at=to_utc(now)))
+    log.defer(OUTBOX, {  # inserted with the events, in this transaction
+        "plan_id": task.plan_id, "event_seq": event["seq"], "task_id": task.task_id,
+        "payload": json.dumps(item, ensure_ascii=False, sort_keys=True), "attempts": 0,
+        "delivered_at": None, "last_error": None, "next_attempt_at": to_utc(now)})
 
 
 def _plan(log: Appender) -> dict[str, Any]:
