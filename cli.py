@@ -485,10 +485,13 @@ def watch(every: Annotated[str, typer.Option(
         interval = _MAX_EVERY * 2
     if interval > _MAX_EVERY:
         _usage(f"--every {every!r}: at most a year (366d); e.g. 15m")
+    from workflow.channels import host_config
     from workflow.scheduler import run_every
     store = _store(db)
     engine = _wf()
-    run_every(interval, lambda: engine.sweep(store, plan_id=plan, now=_now()))
+    host_config()  # a broken notify configuration stops watch now (exit 2), not every pass
+    run_every(interval, lambda stop: engine.sweep(store, plan_id=plan, now=_now(), stop=stop),
+              lambda stop: engine.deliver(store, _now(), stop, warn=False))
 
 
 @audit_app.command()
