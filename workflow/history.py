@@ -533,8 +533,9 @@ def as_of_connection(conn: Connection, plan: Row, at: str | datetime | date,
 def tasks_at(conn: Connection, plan: Row, at: str | datetime | date, now: datetime,
              **filters: Any) -> list[dict[str, Any]]:
     """``workflow tasks --at``: ``reports.tasks`` (same filters) as of ``at``."""
+    names = reports.agency_names(conn, plan)  # the rebuilt tables hold tasks, not agencies
     with as_of_connection(conn, plan, at, now) as (mem, at_u):
-        return reports.tasks(mem, plan, at_u, **filters)
+        return reports.tasks(mem, plan, at_u, names=names, **filters)
 
 
 def task_at(conn: Connection, plan: Row, ref: str, at: str | datetime | date, now: datetime,
@@ -547,7 +548,8 @@ def task_at(conn: Connection, plan: Row, ref: str, at: str | datetime | date, no
         EVENT.c.plan_id == plan.id, EVENT.c.task_id == t.task_id, EVENT.c.at <= at_u)
         .order_by(EVENT.c.seq.desc()).limit(last)).all()
     with _materialized(conn, plan, replay, events) as mem:
-        return reports.task_detail(mem, plan, t.pk, at_u, last=last)
+        return reports.task_detail(mem, plan, t.pk, at_u, last=last,
+                                   names=reports.agency_names(conn, plan))
 
 
 def summary_at(conn: Connection, plan: Row, at: str | datetime | date, now: datetime,
