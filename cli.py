@@ -7,6 +7,7 @@ The workflow package is imported inside commands so that ``--help`` stays fast.
 
 from __future__ import annotations
 
+import contextlib
 import functools
 import json
 import os
@@ -16,6 +17,8 @@ from datetime import timedelta
 from typing import Annotated, Any
 
 import typer
+
+from workflow.text import escape, escape_lines, json_safe  # small: unicodedata only
 
 app = typer.Typer(
     add_completion=False, no_args_is_help=True, rich_markup_mode=None,
@@ -28,7 +31,8 @@ audit_app = typer.Typer(no_args_is_help=True, rich_markup_mode=None,
                         help="Check the tamper-evident history.")
 app.add_typer(audit_app, name="audit")
 db_app = typer.Typer(no_args_is_help=True, rich_markup_mode=None,
-                     help="Upgrade the database's schema; copy plans between databases.")
+                     help="Upgrade the database's schema; copy plans between databases; "
+                          "grant and check roles (PostgreSQL).")
 app.add_typer(db_app, name="db")
 
 Plan = Annotated[str | None, typer.Option("--plan", envvar="WORKFLOW_PLAN", show_envvar=False,
@@ -42,6 +46,9 @@ As = Annotated[str | None, typer.Option("--as", envvar="WORKFLOW_ACTOR", show_en
 Note = Annotated[str | None, typer.Option("--note", help="What was done / why / the difficulty.")]
 TaskArg = Annotated[str, typer.Argument(help="Task id (or the document's numbering, e.g. II.4).",
                                         show_default=False)]
+At = Annotated[str | None, typer.Option(
+    "--at", help="As the history says it stood then: a date (its end) or an ISO date-time.")]
+Force = Annotated[bool, typer.Option("--force", help="Replace an existing file.")]
 
 
 def _wf():
@@ -75,10 +82,13 @@ def _store(db: str | None, *, create: bool = False):
 
 
 def _out(data: Any, as_json: bool, text: str | None = None) -> None:
+    """Every view's output: nothing stored is written raw to a terminal (an ESC in a note or
+    title is shown escaped; JSON carries the same values, escaped the JSON way)."""
     if as_json:
-        sys.stdout.write(json.dumps(data, ensure_ascii=False, indent=2, default=str) + "\n")
+        sys.stdout.write(json_safe(json.dumps(data, ensure_ascii=False, indent=2, default=str))
+                         + "\n")
     elif text is not None:
-        sys.stdout.write(text + "\n")
+        sys.stdout.write(escape_lines(text) + "\n")
 
 
 # --------------------------------------------------------------------------- definitions
@@ -107,12 +117,14 @@ def validate(files: Annotated[list[str], typer.Argument(help="Definition files."
     if as_json:
         _out(results, True)
     else:
+        lines = []
         for r in results:
             if r["valid"]:
-                print(f"ok  {r['file']}: plan {r['plan']}, {r['tasks']} tasks, "
-                      f"{r['agencies']} agencies")
-                for w in r["warnings"]:
-                    print(f"    warning: {w}")
+                lines.append(f"ok  {r['file']}: plan {r['plan']}, {r['tasks']} tasks, "
+                             f"{r['agencies']} agencies")
+                lines += [f"    warning: {w}" for w in r["warnings"]]
+        if lines:
+            _out(None, False, "\n".join(lines))
     if codes:
         lines = [p for r in results if not r["valid"] for p in r["problems"]]
         _fail(3 if 3 in codes else 5, lines[0], lines[1:])
@@ -279,7 +291,7 @@ def history(task: Annotated[str | None, typer.Argument(help="Only this task's ev
         with hist.output(output, sys.stdout.buffer) as out:
             count = hist.write(rows, fmt, out)
     if output:
-        sys.stderr.write(f"wrote {count} event{'s' * (count != 1)} to {output} ({fmt})\n")
+        _err(f"wrote {count} event{'s' * (count != 1)} to {output} ({fmt})")
 
 
 @app.command()
@@ -338,12 +350,29 @@ def start(task: TaskArg, actor: As = None, note: Note = None, plan: Plan = None,
 
 
 @app.command()
-def report(task: TaskArg, actor: As = None, note: Note = None, plan: Plan = None, db: Db = None,
+def report(task: Annotated[str | None, typer.Argument(
+               help="Task id (or the document's numbering); leave out with --html/--docx.",
+               show_default=False)] = None,
+           actor: As = None, note: Note = None,
+           html: Annotated[str | None, typer.Option(
+               "--html", help="Write the plan's status as one self-contained page.")] = None,
+           docx: Annotated[str | None, typer.Option(
+               "--docx", help="Write the periodic progress report (Word).")] = None,
+           at: At = None, force: Force = False, plan: Plan = None, db: Db = None,
            as_json: Json = False) -> None:
-    """Report a task done (its lead; a note saying what was done).
+    """Report a task done (its lead; a note saying what was done); or, with --html/--docx,
+    write the plan's report: a page with the Gantt chart and the graph, or the Word report.
 
     Example: workflow report quyet-toan-2023 --as so-y-te --note "Đã gửi Sở Tài chính"
+    Example: workflow report --html tinh-hinh.html --docx bao-cao.docx --at 2024-06-30
     """
+    if html or docx:
+        if task or actor or note:
+            _usage("--html/--docx write the plan's report; a task move is a separate command")
+        _documents({".html": html, ".docx": docx}, at, force, plan, db)
+        return
+    if task is None:
+        _usage("missing TASK (or --html FILE / --docx FILE for the plan's report)")
     _move("report", task, actor, note, plan, db, as_json)
 
 
@@ -522,6 +551,59 @@ def db_copy(source: Annotated[str, typer.Option(
     _out(data, as_json, text or "no plans to copy")
 
 
+@db_app.command("grant")
+def db_grant(role: Annotated[str, typer.Argument(help="The person's login role (created if "
+                                                      "missing).", show_default=False)],
+             read_only: Annotated[bool, typer.Option(
+                 "--read-only", help="Only reading: lists, reports, history, audit verify.")]
+             = False,
+             service: Annotated[bool, typer.Option(
+                 "--service", help="The sweep's role (workflow escalate / watch): also "
+                                   "creates recurring occurrences.")] = False,
+             apply: Annotated[bool, typer.Option(
+                 "--apply", help="Run the statements (as the owner of the tables, or a role "
+                                 "that may create roles) instead of printing them.")] = False,
+             db: Db = None, as_json: Json = False) -> None:
+    """Print (or apply) the grants for a person's role on PostgreSQL: exactly what workflow
+    needs, after revoking what the role had on the tables.
+
+    Example: workflow db grant nguyen --apply --db postgresql://workflow@db.internal/workflow
+    """
+    from workflow import roles
+    if read_only and service:
+        _usage("--read-only and --service exclude each other; pick one")
+    level = "read-only" if read_only else "service" if service else "person"
+    store = _store(db)
+    with store.write() if apply else store.read() as conn:
+        statements = roles.grants(conn, role, level)
+        if apply:
+            roles.apply(conn, statements)
+    data = {"role": role, "level": level, "applied": apply, "statements": statements}
+    done = f"-- applied: {role} is now a {level} role\n" if apply else ""
+    _out(data, as_json, done + "\n".join(f"{s};" for s in statements))
+
+
+@db_app.command("check")
+def db_check(db: Db = None, as_json: Json = False) -> None:
+    """List the roles with privileges on the workflow tables; exit 7 if one has more than
+    workflow needs (beyond what db grant gives).
+
+    Example: workflow db check --db postgresql://workflow@db.internal/workflow
+    """
+    from workflow import roles
+    from workflow.errors import AuditError
+    with _store(db).read() as conn:
+        reports = roles.check(conn)
+    _out([r.as_dict() for r in reports], as_json, roles.check_text(reports))
+    over = [r for r in reports if r.extra]
+    if over:
+        first = over[0].role
+        fix = "" if first == "PUBLIC" else (f" (workflow db grant {first} --apply sets exactly "
+                                            "what it needs)")
+        raise AuditError(f"{len(over)} role{'s' * (len(over) > 1)} with more than workflow "
+                         f"needs: {first} has {over[0].extra[0]}; revoke it{fix}")
+
+
 def _n(count: int, noun: str) -> str:
     return f"{count} {noun}{'' if count == 1 else 's'}"
 
@@ -603,6 +685,89 @@ def members_list(agency: Annotated[str | None, typer.Option(
     _out(data, as_json, members.listing_text(p, data, len(everyone), agency_id))
 
 
+# --------------------------------------------------------------------------- documents
+
+@contextlib.contextmanager
+def _progress(what: str):
+    """A progress bar on stderr when it is a terminal; nothing when piped."""
+    if not sys.stderr.isatty():
+        yield lambda step, done, total: None
+        return
+    from rich.console import Console
+    from rich.progress import Progress
+    with Progress(console=Console(stderr=True), transient=True) as bar:
+        task = bar.add_task(what, total=None)
+        yield lambda step, done, total: bar.update(
+            task, description=f"{what}: {step}", completed=done, total=total)
+
+
+def _documents(paths: dict[str, str | None], at: str | None, force: bool, plan: str | None,
+               db: str | None) -> None:
+    """Gathers the plan once (as of --at) and writes each file asked for, whole or not at all."""
+    from workflow.views import files, report_data
+    targets = {k: files.check_target(p, (k,), force=force) for k, p in paths.items() if p}
+    engine = _wf()
+    with _progress("đọc dữ liệu") as tick, _store(db).read() as conn:
+        p = engine.select_plan(conn, plan)
+        data = report_data.gather(conn, p, _now(), at, progress=tick,
+                                  history_limit=None if ".xlsx" in targets else 30)
+    for suffix, target in targets.items():
+        with _progress(target.name) as tick, files.atomic(target) as out:
+            warning = _renderer(suffix)(data, out, tick)
+        if warning:
+            sys.stderr.write(f"warning: {warning}\n")
+        sys.stderr.write(f"wrote {target}\n")
+
+
+def _renderer(suffix: str):
+    if suffix == ".html":
+        from workflow.views import html
+
+        def write_html(data, out, tick):
+            page, warning = html.page(data, progress=tick)
+            out.write(page.encode())
+            return warning
+        return write_html
+    from workflow.views import docx, phuluc, xlsx
+    return {".docx": docx.write, ".xlsx": xlsx.write, ".csv": phuluc.write_csv}[suffix]
+
+
+@app.command()
+def export(output: Annotated[str, typer.Option(
+               "--output", "-o", help="FILE.xlsx (sheets Nhiệm vụ, Tổng hợp, Lịch sử) or "
+                                      "FILE.csv (the first sheet, UTF-8 with BOM).",
+               show_default=False)],
+           at: At = None, force: Force = False, plan: Plan = None, db: Db = None) -> None:
+    """Write the plan in the phụ lục layout, one row per task, with its state.
+
+    Example: workflow export --output phu-luc.xlsx --at 2024-06-30
+    """
+    suffix = os.path.splitext(output)[1].lower()
+    if suffix not in (".xlsx", ".csv"):
+        _usage(f"--output {output}: name a file ending in .xlsx or .csv")
+    _documents({suffix: output}, at, force, plan, db)
+
+
+@app.command()
+def graph(fmt: Annotated[str, typer.Option("--format", help="mermaid, dot or svg (laid out by "
+                                                            "Graphviz's dot).")] = "mermaid",
+          at: At = None, plan: Plan = None, db: Db = None) -> None:
+    """Print the dependency graph between tasks, nodes marked by state (groups folded).
+
+    Example: workflow graph --format dot | dot -Tpng > graph.png
+    """
+    if fmt not in ("mermaid", "dot", "svg"):
+        _usage(f"--format {fmt!r}: formats are mermaid, dot, svg")
+    from workflow.views import graph as graphs
+    from workflow.views import report_data
+    engine = _wf()
+    with _store(db).read() as conn:
+        data = report_data.gather(conn, engine.select_plan(conn, plan), _now(), at,
+                                  history_limit=0)
+    text = graphs.to_mermaid(data) if fmt == "mermaid" else graphs.to_dot(data)
+    sys.stdout.write(graphs.to_svg(text) + "\n" if fmt == "svg" else text)
+
+
 # --------------------------------------------------------------------------- entry point
 
 
@@ -611,10 +776,16 @@ def _usage(message: str) -> None:
     raise UsageError(message)
 
 
+def _err(line: str) -> None:
+    """One line on stderr; whatever it echoes (a task id, a file name, a stored title) is
+    escaped, so an error can never rewrite the terminal either."""
+    sys.stderr.write(escape(line) + "\n")
+
+
 def _fail(code: int, first: str, details: list[str] | None = None) -> None:
-    sys.stderr.write(f"Error: {first}\n")
+    _err(f"Error: {first}")
     for line in details or []:
-        sys.stderr.write(f"  {line}\n")
+        _err(f"  {line}")
     raise SystemExit(code)
 
 
@@ -648,7 +819,7 @@ def main(argv: list[str] | None = None) -> int:
             return 0
         path = ctx.command_path.split(" ", 1) if ctx is not None else []
         where = f"workflow {path[1]} --help" if len(path) > 1 else "workflow --help"
-        sys.stderr.write(f"Error: {exc.format_message()} (see '{where}')\n")
+        _err(f"Error: {exc.format_message()} (see '{where}')")
     except KeyboardInterrupt:
         sys.stderr.write("Error: interrupted; nothing half-written (each move is one "
                          "transaction)\n")
@@ -659,13 +830,13 @@ def main(argv: list[str] | None = None) -> int:
             import traceback
             traceback.print_exc()
         if isinstance(exc, WorkflowError):
-            sys.stderr.write(f"Error: {exc}\n")
+            _err(f"Error: {exc}")
             for line in exc.details:
-                sys.stderr.write(f"  {line}\n")
+                _err(f"  {line}")
             code = exc.exit_code
         else:
-            sys.stderr.write(f"Error: internal error ({type(exc).__name__}: {exc}); this is a "
-                             "bug: rerun with --debug and report the traceback\n")
+            _err(f"Error: internal error ({type(exc).__name__}: {exc}); this is a bug: rerun "
+                 "with --debug and report the traceback")
             code = 1
     sys.stdout.flush()
     return code

@@ -299,6 +299,16 @@ def main() -> None:
         figure(f"load+validate {n:,}-task plan (deps)", measured, base, 3)
         load_rss = 0.0
 
+        # 1b. the plan's page and its phụ lục, written by the command (wall time, absolute target)
+        env = {"WORKFLOW_DB": str(work / "load.db"), "WORKFLOW_NOW": NOW1,
+               "WORKFLOW_LOG_LEVEL": "error"}
+        for what, cmd in (("report --html", ["report", "--html", str(work / "r.html")]),
+                          ("export .xlsx", ["export", "-o", str(work / "r.xlsx")])):
+            times = [wall([*workflow_bin, *cmd, "--force", "--plan", "bench"], env)
+                     for _ in range(repeat)]
+            figure(f"{what}, {n:,}-task plan (wall)", times, None, 10,
+                   rss=statistics.median(times))
+
         # 2. fan-out load
         tasks, units = size["fan"]
         fan_file = work / "fan.yaml"

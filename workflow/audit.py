@@ -14,17 +14,16 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import select, update
+from sqlalchemy import func, select, update
 from sqlalchemy.engine import Connection
 
-from workflow.clock import to_utc
-from workflow.errors import AuditError, NotFoundError, UsageError
-from workflow.models import EventRow, PlanRow, TaskRow
+from workflow.clock import local, to_utc
+from workflow.crosscheck import Replay
+from workflow.errors import AuditError, MoveRefusedError, NotFoundError, UsageError
+from workflow.models import EventRow, PlanRow
 
 GENESIS = "0" * 64
 EVENT = EventRow.__table__
-TASK = TaskRow.__table__
-MOVES = ("start", "report", "approve", "return", "block", "unblock")  # machine.TRIGGERS
 PLAN = PlanRow.__table__
 HASHED = ("plan_id", "seq", "task_id", "event", "from_state", "to_state", "actor", "person",
           "at", "note", "escalated_to", "level", "reason", "data")
@@ -90,6 +89,59 @@ class Appender:
         self.pending = []
 
 
+# --------------------------------------------------------------------------- time order
+# History never runs backwards: an event on a task is never dated before that task's last
+# event nor before the plan's load and upgrades; a plan-level event (a member change, an
+# upgrade) never before the plan's last plan-level event. Both are read in the writer's
+# transaction, after Appender took the plan's lock, from the (plan_id, task_id, seq) index.
+PLAN_EVENTS = ("load", "upgrade")
+
+
+def _max_at(conn: Connection, *where) -> datetime | None:
+    moment = conn.execute(select(func.max(EVENT.c.at)).where(*where)).scalar()
+    return None if moment is None else to_utc(moment)
+
+
+def loaded_at(conn: Connection, plan_id: str) -> datetime | None:
+    """When the plan was last loaded or upgraded: nothing in it may be dated before that."""
+    return _max_at(conn, EVENT.c.plan_id == plan_id, EVENT.c.task_id.is_(None),
+                   EVENT.c.event.in_(PLAN_EVENTS))
+
+
+def task_last_at(conn: Connection, plan_id: str, task_id: str) -> datetime | None:
+    return _max_at(conn, EVENT.c.plan_id == plan_id, EVENT.c.task_id == task_id)
+
+
+def latest_at(conn: Connection, plan_id: str, task_id: str | None, *,
+              every_task: bool = False) -> datetime | None:
+    """The latest time a new event on ``task_id`` (None: on the plan) must not precede;
+    ``every_task``: the latest event of the whole plan (an upgrade changes every task)."""
+    if every_task:
+        return _max_at(conn, EVENT.c.plan_id == plan_id)
+    if task_id is None:
+        return _max_at(conn, EVENT.c.plan_id == plan_id, EVENT.c.task_id.is_(None))
+    times = [loaded_at(conn, plan_id), task_last_at(conn, plan_id, task_id)]
+    known = [t for t in times if t is not None]
+    return max(known) if known else None
+
+
+def refuse_backwards(conn: Connection, plan: Any, task_id: str | None, at: datetime,
+                     what: str, *, every_task: bool = False) -> None:
+    """MoveRefusedError (exit 4) if an event at ``at`` would precede the history before it."""
+    last = latest_at(conn, plan.id, task_id, every_task=every_task)
+    if last is None or to_utc(at) >= last:
+        return
+    whose = (f"task {task_id}'s last event" if task_id else
+             f"plan {plan.id}'s last event" if every_task else f"plan {plan.id}'s last change")
+
+    def shown(moment: datetime) -> str:
+        return local(moment, plan.timezone).isoformat(timespec="seconds")
+
+    raise MoveRefusedError(f"{what} at {shown(at)} is dated before {whose} ({shown(last)}); "
+                           "history never runs backwards: use a time after it (check the "
+                           "clock, or WORKFLOW_NOW)")
+
+
 @dataclass(frozen=True)
 class Verification:
     plan_id: str
@@ -125,7 +177,8 @@ def verify(conn: Connection, plan_id: str, head: str | None = None, *,
         raise NotFoundError(f"no plan {plan_id!r}")
     prev, expected_seq, count, found_at = GENESIS, 1, 0, None
     last: dict[str, Any] | None = None
-    moved: dict[str, tuple[str, int]] = {}  # task -> (state after its last move, moves)
+    order = _TimeOrder()
+    replay = Replay(plan_id)  # what the other tables must hold, rebuilt from the events
     cols = [EVENT.c[k] for k in (*HASHED, "prev_hash", "hash", "id")]
     result = conn.execute(  # yield_per on the statement: on the connection it would stick
         select(*cols).where(EVENT.c.plan_id == plan_id).order_by(EVENT.c.seq)
@@ -147,9 +200,8 @@ def verify(conn: Connection, plan_id: str, head: str | None = None, *,
             raise AuditError(f"{where} {_what(fields)}: its content does not match its hash "
                              "(the event was altered)")
         prev, last = fields["hash"], fields
-        if fields["event"] in MOVES:  # what the history says each task is now
-            moved[fields["task_id"]] = (fields["to_state"], moved.get(
-                fields["task_id"], ("", 0))[1] + 1)
+        order.check(fields, where)
+        replay.feed(fields)
         count += 1
         expected_seq += 1
         if head is not None and found_at is None and prev.startswith(head):
@@ -170,24 +222,34 @@ def verify(conn: Connection, plan_id: str, head: str | None = None, *,
     if head is not None and found_at is None:
         raise AuditError(f"plan {plan_id}: head {head} is not in the history; the history "
                          "written before that head was altered or the hash is wrong")
-    _check_tasks_match(conn, plan_id, moved)
+    replay.check(conn)  # tasks, members, escalations, outbox against the history
     if triggers:
         check_append_only(conn)
     return Verification(plan_id, count, prev, count, found_at)
 
 
-def _check_tasks_match(conn: Connection, plan_id: str,
-                       moved: dict[str, tuple[str, int]]) -> None:
-    """Each task's stored state and version must be what its moves in the history make them:
-    a task table changed behind workflow's back is caught, not only a changed history."""
-    rows = conn.execute(select(TASK.c.task_id, TASK.c.state, TASK.c.version).where(
-        TASK.c.plan_id == plan_id, TASK.c.kind != "group").execution_options(yield_per=5000))
-    for task_id, state, version in rows:
-        expected, moves = moved.get(task_id, ("assigned", 0))
-        if (state, version) != (expected, moves):
-            raise AuditError(f"plan {plan_id}: task {task_id} is {state} (version {version}) but "
-                             f"its history says {expected} after {moves} move(s); the task "
-                             "table was changed outside workflow")
+class _TimeOrder:
+    """Finds an event dated before its predecessor in the same task (or, for a plan-level
+    event, the plan's previous one), or a task's event dated before the plan's load or an
+    upgrade before it: history that runs backwards was written by hand or by a bug."""
+
+    def __init__(self) -> None:
+        self.last: dict[str | None, tuple[datetime, int]] = {}  # task (None: plan) -> at, seq
+        self.loaded: tuple[datetime, int] | None = None  # the latest load or upgrade
+
+    def check(self, fields: dict[str, Any], where: str) -> None:
+        task, at, seq = fields["task_id"], to_utc(fields["at"]), fields["seq"]
+        for before, whose in ((self.last.get(task), "the previous event of the same "
+                               + (f"task ({task})" if task else "plan")),
+                              (self.loaded if task else None, "the plan's load or upgrade")):
+            if before is not None and at < before[0]:
+                raise AuditError(f"{where} {_what(fields)}: dated {utc_text(at)} UTC, before "
+                                 f"{whose}, seq {before[1]} at {utc_text(before[0])} UTC; "
+                                 "history never runs backwards (events were written out of "
+                                 "time order, outside workflow or by an old version)")
+        self.last[task] = (at, seq)
+        if task is None and fields["event"] in PLAN_EVENTS:
+            self.loaded = (at, seq)
 
 
 def verify_plans(conn: Connection, plan_ids: list[str],
@@ -252,6 +314,27 @@ def check_append_only(conn: Connection) -> None:
             if not any(tgtype & bit and tgtype & 2 and tgtype & 1 and enabled != "D"
                        for _name, tgtype, enabled in rows):
                 _missing(op, [name for name, _t, _e in rows])
+        _check_guards(conn)
+
+
+# The guards of revision 0003 (PostgreSQL): each must be there and enabled.
+GUARDS = {"wf_event_guard": "wf_event", "wf_event_settle": "wf_event",
+          "wf_plan_guard": "wf_plan", "wf_task_guard": "wf_task", "wf_task_settle": "wf_task",
+          "wf_member_guard": "wf_member", "wf_member_settle": "wf_member",
+          "wf_escalation_settle": "wf_escalation", "wf_delivery_settle": "wf_delivery"}
+
+
+def _check_guards(conn: Connection) -> None:
+    found = dict(conn.exec_driver_sql(
+        "SELECT t.tgname, t.tgenabled FROM pg_trigger t WHERE NOT t.tgisinternal "
+        "AND t.tgrelid IN ('wf_event'::regclass, 'wf_plan'::regclass, 'wf_task'::regclass, "
+        "'wf_member'::regclass, 'wf_escalation'::regclass, 'wf_delivery'::regclass)").all())
+    for name, table in GUARDS.items():
+        if found.get(name, "D") == "D":
+            raise AuditError(f"the database's guard {name} on {table} was dropped or disabled: "
+                             "people's roles could write rows in other people's names or "
+                             "without their events; restore it (workflow/migrations, revision "
+                             "0003) and investigate who removed it")
 
 
 def _sqlite_refuses(sql: str, op: str) -> bool:

@@ -23,7 +23,8 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 from workflow.clock import DEFAULT_TIMEZONE
 from workflow.dates import DateParseError, normalize_text, parse_date, parse_duration
 from workflow.errors import DefinitionError, NotFoundError, Problem
-from workflow.names import AgencyIndex
+from workflow.names import AgencyIndex, exact
+from workflow.text import describe, escape, unsafe_char
 from workflow.yamlnodes import Mapping, Node, Scalar, Sequence, compose
 
 DEFAULT_STALL_AFTER = timedelta(days=7)
@@ -79,6 +80,7 @@ WEEKDAYS = {
     "chủ nhật": 6,
 }
 DEFAULT_AHEAD = timedelta(days=7)
+LEAD_EACH = "each"  # `lead: each`: each unit leads its own instance; a group's stored lead
 
 
 @dataclass(frozen=True)
@@ -231,6 +233,8 @@ class _Reader:
                 continue
             name = nfc(knode.value.strip())
             path = f"{key}.{name}" if key else name
+            if self.refused(knode, path, name):
+                continue
             if name in seen:
                 self.problem(knode, path, f"duplicate key (first at line {seen[name]})")
                 continue
@@ -243,6 +247,16 @@ class _Reader:
                 continue
             yield name, knode, vnode
 
+    def refused(self, node: Node, key: str, value: str, allow: str = "") -> bool:
+        """Reports a control or format character (an ESC, a NUL that PostgreSQL cannot store,
+        a zero-width space that makes two ids look alike); True when there is one."""
+        bad = unsafe_char(value, allow)
+        if bad is None:
+            return False
+        self.problem(node, escape(key), f"contains {describe(bad)}; control and invisible "
+                     "format characters are not allowed here: remove it")
+        return True
+
     def text(self, node: Node | None, key: str, *, required: bool = False) -> str | None:
         if node is None or _is_null(node):
             if required:
@@ -250,6 +264,8 @@ class _Reader:
             return None
         if not isinstance(node, Scalar):
             self.problem(node, key, f"expected text, found {_kind(node)}")
+            return None
+        if self.refused(node, key, node.value, allow="\n\t"):  # both become spaces below
             return None
         value = normalize_text(node.value)
         if not value and required:
@@ -283,7 +299,7 @@ def _kind(node: Node | None) -> str:
         return "a mapping"
     if isinstance(node, Sequence):
         return "a list"
-    return f'"{node.value}"'
+    return f'"{escape(node.value)}"'
 
 
 def read_text(path: str | Path) -> str:
@@ -439,12 +455,13 @@ def _suggest_id(raw: str) -> str:
 
 def _read_agencies(r: _Reader, node: Node) -> dict[str, Agency]:
     agencies: dict[str, Agency] = {}
+    words: dict[str, list] = {}  # agency id -> (id, name and aliases, with their nodes)
     for agency_id, knode, vnode in r.mapping(node, "agencies", None,
                                              "a mapping of agency id to {name: ...}"):
         key = f"agencies.{agency_id}"
         if not _valid_id(r, knode, key, agency_id, "agency id"):
             continue
-        name, aliases = None, ()
+        name, aliases, name_node = None, [], vnode
         if isinstance(vnode, Scalar) and not _is_null(vnode):
             name = r.text(vnode, key, required=True)  # shorthand: `so-y-te: Sở Y tế`
         else:
@@ -452,10 +469,29 @@ def _read_agencies(r: _Reader, node: Node) -> dict[str, Agency]:
                                                      "a mapping such as {name: Sở Y tế}")}
             if "name" not in fields and isinstance(vnode, Mapping):
                 r.problem(vnode, key, "name is required, e.g. {name: Sở Y tế}")
+            name_node = fields.get("name", vnode)
             name = r.text(fields.get("name"), f"{key}.name", required="name" in fields)
-            aliases = tuple(a for a, _n in r.text_list(fields.get("aliases"), f"{key}.aliases"))
-        agencies[agency_id] = Agency(agency_id, name or agency_id, aliases)
+            aliases = r.text_list(fields.get("aliases"), f"{key}.aliases")
+        words[agency_id] = [(agency_id, knode, key), (name, name_node, f"{key}.name"),
+                            *((a, n, f"{key}.aliases") for a, n in aliases)]
+        agencies[agency_id] = Agency(agency_id, name or agency_id, tuple(a for a, _n in aliases))
+    _check_shared_names(r, words)
     return agencies
+
+
+def _check_shared_names(r: _Reader, words: dict[str, list[tuple[str | None, Node, str]]]
+                        ) -> None:
+    """An id, name or alias naming two agencies is an error naming both lines: a reference
+    to it would otherwise pick one of them without a word."""
+    first: dict[str, tuple[str, Node, str]] = {}
+    for agency_id, entries in words.items():
+        for word, node, key in entries:
+            if not word:
+                continue
+            seen = first.setdefault(exact(word), (agency_id, node, key))
+            if seen[0] != agency_id:
+                r.problem(node, key, f'"{word}" also names agency "{seen[0]}" ({seen[2]}, line '
+                          f"{seen[1].line}); an id, name or alias may name one agency only")
 
 
 def _read_units(r: _Reader, node: Node, agencies: dict[str, Agency],
@@ -590,7 +626,7 @@ def _read_tasks(r: _Reader, node: Node, agency_ref, issuer: str | None,
                     co_leads.append(ref)
             lead_node = leads[0][1] if leads else None
         lead_raw = r.text(lead_node, f"{key}.lead", required="lead" in f and lead_node is not None)
-        lead_each = lead_raw is not None and lead_raw.casefold() == "each"
+        lead_each = lead_raw is not None and lead_raw.casefold() == LEAD_EACH
         if lead_each and for_each is None:
             r.problem(f.get("lead"), f"{key}.lead", '"each" needs for_each: the units lead')
         lead = None if lead_each else agency_ref(lead_raw, lead_node, f"{key}.lead")

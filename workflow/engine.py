@@ -19,12 +19,13 @@ from sqlalchemy import func, select, update
 from sqlalchemy.engine import Connection, Row
 
 from workflow import bulk, clock, delivery, escalation, logs, members
-from workflow.audit import Appender
+from workflow.audit import Appender, loaded_at, refuse_backwards
 from workflow.errors import ConflictError, MoveRefusedError, NotFoundError, UsageError
 from workflow.machine import Move, fire
 from workflow.models import PLAN_ROW, AgencyRow, DependencyRow, PlanRow, TaskRow, UnitRow
 from workflow.names import cached_index
 from workflow.store import Store
+from workflow.text import control_char, describe
 
 if TYPE_CHECKING:
     from workflow.definitions import Plan
@@ -223,7 +224,7 @@ def move(store: Store, *, plan_id: str | None, task: str, trigger: str, actor: s
          note: str | None, now: datetime) -> MoveResult:
     if not actor:
         raise UsageError(f"say who {trigger}s: --as AGENCY (or WORKFLOW_ACTOR)")
-    note = nfc(note).strip() if note else None
+    note = _note(note)
     with store.read() as conn:
         plan = select_plan(conn, plan_id)
         row = find_task(conn, plan, task)
@@ -246,6 +247,18 @@ def move(store: Store, *, plan_id: str | None, task: str, trigger: str, actor: s
     return _commit_move(store, plan, row, m, new_state, now)
 
 
+def _note(note: str | None) -> str | None:
+    """A note is text: newlines and tabs, but no control character (an ESC sequence in a
+    note would rewrite the terminal of whoever reads the history)."""
+    note = nfc(note).strip() if note else None
+    bad = control_char(note) if note else None
+    if bad is not None:
+        raise MoveRefusedError(f"the note contains the control character {describe(bad)}; a "
+                               "note is text, with newlines and tabs but no other control "
+                               "characters: remove it")
+    return note
+
+
 def _commit_move(store: Store, plan: Row, row: Row, m: Move, new_state: str,
                  now: datetime) -> MoveResult:
     now_u = clock.to_utc(now)
@@ -265,6 +278,7 @@ def _commit_move(store: Store, plan: Row, row: Row, m: Move, new_state: str,
                       on_time=due_end is None or (row.reported_at or now_u) < due_end)
     with store.write() as conn:
         events = Appender(conn, plan.id, store.person(conn))
+        refuse_backwards(conn, plan, row.task_id, now, f"{m.trigger} {row.task_id}")
         done = conn.execute(update(TASK).where(TASK.c.pk == row.pk,
                                                TASK.c.version == row.version).values(**values))
         if done.rowcount != 1:
@@ -372,6 +386,11 @@ def sweep(store: Store, *, plan_id: str | None, now: datetime) -> list[escalatio
     for pid in ids:
         with store.write() as conn:
             events = Appender(conn, pid, store.person(conn))  # takes the plan's lock first
+            loaded = loaded_at(conn, pid)
+            if loaded is not None and loaded > clock.to_utc(now):
+                log.warning("sweep_skipped", plan=pid, why="the clock is before the plan's "
+                            "load or upgrade", loaded=loaded.isoformat())
+                continue
             plan = conn.execute(select(*PLAN_ROW).where(PLAN.c.id == pid)).one()
             created = recurrence.create_due(conn, events, plan, now)
             for parent in dict.fromkeys(c.rsplit("/", 1)[0] for c in created):

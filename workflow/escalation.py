@@ -18,7 +18,7 @@ from sqlalchemy import and_, select, update
 from sqlalchemy.engine import Connection
 
 from workflow import delivery
-from workflow.audit import Appender
+from workflow.audit import Appender, task_last_at
 from workflow.clock import to_utc
 from workflow.models import EscalationRow, PlanRow, TaskRow
 
@@ -180,6 +180,8 @@ def _recheck(conn: Connection, log: Appender, plan, now: datetime,
              .join(ESC, TASK.c.pk == ESC.c.task_pk)
              .where(ESC.c.plan_id == plan.id, ESC.c.resolved_at.is_(None)))
     for row in _each_once(conn, query, which):
+        if _recorded_later(conn, row, now_u):
+            continue
         chain = escalation_chain(row.lead, row.approver, plan.coordinator, plan.issuer)
         cause = cause_of(row, chain, now_u)
         if cause is None:
@@ -202,6 +204,13 @@ def _recheck(conn: Connection, log: Appender, plan, now: datetime,
             level=level, escalated_to=chain[cause.first + level - 1],
             next_climb_at=_next_climb(cause.since, level, max_level, step)))
     return actions
+
+
+def _recorded_later(conn: Connection, task, now_u: datetime) -> bool:
+    """A task whose history already holds a later event (a sweep run with a clock behind it)
+    is left to a later sweep: an escalation is never recorded before what it follows."""
+    last = task_last_at(conn, task.plan_id, task.task_id)
+    return last is not None and last > now_u
 
 
 def sweep_plan(conn: Connection, log: Appender, plan, now: datetime) -> list[Action]:
@@ -227,6 +236,8 @@ def sweep_plan(conn: Connection, log: Appender, plan, now: datetime) -> list[Act
         and_(TASK.c.stall_at.is_not(None), TASK.c.stall_at <= now_u),
     ])
     for task in candidates:
+        if _recorded_later(conn, task, now_u):
+            continue
         chain = escalation_chain(task.lead, task.approver, plan.coordinator, plan.issuer)
         cause = cause_of(task, chain, now_u)
         if cause is not None:

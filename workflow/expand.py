@@ -23,7 +23,7 @@ from typing import Any
 from sqlalchemy.engine import Row
 
 from workflow import clock
-from workflow.definitions import Plan, TaskDef, Unit
+from workflow.definitions import LEAD_EACH, Plan, TaskDef, Unit
 from workflow.recurrence import next_create_at, rule_json
 
 BATCH = 5000
@@ -80,7 +80,10 @@ def task_rows(plan: Plan, plan_row: Row, now_u: datetime) -> Iterator[dict[str, 
             yield row(t, position, deps)
         else:
             yield row(t, position, deps, kind="group",
-                      lead=t.lead or plan.coordinator, approver=t.approver or plan.coordinator)
+                      # `lead: each`: the group's lead is "each" (no agency leads the whole;
+                      # `tasks --lead A` lists A's own instances, never the group).
+                      lead=LEAD_EACH if t.lead_each else t.lead,
+                      approver=t.approver or plan.coordinator)
             # One instance per unit: everything but the unit's own fields is shared.
             shared = row(t, position, deps, kind="instance", parent=t.id)
             for unit in plan.units[t.for_each].values():

@@ -50,6 +50,7 @@ from workflow.definitions import nfc
 from workflow.errors import NotFoundError, UsageError, WorkflowError
 from workflow.machine import TRIGGERS
 from workflow.models import DependencyRow, EscalationRow, EventRow, PlanRow, TaskRow
+from workflow.text import escape_lines, json_safe
 
 PLAN, TASK, EVENT, DEP, ESC = (PlanRow.__table__, TaskRow.__table__, EventRow.__table__,
                               DependencyRow.__table__, EscalationRow.__table__)
@@ -643,19 +644,19 @@ def write(rows: Iterable[dict[str, Any]], fmt: str, out: IO[str]) -> int:
         for e in rows:
             writer.writerow(["" if e.get(c) is None else e.get(c) for c in CSV_COLUMNS])
             n += 1
-    elif fmt == "jsonl":
+    elif fmt == "jsonl":  # json_safe: the same values, no raw control character
         for e in rows:
-            out.write(json.dumps(e, ensure_ascii=False) + "\n")
+            out.write(json_safe(json.dumps(e, ensure_ascii=False)) + "\n")
             n += 1
     elif fmt == "json":
         for e in rows:
-            body = json.dumps(e, ensure_ascii=False, indent=2).replace("\n", "\n  ")
+            body = json_safe(json.dumps(e, ensure_ascii=False, indent=2)).replace("\n", "\n  ")
             out.write(("[\n  " if n == 0 else ",\n  ") + body)
             n += 1
         out.write("\n]\n" if n else "[]\n")
     else:
         for e in rows:
-            out.write(render.event_line(e) + "\n")
+            out.write(escape_lines(render.event_line(e)) + "\n")
             n += 1
         if not n:
             out.write("no events\n")

@@ -9,6 +9,8 @@ from __future__ import annotations
 import textwrap
 from typing import Any
 
+from workflow.definitions import LEAD_EACH
+
 WIDTH = 80
 ARROW = "→"
 
@@ -18,6 +20,17 @@ def wrap(text: str | None, indent: str = "    ", width: int = WIDTH) -> list[str
         return []
     return textwrap.wrap(text, width=width, initial_indent=indent, subsequent_indent=indent,
                          break_long_words=True, break_on_hyphens=False)
+
+
+def lead_text(t: dict[str, Any], named: bool = False) -> str:
+    """A group whose units each lead their own instance has no one lead: say so. ``named``:
+    each lead's name beside its id."""
+    lead = t["lead"]
+    if t.get("kind") == "group" and lead == LEAD_EACH:
+        return "each unit"
+    if named:
+        return _named(lead, t.get("lead_name"))
+    return ", ".join(lead) if isinstance(lead, list) else lead
 
 
 def _flags(t: dict[str, Any]) -> str:
@@ -37,7 +50,7 @@ def task_table(tasks: list[dict[str, Any]]) -> str:
     idw = min(max(len(t["id"]) for t in tasks), 32)
     lines = []
     for t in tasks:
-        head = (f"{t['id']:<{idw}}  {t['state']:<11}  {t['lead']:<14}  "
+        head = (f"{t['id']:<{idw}}  {t['state']:<11}  {lead_text(t):<14}  "
                 f"{t['due'] or '-':<10}  {_flags(t)}").rstrip()
         lines.append(head)
         title = t["title"]
@@ -60,7 +73,7 @@ def task_view(t: dict[str, Any]) -> str:
     lines.extend(wrap(t["title"], indent="  "))
     rows = [
         ("ref", t.get("ref")),
-        ("lead", _named(t["lead"], t.get("lead_name"))),
+        ("lead", lead_text(t, named=True)),
         ("support", ", ".join(_named(a, n) for a, n in zip(
             t["support"], t.get("support_names") or [None] * len(t["support"]), strict=True))
          or "-"),
@@ -105,10 +118,14 @@ def event_line(e: dict[str, Any], *, with_task: bool = True) -> str:
     else:
         what = f"{e['event']:<8} {e['from']} {ARROW} {e['to']} by {e['actor']}"
     line = f"{e['seq']:>4}  {at}  {task}{what}"
-    if e.get("note") and not e["event"].startswith("escalation_"):
-        if len(line) + len(e["note"]) + 2 <= WIDTH:
-            return f"{line}: {e['note']}"
-        return "\n".join([line, *wrap(e["note"], indent=" " * 8)])
+    note = e.get("note")
+    if note and not e["event"].startswith("escalation_"):
+        if "\n" not in note and len(line) + len(note) + 2 <= WIDTH:
+            return f"{line}: {note}"
+        # A note's own lines stay lines, each indented under its event: no note line can
+        # pass for an event line of its own.
+        return "\n".join([line, *(w for part in note.split("\n")
+                                   for w in wrap(part, indent=" " * 8))])
     return line
 
 

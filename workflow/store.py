@@ -39,6 +39,7 @@ from sqlalchemy.pool import NullPool, QueuePool
 from workflow import schema
 from workflow.errors import (
     ConflictError,
+    MoveRefusedError,
     NotFoundError,
     StoreError,
     UsageError,
@@ -193,6 +194,9 @@ class Store:
             code = getattr(err.orig, "sqlstate", None)
             if "append-only" in msg:
                 raise StoreError(f"refused by the database: {msg}") from None
+            if code == "42501":  # insufficient privilege: a grant, or workflow's guards
+                raise MoveRefusedError(f"refused by the database: {msg}; your role may do only "
+                                       "what workflow db grant gave it") from None
             if code in _PG_CONFLICT:
                 raise ConflictError(f"{_PG_CONFLICT[code]}; nothing was written. Check the "
                                     "state and retry") from None
@@ -238,7 +242,9 @@ class Store:
         if self._person is None:
             given = os.environ.get("WORKFLOW_PERSON", "").strip()
             if self.dialect == "postgresql":
-                role = conn.execute(text("SELECT current_user")).scalar_one()
+                # session_user: the role the server authenticated. SET ROLE changes only
+                # current_user, and the database's guards record session_user too.
+                role = conn.execute(text("SELECT session_user")).scalar_one()
                 if given and given != role:
                     raise UsageError(f"WORKFLOW_PERSON={given!r}, but on PostgreSQL the person "
                                      f"is the database role you connect as ({role}); connect "

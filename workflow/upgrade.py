@@ -16,7 +16,7 @@ from sqlalchemy import delete, select, update
 from sqlalchemy.engine import Connection, Row
 
 from workflow import clock, expand
-from workflow.audit import Appender
+from workflow.audit import Appender, refuse_backwards
 from workflow.definitions import Plan
 from workflow.errors import ConflictError
 from workflow.models import PLAN_ROW, AgencyRow, DependencyRow, EventRow, PlanRow, TaskRow, UnitRow
@@ -30,6 +30,8 @@ def upgrade_plan(conn: Connection, store, existing: Row, plan: Plan, *, now: dat
                  actor: str | None):
     from workflow import engine  # engine imports us lazily; this keeps the cycle one-way
 
+    # An upgrade changes what every task's later moves mean: none may be recorded after it.
+    refuse_backwards(conn, existing, None, now, f"the upgrade of plan {plan.id}", every_task=True)
     now_u = clock.to_utc(now)
     rows = {r.task_id: r for r in conn.execute(select(TASK).where(TASK.c.plan_id == plan.id))}
     plan_row = SimpleNamespace(**{**existing._asdict(), **engine.plan_columns(plan)})

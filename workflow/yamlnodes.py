@@ -21,6 +21,10 @@ MAX_EXPANSION = 1_000_000  # characters aliases may add to what the file itself 
 NULLS = ("", "~", "null", "Null", "NULL")
 
 
+class NestingError(DefinitionError):
+    """Nesting deeper than MAX_DEPTH: our refusal, whatever limit the YAML library has."""
+
+
 class _Loader(_Base):  # type: ignore[misc, valid-type]
     def resolve(self, kind, value, implicit):  # tags are never used: skip resolving them
         return ""
@@ -56,8 +60,14 @@ class Sequence(Node):
     __slots__ = ()
 
 
-def compose(text: str, filename: str) -> Node:
-    """The single document's root node; DefinitionError for bad YAML, with its line."""
+def compose(text: str, filename: str, *, probe: bool = True) -> Node:
+    """The single document's root node; DefinitionError for bad YAML, with its line.
+
+    Nesting deeper than MAX_DEPTH is refused in our words whatever the library does: libyaml's
+    scanner reads a flow collection (``[[[[...``) to its end before we see its first event,
+    and refuses on its own beyond its own limit. When the library fails, the text up to where
+    it failed is read again (``probe``): if that is nested deeper than ours, ours is the error.
+    """
     loader = _Loader(text)
     stack: list[tuple[Node, list]] = []  # open collections and, for mappings, a pending key
     anchors: dict[str, Node] = {}
@@ -109,8 +119,8 @@ def compose(text: str, filename: str) -> Node:
                 attach(node)
             elif isinstance(event, yaml.CollectionStartEvent):
                 if len(stack) >= MAX_DEPTH:
-                    raise fail(line, f"nesting deeper than {MAX_DEPTH} levels; a plan needs "
-                                     "at most 5")
+                    raise NestingError([Problem(filename, line, "", f"nesting deeper than "
+                                                f"{MAX_DEPTH} levels; a plan needs at most 5")])
                 node = (Mapping if isinstance(event, yaml.MappingStartEvent) else Sequence)(
                     [], line)
                 if event.anchor:
@@ -139,6 +149,8 @@ def compose(text: str, filename: str) -> Node:
                 attach(anchors[event.anchor])
     except yaml.MarkedYAMLError as err:
         mark = err.problem_mark or err.context_mark
+        if probe and mark is not None and mark.index:
+            _refuse_if_too_deep(text[: mark.index], filename)
         what = err.problem or err.context or "unreadable YAML"
         raise fail(mark.line + 1 if mark else None, f"YAML syntax error: {what}") from None
     except yaml.YAMLError as err:
@@ -148,3 +160,14 @@ def compose(text: str, filename: str) -> Node:
     if root is None:
         raise fail(1, "the file is empty; expected a plan")
     return root
+
+
+def _refuse_if_too_deep(prefix: str, filename: str) -> None:
+    """Raises our NestingError if ``prefix`` (the text before a library error) nests deeper
+    than MAX_DEPTH; any other problem in it is left to the library's error."""
+    try:
+        compose(prefix, filename, probe=False)
+    except NestingError:
+        raise
+    except DefinitionError:
+        pass
