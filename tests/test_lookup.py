@@ -151,3 +151,20 @@ def test_a_definition_suggests_the_closest_agency(tmp_path, run):
     assert r.code == 3
     assert ('tasks.tong-hop.lead: unknown agency "UBND Ha Tienn"; did you mean ubnd-ha-tien '
             "(UBND thành phố Hà Tiên)?") in r.err
+
+
+def test_a_name_two_agencies_share_spelled_otherwise_is_an_error_naming_both_lines(run, tmp_path):
+    path = write_plan(tmp_path, PLAN.replace(
+        '  bhxh-tinh: {name: "Bảo hiểm xã hội tỉnh"}',
+        '  bhxh-tinh: {name: "Bảo hiểm xã hội tỉnh"}\n'
+        '  phong-tc: {name: "Phòng Tài chính", aliases: ["Sở Tài Chánh"]}\n'
+        '  vp-ubnd: {name: "Văn phòng", aliases: ["Uỷ ban nhân dân TP Hà Tiên"]}'))
+    r = run("validate", path)
+    assert r.code == 3
+    assert r.err.splitlines()[:2] == [
+        f'Error: {path}:11: agencies.phong-tc.aliases: "Sở Tài Chánh" also names agency '
+        '"so-tai-chinh" (agencies.so-tai-chinh.name, line 7); an id, name or alias may name one '
+        "agency only",
+        f'  {path}:13: agencies.ubnd-ha-tien.name: "UBND thành phố Hà Tiên" also names agency '
+        '"vp-ubnd" (agencies.vp-ubnd.aliases, line 12); an id, name or alias may name one '
+        "agency only"]
