@@ -143,6 +143,13 @@ def test_a_number_naming_several_tasks_is_refused(kg):
                                     "(phu-luc-a, phu-luc-b); give the task id")
     r = kg("show", "1/rach-gia")
     assert r.code == 5 and r.error.startswith("Error: no task '1/rach-gia' in plan kien-giang")
+    assert kg("show", ".").code == 5
+
+
+def test_the_as_of_view_finds_tasks_the_same_ways(kg):
+    for written, task in (("1/phu-quoc", "kiem-tra/phu-quoc"), ("KIEM-TRA/HA-TIEN",
+                          "kiem-tra/ha-tien"), ("2", "bao-cao"), ("3.", "tong-hop")):
+        assert kg.ok("show", written, "--at", "2024-04-02", "--json").json["id"] == task
 
 
 def test_a_definition_suggests_the_closest_agency(tmp_path, run):

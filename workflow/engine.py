@@ -23,7 +23,7 @@ from workflow.audit import Appender, loaded_at, refuse_backwards
 from workflow.errors import ConflictError, MoveRefusedError, NotFoundError, UsageError
 from workflow.machine import Move, fire
 from workflow.models import PLAN_ROW, AgencyRow, DependencyRow, PlanRow, TaskRow, UnitRow
-from workflow.names import cached_index
+from workflow.names import cached_index, numbering
 from workflow.store import Store
 from workflow.text import control_char, describe
 
@@ -81,23 +81,16 @@ def find_task(conn: Connection, plan: Row, ref: str) -> Row:
 
 
 def _task_by_id(conn: Connection, plan: Row, task_id: str) -> Row | None:
-    for candidate in dict.fromkeys((task_id, task_id.lower())):  # ids are lower case
-        row = conn.execute(select(TASK).where(TASK.c.plan_id == plan.id,
-                                              TASK.c.task_id == candidate)).one_or_none()
-        if row is not None:
-            return row
-    return None
+    rows = {r.task_id: r for r in conn.execute(select(TASK).where(  # ids are lower case
+        TASK.c.plan_id == plan.id, TASK.c.task_id.in_({task_id, task_id.lower()})))}
+    return rows.get(task_id) or rows.get(task_id.lower())
 
 
 def _task_by_ref(conn: Connection, plan: Row, ref: str) -> Row | None:
-    """The task the document numbers ``ref`` (a trailing "." or ")" ignored), or None; several
-    tasks numbered alike are refused, naming them."""
-    base = ref.rstrip(".)").strip()
-    if not base:
-        return None
-    # A fanned-out task's instances share its ref: the ref names the task (its group).
+    """The task the document numbers ``ref`` (its group, not its instances, which share the
+    ref), or None; several tasks numbered alike are refused, naming them."""
     rows = conn.execute(select(TASK).where(
-        TASK.c.plan_id == plan.id, TASK.c.ref.in_([base, f"{base}.", f"{base})"]),
+        TASK.c.plan_id == plan.id, TASK.c.ref.in_(numbering(ref)),
         TASK.c.kind != "instance").order_by(TASK.c.position).limit(6)).all()
     if len(rows) > 1:
         shown = ", ".join(r.task_id for r in rows[:5]) + (", ..." if len(rows) > 5 else "")

@@ -50,6 +50,7 @@ from workflow.definitions import nfc
 from workflow.errors import NotFoundError, UsageError, WorkflowError
 from workflow.machine import TRIGGERS
 from workflow.models import DependencyRow, EscalationRow, EventRow, PlanRow, TaskRow
+from workflow.names import numbering
 from workflow.text import escape_lines, json_safe
 
 PLAN, TASK, EVENT, DEP, ESC = (PlanRow.__table__, TaskRow.__table__, EventRow.__table__,
@@ -561,14 +562,23 @@ def summary_at(conn: Connection, plan: Row, at: str | datetime | date, now: date
 
 
 def _find(replay: Replay, plan: Row, ref: str, at_u: datetime) -> _Task:
-    """A task by id, or by the document's numbering (``ref``): the task itself rather than its
-    instances when they share it."""
-    if ref in replay.tasks:
-        return replay.tasks[ref]
-    hits = [t for t in replay.tasks.values() if t.get("ref") == ref]
+    """A task by id (any case), or by the document's numbering (``ref``): the task itself rather
+    than its instances when they share it; ``REF/UNIT`` its instance for UNIT (as
+    ``engine.find_task``)."""
+    for task_id in (ref, ref.lower()):
+        if task_id in replay.tasks:
+            return replay.tasks[task_id]
+    hits = [t for t in replay.tasks.values() if t.get("ref") in numbering(ref)]
     top = [t for t in hits if t.get("kind") != "instance"]
     if len(hits) == 1 or len(top) == 1:
         return (top or hits)[0]
+    if not hits and "/" in ref:
+        head, unit = ref.rsplit("/", 1)
+        groups = [t for t in replay.tasks.values()
+                  if t.get("ref") in numbering(head) and t.get("kind") != "instance"]
+        instance = f"{groups[0].task_id}/{unit.strip().lower()}" if len(groups) == 1 else ""
+        if instance in replay.tasks:
+            return replay.tasks[instance]
     when = clock.local(at_u, plan.timezone).isoformat(timespec="minutes")
     if hits:
         raise NotFoundError(f"{ref!r} numbers several tasks of plan {plan.id} at {when} "

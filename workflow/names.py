@@ -159,6 +159,12 @@ def _keys(text: str) -> tuple[str, str, str]:
     return exact(text), one_way, _unmarked(one_way)
 
 
+def numbering(ref: str) -> tuple[str, ...]:
+    """The ways a document writes one number of its own: "2.1", "2.1." and "2.1)"."""
+    base = ref.strip().rstrip(".)").strip()
+    return (base, f"{base}.", f"{base})") if base else ()
+
+
 PASSES: tuple[Callable[[str], str], ...] = (exact, spelled, bare)  # what _keys computes
 ID, NAME, ALIAS = range(3)  # what a written form of an agency is, in the order ties break
 
