@@ -49,10 +49,11 @@ from workflow.audit import utc_text
 from workflow.definitions import nfc
 from workflow.errors import NotFoundError, UsageError, WorkflowError
 from workflow.machine import TRIGGERS
-from workflow.models import DependencyRow, EscalationRow, EventRow, PlanRow, TaskRow
+from workflow.models import AgencyRow, DependencyRow, EscalationRow, EventRow, PlanRow, TaskRow
 from workflow.names import numbering
 from workflow.text import escape_lines, json_safe
 
+AGENCY = AgencyRow.__table__
 PLAN, TASK, EVENT, DEP, ESC = (PlanRow.__table__, TaskRow.__table__, EventRow.__table__,
                               DependencyRow.__table__, EscalationRow.__table__)
 ESCALATION_EVENTS = ("escalation_raised", "escalation_climbed", "escalation_resolved")
@@ -478,7 +479,7 @@ def _memory() -> tuple[Engine, tuple[str, ...]]:
     each connection is a new, empty in-memory database (NullPool), created from this DDL."""
     mem = create_engine("sqlite://", poolclass=NullPool)
     ddl = []
-    for table in (PLAN, TASK, DEP, ESC, EVENT):
+    for table in (PLAN, AGENCY, TASK, DEP, ESC, EVENT):
         ddl.append(str(CreateTable(table).compile(dialect=mem.dialect)))
         ddl += [str(CreateIndex(i).compile(dialect=mem.dialect)) for i in table.indexes]
     return mem, tuple(ddl)
@@ -494,6 +495,9 @@ def _materialized(conn: Connection, plan: Row, replay: Replay,
         if conn.dialect.name != "sqlite":  # LIKE compares as the source database does
             mem.exec_driver_sql("PRAGMA case_sensitive_like = ON")
         mem.execute(PLAN.insert().values(**{"definition": "{}", **plan._mapping}))
+        agencies = conn.execute(select(AGENCY).where(AGENCY.c.plan_id == plan.id)).all()
+        if agencies:  # today's names, shown beside the ids
+            mem.execute(AGENCY.insert(), [dict(a._mapping) for a in agencies])
         rows = [{**t, "plan_id": plan.id} for t in replay.tasks.values()]
         if rows:
             mem.execute(TASK.insert(), rows)
@@ -535,9 +539,8 @@ def as_of_connection(conn: Connection, plan: Row, at: str | datetime | date,
 def tasks_at(conn: Connection, plan: Row, at: str | datetime | date, now: datetime,
              **filters: Any) -> list[dict[str, Any]]:
     """``workflow tasks --at``: ``reports.tasks`` (same filters) as of ``at``."""
-    names = reports.agency_names(conn, plan)  # the rebuilt tables hold tasks, not agencies
     with as_of_connection(conn, plan, at, now) as (mem, at_u):
-        return reports.tasks(mem, plan, at_u, names=names, **filters)
+        return reports.tasks(mem, plan, at_u, **filters)
 
 
 def task_at(conn: Connection, plan: Row, ref: str, at: str | datetime | date, now: datetime,
@@ -550,8 +553,7 @@ def task_at(conn: Connection, plan: Row, ref: str, at: str | datetime | date, no
         EVENT.c.plan_id == plan.id, EVENT.c.task_id == t.task_id, EVENT.c.at <= at_u)
         .order_by(EVENT.c.seq.desc()).limit(last)).all()
     with _materialized(conn, plan, replay, events) as mem:
-        return reports.task_detail(mem, plan, t.pk, at_u, last=last,
-                                   names=reports.agency_names(conn, plan))
+        return reports.task_detail(mem, plan, t.pk, at_u, last=last)
 
 
 def summary_at(conn: Connection, plan: Row, at: str | datetime | date, now: datetime,

@@ -260,7 +260,7 @@ class AgencyIndex:
         return ", ".join(f"{i} ({self.names[i]})" if self.names.get(i, i) != i else i
                          for i in ids)
 
-    def closest(self, text: str, n: int = 3, cutoff: float = 0.6, margin: float = 0.1
+    def closest(self, text: str, n: int = 3, cutoff: float = 0.7, margin: float = 0.1
                 ) -> list[str]:
         """The agencies whose id, name or alias is most like ``text`` without diacritics: at
         most ``n``, none less like it than ``cutoff`` or by ``margin`` than the most alike

@@ -100,9 +100,8 @@ def plans(conn: Connection, now: datetime) -> list[dict[str, Any]]:
 
 def tasks(conn: Connection, plan: Row, now: datetime, *, state: str | None = None,
           agency: str | None = None, lead: str | None = None, overdue: bool = False,
-          blocked: bool = False, pattern: str | None = None, unit: str | None = None,
-          names: dict[str, str] | None = None) -> list[dict[str, Any]]:
-    """The tasks that match; ``names`` (agency id → name) defaults to this plan's agencies."""
+          blocked: bool = False, pattern: str | None = None,
+          unit: str | None = None) -> list[dict[str, Any]]:
     now_u = clock.to_utc(now)
     q = _with_escalation(select(TASK, *_open_esc_columns())).where(TASK.c.plan_id == plan.id)
     filtered = bool(state or agency or lead or overdue or blocked or unit
@@ -125,8 +124,7 @@ def tasks(conn: Connection, plan: Row, now: datetime, *, state: str | None = Non
         q = q.where(or_(TASK.c.lead == agency, TASK.c.support.contains(f'"{agency}"')))
     if pattern:
         q = q.where(TASK.c.task_id.like(_like(pattern), escape="\\"))
-    if names is None:
-        names = agency_names(conn, plan)
+    names = agency_names(conn, plan)
     out = [with_names(task_dict(r, plan, now_u), names)
            for r in conn.execute(q.order_by(TASK.c.position, TASK.c.pk))]
     groups = [t for t in out if t["kind"] == "group"]
@@ -154,12 +152,11 @@ def _like(pattern: str) -> str:
 
 
 def task_detail(conn: Connection, plan: Row, task_pk: int, now: datetime,
-                last: int = 10, names: dict[str, str] | None = None) -> dict[str, Any]:
+                last: int = 10) -> dict[str, Any]:
     now_u = clock.to_utc(now)
     row = conn.execute(_with_escalation(select(TASK, *_open_esc_columns()))
                        .where(TASK.c.pk == task_pk)).one()
-    out = with_names(task_dict(row, plan, now_u),
-                     agency_names(conn, plan) if names is None else names)
+    out = with_names(task_dict(row, plan, now_u), agency_names(conn, plan))
     deps = dict(conn.execute(select(TASK.c.task_id, TASK.c.state).where(
         TASK.c.plan_id == plan.id, TASK.c.task_id.in_(out["depends_on"]))).all())
     kinds = dict(conn.execute(select(TASK.c.task_id, TASK.c.kind).where(
