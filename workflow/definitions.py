@@ -20,6 +20,7 @@ from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
+from workflow import channels
 from workflow.clock import DEFAULT_TIMEZONE
 from workflow.dates import DateParseError, normalize_text, parse_date, parse_duration
 from workflow.errors import DefinitionError, NotFoundError, Problem
@@ -43,7 +44,7 @@ PLAN_KEYS = {
     "escalation": "a mapping with stall_after and step_after",
     "agencies": "a mapping of agency id to {name: ...}",
     "units": "named lists of units (districts, communes) that tasks may fan out over",
-    "notify": "where escalations are delivered: {command: ..., webhook: ...}",
+    "notify": "the name of a delivery channel the delivering host configures",
     "tasks": "a mapping of task id to its fields",
 }
 TASK_KEYS = {
@@ -61,8 +62,6 @@ TASK_KEYS = {
 }
 AGENCY_KEYS = {"name": "the agency's name", "aliases": "other ways the plans write it"}
 ESCALATION_KEYS = {"stall_after": "a duration such as 7d", "step_after": "a duration such as 3d"}
-NOTIFY_KEYS = {"command": "a command that gets each escalation as JSON on stdin",
-               "webhook": "an http(s) URL that gets each escalation as a JSON POST"}
 UNIT_KEYS = {"name": "the unit's name", "agency": "the agency that acts for the unit"}
 REPEAT_KEYS = {
     "weekly": "a weekday: monday … sunday, or thứ 2 … thứ 7, chủ nhật",
@@ -287,6 +286,29 @@ class _Reader:
         return items
 
 
+def _read_notify(r: _Reader, node: Node | None) -> str | None:
+    """``notify: NAME`` or ``{channel: NAME}``. A plan only names a channel: what runs and
+    which URL is called are the delivering host's configuration, never the plan's."""
+    if node is None or _is_null(node):
+        return None
+    name, where = None, node
+    if isinstance(node, Mapping):
+        for key, knode, vnode in r.mapping(node, "notify", None, "a channel name"):
+            if key == "channel":
+                name, where = r.text(vnode, "notify.channel", required=True), vnode
+            else:
+                r.problem(knode, f"notify.{key}", "a plan cannot say what runs or which URL is "
+                          f"called; channels are configured {channels.CONFIGURED_BY}; name "
+                          "one, e.g. notify: zalo-so-y-te")
+    else:
+        name = r.text(node, "notify", required=True)
+    if name and not channels.NAME_RE.match(name):
+        r.problem(where, "notify", f'"{name}" is not a channel name (lowercase letters, digits '
+                  f"and '-'); channels are configured {channels.CONFIGURED_BY}")
+        return None
+    return name
+
+
 def _is_null(node: Node | None) -> bool:
     """YAML's null: an empty or ~/null plain scalar (quoted "null" is the text null)."""
     return isinstance(node, Scalar) and node.is_null
@@ -413,15 +435,8 @@ def parse(text: str, filename: str = "<definition>") -> Plan:
             coordinator = ref
 
     units = _read_units(r, value("units"), agencies, index) if "units" in top else {}
-    notify: dict[str, str] = {}
-    if value("notify") is not None and not _is_null(value("notify")):
-        for name, _k, vnode in r.mapping(value("notify"), "notify", NOTIFY_KEYS,
-                                         "a mapping such as {command: ..., webhook: ...}"):
-            target = r.text(vnode, f"notify.{name}", required=True)
-            if name == "webhook" and target and not re.match(r"^https?://", target):
-                r.problem(vnode, "notify.webhook", f'"{target}" is not an http(s) URL')
-            elif target:
-                notify[name] = target
+    channel = _read_notify(r, value("notify"))
+    notify = {"channel": channel} if channel else {}
     tasks: dict[str, TaskDef] = {}
     if "tasks" not in top:
         missing("tasks")
