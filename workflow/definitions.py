@@ -24,7 +24,7 @@ from workflow import channels
 from workflow.clock import DEFAULT_TIMEZONE
 from workflow.dates import DateParseError, normalize_text, parse_date, parse_duration
 from workflow.errors import DefinitionError, NotFoundError, Problem
-from workflow.names import AgencyIndex, exact
+from workflow.names import AgencyIndex, exact, spelled
 from workflow.text import describe, escape, unsafe_char
 from workflow.yamlnodes import Mapping, Node, Scalar, Sequence, compose
 
@@ -413,10 +413,15 @@ def parse(text: str, filename: str = "<definition>") -> Plan:
             return found
         if several:
             r.problem(node, key, f'"{raw}" names more than one agency: '
-                      f"{', '.join(sorted(several))}; use the id")
+                      f"{index.describe(sorted(several))}; use the id")
         else:
-            r.problem(node, key, f'unknown agency "{raw}"; known: {", ".join(agencies) or "none"}')
+            r.problem(node, key, f'unknown agency "{raw}"; {unknown_hint(raw)}')
         return None
+
+    def unknown_hint(raw: str) -> str:
+        close = index.closest(raw)
+        return (f"did you mean {index.describe(close)}?" if close
+                else f'known: {", ".join(agencies) or "none"}')
 
     issuer = coordinator = None
     for key in ("issuer", "coordinator"):
@@ -492,16 +497,22 @@ def _read_agencies(r: _Reader, node: Node) -> dict[str, Agency]:
 def _check_shared_names(r: _Reader, words: dict[str, list[tuple[str | None, Node, str]]]
                         ) -> None:
     """An id, name or alias naming two agencies is an error naming both lines: a reference
-    to it would otherwise pick one of them without a word."""
+    to it would otherwise pick one of them without a word. Names and aliases are also compared
+    spelled one way ("UBND tỉnh" = "Ủy ban nhân dân tỉnh", "Tài chánh" = "Tài chính")."""
     first: dict[str, tuple[str, Node, str]] = {}
     for agency_id, entries in words.items():
         for word, node, key in entries:
             if not word:
                 continue
-            seen = first.setdefault(exact(word), (agency_id, node, key))
-            if seen[0] != agency_id:
-                r.problem(node, key, f'"{word}" also names agency "{seen[0]}" ({seen[2]}, line '
-                          f"{seen[1].line}); an id, name or alias may name one agency only")
+            keys = [exact(word)] if key == f"agencies.{agency_id}" else [
+                exact(word), "spelled: " + spelled(word)]
+            for k in keys:
+                seen = first.setdefault(k, (agency_id, node, key))
+                if seen[0] != agency_id:
+                    r.problem(node, key, f'"{word}" also names agency "{seen[0]}" ({seen[2]}, '
+                              f"line {seen[1].line}); an id, name or alias may name one agency "
+                              "only")
+                    break
 
 
 def _read_units(r: _Reader, node: Node, agencies: dict[str, Agency],
