@@ -47,7 +47,7 @@ TaskArg = Annotated[str, typer.Argument(help="Task id (or the document's numberi
 def _wf():
     """The engine, imported on first use (keeps --help from loading SQLAlchemy)."""
     _logs()
-    import workflow.engine as engine
+    import workflow.ops.move as engine
     return engine
 
 
@@ -59,7 +59,7 @@ def _logs() -> None:
 
 def _as_of():
     """History replay, imported only for --at (it is the heaviest module)."""
-    from workflow import history
+    from workflow.views import asof as history
     return history
 
 
@@ -70,7 +70,7 @@ def _now():
 
 def _store(db: str | None, *, create: bool = False):
     _logs()
-    from workflow.store import Store
+    from workflow.store.db import Store
     return Store(db, create=create)
 
 
@@ -91,8 +91,8 @@ def validate(files: Annotated[list[str], typer.Argument(help="Definition files."
 
     Example: workflow validate definitions/*.yaml
     """
-    from workflow.definitions import load_file
     from workflow.errors import DefinitionError, NotFoundError
+    from workflow.plan.definitions import load_file
     results, codes = [], set()
     for f in files:
         try:
@@ -127,7 +127,7 @@ def load(file: Annotated[str, typer.Argument(help="Definition file (YAML).")],
 
     Example: workflow load definitions/son-la-2024-ttyt.yaml
     """
-    from workflow.definitions import load_file
+    from workflow.plan.definitions import load_file
     plan = load_file(file)
     result = _wf().load_plan(_store(db, create=True), plan, now=_now(), actor=actor,
                              upgrade=upgrade)
@@ -149,8 +149,9 @@ def plans(db: Db = None, as_json: Json = False) -> None:
 
     Example: workflow plans --json
     """
-    from workflow import render, reports
-    from workflow.store import database_url
+    from workflow.store.db import database_url
+    from workflow.views import queries as reports
+    from workflow.views import render
     url = database_url(db)
     if url.get_backend_name() == "sqlite" and url.database and not os.path.exists(url.database):
         data = []  # no database yet: no plans (and no empty file left behind by a question)
@@ -181,7 +182,8 @@ def tasks(pattern: Annotated[str | None, typer.Argument(
 
     Example: workflow tasks --agency so-tai-chinh --overdue --at 2024-04-30
     """
-    from workflow import render, reports
+    from workflow.views import queries as reports
+    from workflow.views import render
     if state is not None and state not in STATE_CHOICES:
         _usage(f"unknown state {state!r}; states are {', '.join(STATE_CHOICES)}")
     engine = _wf()
@@ -206,7 +208,8 @@ def show(task: TaskArg,
 
     Example: workflow show dieu-chuyen-tai-san --at 2024-05-15T17:00
     """
-    from workflow import render, reports
+    from workflow.views import queries as reports
+    from workflow.views import render
     engine = _wf()
     with _store(db).read() as conn:
         p = engine.select_plan(conn, plan)
@@ -241,7 +244,7 @@ def history(task: Annotated[str | None, typer.Argument(help="Only this task's ev
 
     Example: workflow history --agency so-tai-chinh --since 2024-04-01 --format csv -o h.csv
     """
-    from workflow import history as hist
+    from workflow.views import asof as hist
     if as_json and fmt not in (None, "json"):
         _usage(f"--json and --format {fmt} disagree; give one of them")
     fmt = "json" if as_json else (fmt or "text").lower()
@@ -275,8 +278,9 @@ def summary(by: Annotated[str, typer.Option("--by", help="Group by agency (lead)
         _usage(f"--by {by!r}: group by agency, task or unit")
     from sqlalchemy import select
 
-    from workflow import render, reports
-    from workflow.models import AgencyRow
+    from workflow.store.models import AgencyRow
+    from workflow.views import queries as reports
+    from workflow.views import render
     engine = _wf()
     with _store(db).read() as conn:
         p = engine.select_plan(conn, plan)
@@ -292,7 +296,7 @@ def summary(by: Annotated[str, typer.Option("--by", help="Group by agency (lead)
 
 def _move(trigger: str, task: str, actor: str | None, note: str | None, plan: str | None,
           db: str | None, as_json: bool) -> None:
-    from workflow import render
+    from workflow.views import render
     result = _wf().move(_store(db), plan_id=plan, task=task, trigger=trigger, actor=actor,
                         note=note, now=_now())
     actions = [a.as_dict() for a in result.escalations]
@@ -374,7 +378,7 @@ def escalate(plan: Plan = None, db: Db = None, as_json: Json = False) -> None:
 
     Example: workflow escalate --json  (with WORKFLOW_NOW=2024-05-20 to simulate a date)
     """
-    from workflow import render
+    from workflow.views import render
     actions = [a.as_dict() for a in _wf().sweep(_store(db), plan_id=plan, now=_now())]
     _out(actions, as_json, "\n".join(render.action_line(a) for a in actions) or "nothing to do")
 
@@ -385,7 +389,7 @@ def escalations(plan: Plan = None, db: Db = None, as_json: Json = False) -> None
 
     Example: workflow escalations
     """
-    from workflow import reports
+    from workflow.views import queries as reports
     engine = _wf()
     with _store(db).read() as conn:
         p = engine.select_plan(conn, plan)
@@ -410,7 +414,7 @@ def watch(every: Annotated[str, typer.Option("--every", help="How often: 30s, 15
     if not m or int(m.group(1)) == 0:
         _usage(f"--every {every!r}: write a whole number with s, m, h, d or w, e.g. 15m")
     interval = timedelta(**{_UNIT[m.group(2).lower()]: int(m.group(1))})
-    from workflow.scheduler import run_every
+    from workflow.ops.scheduler import run_every
     store = _store(db)
     engine = _wf()
     run_every(interval, lambda: engine.sweep(store, plan_id=plan, now=_now()))
@@ -427,8 +431,8 @@ def verify(head: Annotated[str | None, typer.Option(
     """
     from sqlalchemy import select
 
-    from workflow import audit
-    from workflow.models import PlanRow
+    from workflow.store import audit
+    from workflow.store.models import PlanRow
     engine = _wf()
     with _store(db).read() as conn:
         ids = ([engine.select_plan(conn, plan).id] if plan or head else
@@ -459,7 +463,7 @@ def db_upgrade(db: Db = None, as_json: Json = False) -> None:
 
     Example: workflow db upgrade --db postgresql://workflow@db.internal/workflow
     """
-    from workflow.store import Store
+    from workflow.store.db import Store
     store = Store(db, upgrade=True)
     before, after = store.migrated or (store.revision(), store.revision())
     status = {"empty": "created", "current": "current"}.get(before.status, "upgraded")
@@ -489,8 +493,8 @@ def db_copy(source: Annotated[str, typer.Option(
 
     Example: workflow db copy --from workflow.db --to postgresql://workflow@db.internal/workflow
     """
-    from workflow.store import Store
-    from workflow.transfer import copy_plans
+    from workflow.ops.transfer import copy_plans
+    from workflow.store.db import Store
     results = copy_plans(Store(source), Store(target, create=True), plans or None)
     data = [r.as_dict() for r in results]
     text = "\n".join(
@@ -542,7 +546,7 @@ def members_add(person: Person, agency: AgencyArg, manages: Manages = None, plan
 
     Example: workflow members add nguyen so-tai-chinh --plan son-la-2024-ttyt
     """
-    from workflow import members
+    from workflow.ops import members
     _logs()
     _member_change(members.add(_store(db), plan_id=plan, person=person, agency=agency,
                                now=_now(), as_agency=manages), as_json)
@@ -557,7 +561,7 @@ def members_remove(person: Person, agency: AgencyArg, manages: Manages = None,
 
     Example: workflow members remove nguyen so-tai-chinh
     """
-    from workflow import members
+    from workflow.ops import members
     _logs()
     _member_change(members.remove(_store(db), plan_id=plan, person=person, agency=agency,
                                   now=_now(), as_agency=manages), as_json)
@@ -571,7 +575,7 @@ def members_list(agency: Annotated[str | None, typer.Option(
 
     Example: workflow members list --agency so-y-te --json
     """
-    from workflow import members
+    from workflow.ops import members
     engine = _wf()
     with _store(db).read() as conn:
         p = engine.select_plan(conn, plan)

@@ -78,10 +78,11 @@ def child(op: str, db: str, arg: str) -> dict:
         # by raw sqlite3 into the product's own schema with its durability settings.
         import yaml
 
-        from workflow import definitions, expand
-        from workflow.bulk import sqlite_params
-        from workflow.models import TaskRow
-        from workflow.store import Store
+        from workflow.plan import definitions
+        from workflow.store import expand
+        from workflow.store.bulk import sqlite_params
+        from workflow.store.db import Store
+        from workflow.store.models import TaskRow
         Store(db, create=True).dispose()
         plan = definitions.load_file(arg)
         plan_row = type("P", (), {"timezone": plan.timezone, "stall_after": 7 * 86400})
@@ -101,8 +102,10 @@ def child(op: str, db: str, arg: str) -> dict:
         elapsed = time.perf_counter() - t
         con.close()
         return {"seconds": elapsed, "rss_mb": _rss_mb()}
-    from workflow import definitions, engine, reports
-    from workflow.store import Store
+    from workflow.ops import move as engine
+    from workflow.plan import definitions
+    from workflow.store.db import Store
+    from workflow.views import queries as reports
     if op == "load":
         t = time.perf_counter()
         plan = definitions.load_file(arg)

@@ -23,13 +23,16 @@ from sqlalchemy import create_engine, insert, select, text
 from sqlalchemy.exc import DBAPIError
 
 from tests.conftest import SMALL_PLAN, write_plan
-from workflow import clock, engine, history, logs, reports
-from workflow.audit import GENESIS, event_hash
-from workflow.definitions import parse
+from workflow import clock, logs
 from workflow.errors import ConflictError, MoveRefusedError
-from workflow.machine import TRIGGERS
-from workflow.models import EventRow, PlanRow
-from workflow.store import Store, database_url
+from workflow.ops import move as engine
+from workflow.plan.definitions import parse
+from workflow.rules.machine import TRIGGERS
+from workflow.store.audit import GENESIS, event_hash
+from workflow.store.db import Store, database_url
+from workflow.store.models import EventRow, PlanRow
+from workflow.views import asof as history
+from workflow.views import queries as reports
 
 EVENT, PLAN = EventRow.__table__, PlanRow.__table__
 T0 = "2024-04-01T08:00:00+07:00"

@@ -197,10 +197,11 @@ def test_audit_head(small):
 
 def test_stale_move_is_a_conflict_and_writes_nothing(small, db_path):
     """A move judged on a task that another process then moved is refused with exit 6."""
-    from workflow import clock, engine
+    from workflow import clock
     from workflow.errors import ConflictError
-    from workflow.machine import Move, fire
-    from workflow.store import Store
+    from workflow.ops import move as engine
+    from workflow.rules.machine import Move, fire
+    from workflow.store.db import Store
 
     store = Store(str(db_path))
     with store.read() as conn:

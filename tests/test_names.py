@@ -6,7 +6,7 @@ import unicodedata
 
 import pytest
 
-from workflow.names import AgencyIndex
+from workflow.plan.names import AgencyIndex
 
 AGENCIES = [
     ("ubnd-tinh", "Ủy ban nhân dân tỉnh Sơn La", ["UBND tỉnh"]),

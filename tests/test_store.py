@@ -21,10 +21,10 @@ from sqlalchemy.pool import NullPool
 from sqlmodel import SQLModel
 
 from tests.conftest import ROOT, SMALL_PLAN, Runner, write_plan
-from workflow import models, schema
 from workflow.errors import WorkflowError
-from workflow.migrations import HEAD
-from workflow.store import Store, database_url
+from workflow.store import models, schema
+from workflow.store.db import Store, database_url
+from workflow.store.migrations import HEAD
 
 NOW = "2024-04-02T09:00:00+07:00"
 MOVES = ("start", "report", "approve", "return", "block", "unblock")
@@ -66,7 +66,7 @@ def test_head_is_the_newest_migration():
 
 
 def test_migrations_create_exactly_what_the_models_describe(db_path):
-    """A column added to workflow/models.py without a migration fails here."""
+    """A column added to workflow/store/models.py without a migration fails here."""
     from alembic.autogenerate import compare_metadata
     from alembic.runtime.migration import MigrationContext
     Store(str(db_path), create=True).dispose()
@@ -226,7 +226,7 @@ def test_times_round_trip_exactly(small, db_path):
 RACER = f"""
 import os, sys, time
 sys.path.insert(0, {str(ROOT)!r})
-import cli, workflow.engine, workflow.store, workflow.transfer  # noqa
+import cli, workflow.ops.move, workflow.store.db, workflow.ops.transfer  # noqa
 print("ready", flush=True)
 while not os.path.exists(sys.argv[1]):
     time.sleep(0.001)
@@ -386,8 +386,8 @@ import sys
 sys.path.insert(0, {str(ROOT)!r})
 import cli
 from sqlalchemy import select
-from workflow.models import TaskRow
-from workflow.store import Store
+from workflow.store.models import TaskRow
+from workflow.store.db import Store
 
 store = Store()
 while True:

@@ -31,10 +31,10 @@ from sqlalchemy import delete, select
 from sqlalchemy.engine import Connection, Row
 
 from workflow import clock
-from workflow.audit import Appender
 from workflow.errors import MoveRefusedError, NotFoundError, UsageError
-from workflow.models import MemberRow
-from workflow.store import Store
+from workflow.store.audit import Appender
+from workflow.store.db import Store
+from workflow.store.models import MemberRow
 
 MEMBER = MemberRow.__table__
 EVENTS = ("member_added", "member_removed")
@@ -161,7 +161,7 @@ def _acting_for(plan: Row, who: str, rows: list[Row], as_agency: str | None) -> 
 
 def _begin(store: Store, conn: Connection, plan_id: str | None, agency: str,
            as_agency: str | None) -> tuple[Row, str, str | None, Appender, list[Row]]:
-    from workflow.engine import find_agency, select_plan  # engine imports this module
+    from workflow.ops.move import find_agency, select_plan  # engine imports this module
 
     plan = select_plan(conn, plan_id)
     target = find_agency(conn, plan, agency)

@@ -44,12 +44,15 @@ from sqlalchemy.engine import Connection, Engine, Row
 from sqlalchemy.pool import NullPool
 from sqlalchemy.schema import CreateIndex, CreateTable
 
-from workflow import clock, escalation, recurrence, render, reports
-from workflow.audit import utc_text
-from workflow.definitions import nfc
+from workflow import clock
 from workflow.errors import NotFoundError, UsageError, WorkflowError
-from workflow.machine import TRIGGERS
-from workflow.models import DependencyRow, EscalationRow, EventRow, PlanRow, TaskRow
+from workflow.plan.definitions import nfc
+from workflow.rules import escalation, recurrence
+from workflow.rules.machine import TRIGGERS
+from workflow.store.audit import utc_text
+from workflow.store.models import DependencyRow, EscalationRow, EventRow, PlanRow, TaskRow
+from workflow.views import queries as reports
+from workflow.views import render
 
 PLAN, TASK, EVENT, DEP, ESC = (PlanRow.__table__, TaskRow.__table__, EventRow.__table__,
                               DependencyRow.__table__, EscalationRow.__table__)
@@ -358,7 +361,7 @@ class Replay:
 
     def _roll_up(self, parent: str, at: datetime) -> None:
         """As ``engine._roll_up``: a group's state follows its instances'."""
-        from workflow.engine import roll_up_state
+        from workflow.ops.move import roll_up_state
 
         group = self.tasks.get(parent)
         if group is None:
@@ -406,7 +409,7 @@ class Replay:
 
     def _stall_at(self, state: str, open_deps: int, start: date | None,
                   moved: datetime) -> datetime | None:
-        from workflow.engine import stall_at
+        from workflow.ops.move import stall_at
 
         return stall_at(state, open_deps, start, moved, self.settings)
 
@@ -466,7 +469,7 @@ def rebuild(conn: Connection, plan: Row, at: datetime) -> Replay:
 
 # --------------------------------------------------------------------------- as-of views
 # The rebuilt state is written into a private in-memory SQLite database with the same tables,
-# and the very functions that answer for the live tables (workflow.reports) answer for it: the
+# and the very functions that answer for the live tables (workflow.views.queries) answer for it: the
 # as-of views have the live views' shape, filters and ordering by construction.
 
 
@@ -524,7 +527,7 @@ def _materialized(conn: Connection, plan: Row, replay: Replay,
 def as_of_connection(conn: Connection, plan: Row, at: str | datetime | date,
                      now: datetime) -> Iterator[tuple[Connection, datetime]]:
     """(a connection to the plan as it stood at ``at``, that moment in UTC): ask it what you
-    would ask the live tables (``workflow.reports``), as of that moment."""
+    would ask the live tables (``workflow.views.queries``), as of that moment."""
     at_u = as_of(at, plan, now)
     with _materialized(conn, plan, rebuild(conn, plan, at_u)) as mem:
         yield mem, at_u

@@ -15,11 +15,20 @@ from types import SimpleNamespace
 from sqlalchemy import delete, select, update
 from sqlalchemy.engine import Connection, Row
 
-from workflow import clock, expand
-from workflow.audit import Appender
-from workflow.definitions import Plan
+from workflow import clock
 from workflow.errors import ConflictError
-from workflow.models import PLAN_ROW, AgencyRow, DependencyRow, EventRow, PlanRow, TaskRow, UnitRow
+from workflow.plan.definitions import Plan
+from workflow.store import expand
+from workflow.store.audit import Appender
+from workflow.store.models import (
+    PLAN_ROW,
+    AgencyRow,
+    DependencyRow,
+    EventRow,
+    PlanRow,
+    TaskRow,
+    UnitRow,
+)
 
 PLAN, TASK, AGENCY, DEP, EVENT, UNIT = (
     PlanRow.__table__, TaskRow.__table__, AgencyRow.__table__, DependencyRow.__table__,
@@ -28,7 +37,9 @@ PLAN, TASK, AGENCY, DEP, EVENT, UNIT = (
 
 def upgrade_plan(conn: Connection, store, existing: Row, plan: Plan, *, now: datetime,
                  actor: str | None):
-    from workflow import engine  # engine imports us lazily; this keeps the cycle one-way
+    from workflow.ops import (
+        move as engine,  # engine imports us lazily; this keeps the cycle one-way
+    )
 
     now_u = clock.to_utc(now)
     rows = {r.task_id: r for r in conn.execute(select(TASK).where(TASK.c.plan_id == plan.id))}
@@ -99,7 +110,7 @@ def upgrade_plan(conn: Connection, store, existing: Row, plan: Plan, *, now: dat
         if any(getattr(row, k) != v for k, v in values.items() if k != "position"):
             changed.append(task_id)
         conn.execute(update(TASK).where(TASK.c.pk == row.pk).values(**values))
-    from workflow.history import row_changes  # what it records lets history replay it
+    from workflow.views.asof import row_changes  # what it records lets history replay it
 
     after = {r.task_id: r for r in conn.execute(select(TASK).where(TASK.c.plan_id == plan.id))}
     events = Appender(conn, plan.id, store.person(conn))
@@ -110,7 +121,7 @@ def upgrade_plan(conn: Connection, store, existing: Row, plan: Plan, *, now: dat
                data={"digest": plan.digest, "previous_digest": existing.digest, **changes,
                      "definition": plan.canonical(), "rows": row_changes(rows, after)})
     # Deadlines, leads or steps may have changed under open escalations: recheck them now.
-    from workflow import escalation
+    from workflow.rules import escalation
     escalation.recheck_open(conn, events, plan_row, now)
     events.flush()
     return engine.LoadResult(plan.id, "upgraded", len(plan.tasks), changes)

@@ -2,7 +2,7 @@
 
 from alembic import context
 
-from workflow.schema import VERSION_TABLE
+from workflow.store.schema import VERSION_TABLE
 
 connection = context.config.attributes["connection"]
 context.configure(connection=connection, version_table=VERSION_TABLE,

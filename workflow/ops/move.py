@@ -18,16 +18,19 @@ from typing import TYPE_CHECKING, Any
 from sqlalchemy import func, select, update
 from sqlalchemy.engine import Connection, Row
 
-from workflow import bulk, clock, delivery, escalation, logs, members
-from workflow.audit import Appender
+from workflow import clock, logs
 from workflow.errors import ConflictError, MoveRefusedError, NotFoundError, UsageError
-from workflow.machine import Move, fire
-from workflow.models import PLAN_ROW, AgencyRow, DependencyRow, PlanRow, TaskRow, UnitRow
-from workflow.names import AgencyIndex
-from workflow.store import Store
+from workflow.ops import delivery, members
+from workflow.plan.names import AgencyIndex
+from workflow.rules import escalation
+from workflow.rules.machine import Move, fire
+from workflow.store import bulk
+from workflow.store.audit import Appender
+from workflow.store.db import Store
+from workflow.store.models import PLAN_ROW, AgencyRow, DependencyRow, PlanRow, TaskRow, UnitRow
 
 if TYPE_CHECKING:
-    from workflow.definitions import Plan
+    from workflow.plan.definitions import Plan
 
 log = logs.get_logger("workflow")
 
@@ -124,7 +127,8 @@ class LoadResult:
 
 def load_plan(store: Store, plan: Plan, *, now: datetime, actor: str | None = None,
               upgrade: bool = False) -> LoadResult:
-    from workflow import expand, recurrence  # loading only: moves need neither
+    from workflow.rules import recurrence  # loading only: moves need neither
+    from workflow.store import expand
     now_u = clock.to_utc(now)
     with store.write() as conn:
         existing = conn.execute(select(*PLAN_ROW).where(PLAN.c.id == plan.id)).one_or_none()
@@ -136,7 +140,7 @@ def load_plan(store: Store, plan: Plan, *, now: datetime, actor: str | None = No
                     f"plan {plan.id} is already loaded from a different definition (stored "
                     f"{existing.digest[:12]}, file {plan.digest[:12]}); nothing was written. "
                     f"To apply the changes: workflow load {plan.source} --upgrade")
-            from workflow.upgrade import upgrade_plan  # only this rare path needs it
+            from workflow.ops.upgrade import upgrade_plan  # only this rare path needs it
             return upgrade_plan(conn, store, existing, plan, now=now, actor=actor)
         conn.execute(PLAN.insert().values(**plan_columns(plan), loaded_at=now_u,
                                           head_seq=0, head_hash=""))
@@ -342,7 +346,7 @@ def _release_dependents(conn: Connection, plan: Row, task_id: str, now_u: dateti
 
 def sweep(store: Store, *, plan_id: str | None, now: datetime) -> list[escalation.Action]:
     """One escalation sweep over one plan, or every plan; each plan in its own transaction."""
-    from workflow import recurrence
+    from workflow.rules import recurrence
     with store.read() as conn:
         ids = ([select_plan(conn, plan_id).id] if plan_id else
                conn.execute(select(PLAN.c.id).order_by(PLAN.c.id)).scalars().all())

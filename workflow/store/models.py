@@ -4,7 +4,7 @@ The columns a sweep filters on (``stall_at``, ``overdue_at``, open escalations'
 ``next_climb_at``) are precomputed on every move so each sweep query is one index range scan:
 its cost follows the tasks needing attention, not the size of the plan.
 
-Databases are created and upgraded by the Alembic revisions in ``workflow/migrations``, not
+Databases are created and upgraded by the Alembic revisions in ``workflow/store/migrations``, not
 from these classes: a column or table added here needs a new revision there (a test compares).
 """
 

@@ -21,10 +21,10 @@ from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from workflow.clock import DEFAULT_TIMEZONE
-from workflow.dates import DateParseError, normalize_text, parse_date, parse_duration
 from workflow.errors import DefinitionError, NotFoundError, Problem
-from workflow.names import AgencyIndex
-from workflow.yamlnodes import Mapping, Node, Scalar, Sequence, compose
+from workflow.plan.dates import DateParseError, normalize_text, parse_date, parse_duration
+from workflow.plan.names import AgencyIndex
+from workflow.plan.yamlnodes import Mapping, Node, Scalar, Sequence, compose
 
 DEFAULT_STALL_AFTER = timedelta(days=7)
 DEFAULT_STEP_AFTER = timedelta(days=3)

@@ -2,7 +2,7 @@
 
 Every start reads the revision from ``wf_schema_version`` (Alembic's version table) and
 compares it with ``migrations.HEAD``: one small query, no Alembic import. Alembic is imported
-only to create or upgrade a database, where it runs ``workflow/migrations`` inside the
+only to create or upgrade a database, where it runs ``workflow/store/migrations`` inside the
 caller's transaction (on PostgreSQL, under an advisory lock, so two processes creating the
 same database at once wait for each other instead of failing).
 
@@ -21,7 +21,7 @@ from sqlalchemy.engine import Connection
 from sqlalchemy.exc import DBAPIError
 
 from workflow.errors import StoreError
-from workflow.migrations import HEAD
+from workflow.store.migrations import HEAD
 
 VERSION_TABLE = "wf_schema_version"
 MIGRATIONS = Path(__file__).resolve().parent / "migrations"
@@ -130,7 +130,7 @@ def _check_complete(conn: Connection) -> None:
     (otherwise the whole upgrade rolls back, nothing changed)."""
     from sqlmodel import SQLModel
 
-    from workflow import models  # noqa: F401  (registers the tables)
+    from workflow.store import models  # noqa: F401  (registers the tables)
     insp = inspect(conn)
     problems = []
     for table in SQLModel.metadata.sorted_tables:

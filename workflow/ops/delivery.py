@@ -28,7 +28,7 @@ from sqlalchemy.engine import Connection
 
 from workflow import logs
 from workflow.clock import to_utc
-from workflow.models import DeliveryRow, PlanRow
+from workflow.store.models import DeliveryRow, PlanRow
 
 log = logs.get_logger("workflow.delivery")
 OUTBOX, PLAN = DeliveryRow.__table__, PlanRow.__table__

@@ -17,10 +17,10 @@ from datetime import datetime, timedelta
 from sqlalchemy import and_, select, update
 from sqlalchemy.engine import Connection
 
-from workflow import delivery
-from workflow.audit import Appender
 from workflow.clock import to_utc
-from workflow.models import EscalationRow, PlanRow, TaskRow
+from workflow.ops import delivery
+from workflow.store.audit import Appender
+from workflow.store.models import EscalationRow, PlanRow, TaskRow
 
 TASK = TaskRow.__table__
 ESC = EscalationRow.__table__

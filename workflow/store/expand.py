@@ -23,8 +23,8 @@ from typing import Any
 from sqlalchemy.engine import Row
 
 from workflow import clock
-from workflow.definitions import Plan, TaskDef, Unit
-from workflow.recurrence import next_create_at, rule_json
+from workflow.plan.definitions import Plan, TaskDef, Unit
+from workflow.rules.recurrence import next_create_at, rule_json
 
 BATCH = 5000
 
@@ -52,7 +52,7 @@ def _approver(plan: Plan, t: TaskDef, lead: str) -> str:
 
 def task_rows(plan: Plan, plan_row: Row, now_u: datetime) -> Iterator[dict[str, Any]]:
     """Every row of the plan, in definition order; a fanned-out task's instances follow it."""
-    from workflow.engine import stall_at
+    from workflow.ops.move import stall_at
 
     tz = plan_row.timezone
 

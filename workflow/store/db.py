@@ -11,7 +11,7 @@ it judged is still there. A writer waits at most the busy timeout for a lock (lo
 Sessions run in UTC. A Store keeps one connection for its transactions and closes it when
 it is disposed of or collected, so nothing is left open when a command ends.
 
-The schema is versioned by Alembic (``workflow.schema``): a new database is created by
+The schema is versioned by Alembic (``workflow.store.schema``): a new database is created by
 running the migrations; an older one is refused until ``workflow db upgrade``; a newer one is
 refused.
 """
@@ -36,7 +36,6 @@ from sqlalchemy.exc import (
 )
 from sqlalchemy.pool import NullPool, QueuePool
 
-from workflow import schema
 from workflow.errors import (
     ConflictError,
     NotFoundError,
@@ -44,6 +43,7 @@ from workflow.errors import (
     UsageError,
     WorkflowError,
 )
+from workflow.store import schema
 
 BUSY_TIMEOUT_S = 10.0  # WORKFLOW_BUSY_TIMEOUT (seconds) overrides it
 DEFAULT_DB = "workflow.db"
@@ -231,7 +231,7 @@ class Store:
     def person(self, conn: Connection) -> str:
         """Who is at the keyboard: the database role on PostgreSQL, else the OS user.
 
-        ``WORKFLOW_PERSON`` names the person on SQLite only (tests; see workflow.members). On
+        ``WORKFLOW_PERSON`` names the person on SQLite only (tests; see workflow.ops.members). On
         PostgreSQL the person is the role the server authenticated: a different
         ``WORKFLOW_PERSON`` is refused, never recorded as if that person had acted.
         """

@@ -11,8 +11,8 @@ from sqlalchemy import and_, case, func, or_, select
 from sqlalchemy.engine import Connection, Row
 
 from workflow import clock
-from workflow.machine import STATES
-from workflow.models import PLAN_ROW, DependencyRow, EscalationRow, EventRow, PlanRow, TaskRow
+from workflow.rules.machine import STATES
+from workflow.store.models import PLAN_ROW, DependencyRow, EscalationRow, EventRow, PlanRow, TaskRow
 
 PLAN, TASK, EVENT, ESC, DEP = (PlanRow.__table__, TaskRow.__table__, EventRow.__table__,
                                EscalationRow.__table__, DependencyRow.__table__)
@@ -183,7 +183,7 @@ def iter_history(conn: Connection, plan: Row, *, task: str | None = None,
                  since: datetime | None = None,
                  until: datetime | None = None) -> Iterator[dict[str, Any]]:
     """The plan's events oldest first, streamed: ``agency`` acted or was escalated to;
-    ``events`` are kinds; ``since`` and ``until`` are inclusive. Parsing: workflow.history."""
+    ``events`` are kinds; ``since`` and ``until`` are inclusive. Parsing: workflow.views.asof."""
     q = select(EVENT).where(EVENT.c.plan_id == plan.id)
     if task is not None:
         q = q.where(EVENT.c.task_id == task)

@@ -17,9 +17,9 @@ from dataclasses import dataclass, field
 from sqlalchemy import Integer, Table, select
 from sqlmodel import SQLModel
 
-from workflow import audit, models
 from workflow.errors import AuditError, ConflictError, NotFoundError, UsageError
-from workflow.store import Store
+from workflow.store import audit, models
+from workflow.store.db import Store
 
 BATCH = 1000
 
@@ -41,7 +41,7 @@ def tables() -> list[Table]:
     ordered = [t for t in SQLModel.metadata.sorted_tables if t.name.startswith("wf_")]
     for t in ordered:
         if t.name != "wf_plan" and "plan_id" not in t.c:
-            raise RuntimeError(f"{t.name} has no plan_id column: teach workflow.transfer "
+            raise RuntimeError(f"{t.name} has no plan_id column: teach workflow.ops.transfer "
                                "how to copy it")
     return ordered
 

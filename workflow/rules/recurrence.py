@@ -17,9 +17,9 @@ from sqlalchemy import select, update
 from sqlalchemy.engine import Connection, Row
 
 from workflow import clock
-from workflow.audit import Appender
-from workflow.definitions import Repeat
-from workflow.models import DependencyRow, TaskRow
+from workflow.plan.definitions import Repeat
+from workflow.store.audit import Appender
+from workflow.store.models import DependencyRow, TaskRow
 
 TASK, DEP = TaskRow.__table__, DependencyRow.__table__
 MAX_PER_SWEEP = 1000  # per rule: a daily-ish rule left for years catches up over a few sweeps
@@ -77,7 +77,7 @@ def next_create_at(rep: Repeat, after: date | None, tz: str) -> datetime | None:
 def create_due(conn: Connection, log: Appender, plan: Row, now: datetime,
                group_pk: int | None = None) -> list[str]:
     """Creates every occurrence within its look-ahead of ``now``; returns their ids."""
-    from workflow import engine  # stall_at lives with the other timing rules
+    from workflow.ops import move as engine  # stall_at lives with the other timing rules
 
     now_u = clock.to_utc(now)
     q = select(TASK).where(TASK.c.plan_id == plan.id, TASK.c.next_create_at.is_not(None),

@@ -19,7 +19,7 @@ from sqlalchemy.engine import Connection
 
 from workflow.clock import to_utc
 from workflow.errors import AuditError, NotFoundError, UsageError
-from workflow.models import EventRow, PlanRow, TaskRow
+from workflow.store.models import EventRow, PlanRow, TaskRow
 
 GENESIS = "0" * 64
 EVENT = EventRow.__table__
