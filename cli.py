@@ -1,8 +1,11 @@
-"""The `workflow` command line: parse, call one engine or report function, format, exit.
+"""The `workflow` command line: parse, one call into ``workflow.ops`` or ``workflow.views``,
+one renderer (``workflow.views.render``), and errors mapped to exit codes once (``main``).
 
 Errors: one line on stderr (``Error: ...``), details after, a traceback only with --debug.
-Exit codes are SPEC.md's; each error class in workflow.errors carries its own.
-The workflow package is imported inside commands so that ``--help`` stays fast.
+Exit codes are SPEC.md's (and 8 for a database that cannot be used); each error class in
+workflow.errors carries its own. The package is a heavy import (SQLAlchemy, the models: about
+a quarter of a second), so commands import what they call inside themselves: ``--help``
+stays fast.
 """
 
 from __future__ import annotations
@@ -10,12 +13,13 @@ from __future__ import annotations
 import functools
 import json
 import os
-import re
 import sys
-from datetime import timedelta
 from typing import Annotated, Any
 
 import typer
+from typer._click.exceptions import NoArgsIsHelpError  # Typer vendors Click; no public name
+
+from workflow.rules.kinds import State  # light: the names only, nothing of the engine
 
 app = typer.Typer(
     add_completion=False, no_args_is_help=True, rich_markup_mode=None,
@@ -30,6 +34,10 @@ app.add_typer(audit_app, name="audit")
 db_app = typer.Typer(no_args_is_help=True, rich_markup_mode=None,
                      help="Upgrade the database's schema; copy plans between databases.")
 app.add_typer(db_app, name="db")
+members_app = typer.Typer(no_args_is_help=True, rich_markup_mode=None,
+                          help="Who may act for which agency (a plan without members is "
+                               "open to anyone).")
+app.add_typer(members_app, name="members")
 
 Plan = Annotated[str | None, typer.Option("--plan", envvar="WORKFLOW_PLAN", show_envvar=False,
                                           help="Plan id (WORKFLOW_PLAN); optional with one plan.")]
@@ -42,43 +50,40 @@ As = Annotated[str | None, typer.Option("--as", envvar="WORKFLOW_ACTOR", show_en
 Note = Annotated[str | None, typer.Option("--note", help="What was done / why / the difficulty.")]
 TaskArg = Annotated[str, typer.Argument(help="Task id (or the document's numbering, e.g. II.4).",
                                         show_default=False)]
-
-
-def _wf():
-    """The engine, imported on first use (keeps --help from loading SQLAlchemy)."""
-    _logs()
-    import workflow.ops.move as engine
-    return engine
-
-
-def _logs() -> None:
-    """structlog set-up, on first use: importing structlog costs --help about 70 ms."""
-    from workflow import logs
-    logs.configure()
-
-
-def _as_of():
-    """History replay, imported only for --at (it is the heaviest module)."""
-    from workflow.views import asof as history
-    return history
+At = Annotated[str | None, typer.Option(
+    "--at", help="As the history says it stood then: a date (its end) or an ISO date-time.")]
+Person = Annotated[str, typer.Argument(help="The person: their OS user name (SQLite) or "
+                                            "database role (PostgreSQL).", show_default=False)]
+AgencyArg = Annotated[str, typer.Argument(help="The agency (id, name or alias).",
+                                          show_default=False)]
+Manages = Annotated[str | None, typer.Option(
+    "--as", help="The agency you manage members for: the coordinator or the issuer "
+                 "(default: the one you are a member of).")]
 
 
 def _now():
-    from workflow import clock
+    from workflow import clock  # the package: heavy, see the module docstring
     return clock.now()
 
 
-def _store(db: str | None, *, create: bool = False):
-    _logs()
-    from workflow.store.db import Store
-    return Store(db, create=create)
+def _store(db: str | None):
+    from workflow.store.db import Store  # the package: heavy, see the module docstring
+    return Store(db)
 
 
-def _out(data: Any, as_json: bool, text: str | None = None) -> None:
+def _out(data: Any, as_json: bool, render=None, *args: Any) -> None:
+    """The command's one output: its data as JSON, or the renderer's text."""
     if as_json:
         sys.stdout.write(json.dumps(data, ensure_ascii=False, indent=2, default=str) + "\n")
-    elif text is not None:
-        sys.stdout.write(text + "\n")
+    elif render is not None:
+        text = render(data, *args)
+        if text is not None:
+            sys.stdout.write(text + "\n")
+
+
+def _usage(message: str) -> None:
+    from workflow.errors import UsageError  # the package: heavy, see the module docstring
+    raise UsageError(message)
 
 
 # --------------------------------------------------------------------------- definitions
@@ -91,31 +96,12 @@ def validate(files: Annotated[list[str], typer.Argument(help="Definition files."
 
     Example: workflow validate definitions/*.yaml
     """
-    from workflow.errors import DefinitionError, NotFoundError
-    from workflow.plan.definitions import load_file
-    results, codes = [], set()
-    for f in files:
-        try:
-            plan = load_file(f)
-        except (DefinitionError, NotFoundError) as err:
-            problems = [str(p) for p in getattr(err, "problems", [])] or [str(err)]
-            results.append({"file": f, "valid": False, "problems": problems})
-            codes.add(err.exit_code)
-            continue
-        results.append({"file": f, "valid": True, "plan": plan.id, "tasks": len(plan.tasks),
-                        "agencies": len(plan.agencies), "warnings": list(plan.warnings)})
-    if as_json:
-        _out(results, True)
-    else:
-        for r in results:
-            if r["valid"]:
-                print(f"ok  {r['file']}: plan {r['plan']}, {r['tasks']} tasks, "
-                      f"{r['agencies']} agencies")
-                for w in r["warnings"]:
-                    print(f"    warning: {w}")
-    if codes:
-        lines = [p for r in results if not r["valid"] for p in r["problems"]]
-        _fail(3 if 3 in codes else 5, lines[0], lines[1:])
+    from workflow.plan.check import check_files  # the package: heavy, see the docstring
+    from workflow.views import render
+    results, error = check_files(files)
+    _out(results, as_json, render.validation)
+    if error is not None:
+        raise error
 
 
 @app.command()
@@ -127,17 +113,11 @@ def load(file: Annotated[str, typer.Argument(help="Definition file (YAML).")],
 
     Example: workflow load definitions/son-la-2024-ttyt.yaml
     """
-    from workflow.plan.definitions import load_file
-    plan = load_file(file)
-    result = _wf().load_plan(_store(db, create=True), plan, now=_now(), actor=actor,
-                             upgrade=upgrade)
-    words = {"created": "loaded", "unchanged": "already loaded, unchanged",
-             "upgraded": "upgraded"}
-    text = f"{words[result.status]}: plan {result.plan} ({result.tasks} tasks)"
-    if result.changes:
-        text += "; " + ", ".join(f"{k}: {', '.join(v) or '-'}" for k, v in result.changes.items())
-    _out({"plan": result.plan, "status": result.status, "tasks": result.tasks,
-          "changes": result.changes}, as_json, text)
+    from workflow.ops.load import load as load_file  # the package: heavy, see the docstring
+    from workflow.views import render
+    r = load_file(file, db, now=_now(), actor=actor, upgrade=upgrade)
+    _out({"plan": r.plan, "status": r.status, "tasks": r.tasks, "changes": r.changes},
+         as_json, render.loaded)
 
 
 # --------------------------------------------------------------------------- queries
@@ -149,75 +129,43 @@ def plans(db: Db = None, as_json: Json = False) -> None:
 
     Example: workflow plans --json
     """
-    from workflow.store.db import database_url
-    from workflow.views import queries as reports
-    from workflow.views import render
-    url = database_url(db)
-    if url.get_backend_name() == "sqlite" and url.database and not os.path.exists(url.database):
-        data = []  # no database yet: no plans (and no empty file left behind by a question)
-    else:
-        with _store(db).read() as conn:
-            data = reports.plans(conn, _now())
-    _out(data, as_json, render.plans_table(data))
-
-
-STATE_CHOICES = ["assigned", "in_progress", "reported", "approved", "blocked"]
+    from workflow.views import read, render  # the package: heavy, see the module docstring
+    _out(read.plans(db, _now()), as_json, render.plans_table)
 
 
 @app.command()
 def tasks(pattern: Annotated[str | None, typer.Argument(
               help="Only ids matching this pattern ('*' and '?' wildcards).")] = None,
-          state: Annotated[str | None, typer.Option("--state", help="Only tasks in this state: "
-                                                    + ", ".join(STATE_CHOICES))] = None,
+          state: Annotated[str | None, typer.Option(
+              "--state", help=f"Only tasks in this state: {', '.join(State)}")] = None,
           agency: Annotated[str | None, typer.Option(
               "--agency", help="Only tasks this agency leads or supports.")] = None,
           lead: Annotated[str | None, typer.Option("--lead", help="Only tasks it leads.")] = None,
           overdue: Annotated[bool, typer.Option("--overdue", help="Only overdue tasks.")] = False,
           blocked: Annotated[bool, typer.Option("--blocked", help="Only blocked tasks.")] = False,
-          at: Annotated[str | None, typer.Option(
-              "--at", help="As the history says they stood then: a date (its end) or an ISO "
-                           "date-time.")] = None,
-          plan: Plan = None, db: Db = None, as_json: Json = False) -> None:
+          at: At = None, plan: Plan = None, db: Db = None, as_json: Json = False) -> None:
     """List a plan's tasks.
 
     Example: workflow tasks --agency so-tai-chinh --overdue --at 2024-04-30
     """
-    from workflow.views import queries as reports
-    from workflow.views import render
-    if state is not None and state not in STATE_CHOICES:
-        _usage(f"unknown state {state!r}; states are {', '.join(STATE_CHOICES)}")
-    engine = _wf()
-    with _store(db).read() as conn:
-        p = engine.select_plan(conn, plan)
-        agency_id = engine.find_agency(conn, p, agency) if agency else None
-        lead_id = engine.find_agency(conn, p, lead) if lead else None
-        filters = {"state": state, "agency": agency_id, "lead": lead_id, "overdue": overdue,
-                   "blocked": blocked, "pattern": pattern}
-        data = (reports.tasks(conn, p, _now(), **filters) if at is None
-                else _as_of().tasks_at(conn, p, at, _now(), **filters))
-    _out(data, as_json, render.task_table(data))
+    from workflow.views import read, render  # the package: heavy, see the module docstring
+    if state is not None and state not in {s.value for s in State}:
+        _usage(f"unknown state {state!r}; states are {', '.join(State)}")
+    _out(read.tasks(_store(db), plan=plan, at=at, now=_now(), state=state, agency=agency,
+                    lead=lead, overdue=overdue, blocked=blocked, pattern=pattern),
+         as_json, render.task_table)
 
 
 @app.command()
-def show(task: TaskArg,
-         at: Annotated[str | None, typer.Option(
-             "--at", help="As the history says it stood then: a date (its end) or an ISO "
-                          "date-time.")] = None,
-         plan: Plan = None, db: Db = None, as_json: Json = False) -> None:
+def show(task: TaskArg, at: At = None, plan: Plan = None, db: Db = None,
+         as_json: Json = False) -> None:
     """One task: state, lead, support, due, dependencies, open escalation, last moves.
 
     Example: workflow show dieu-chuyen-tai-san --at 2024-05-15T17:00
     """
-    from workflow.views import queries as reports
-    from workflow.views import render
-    engine = _wf()
-    with _store(db).read() as conn:
-        p = engine.select_plan(conn, plan)
-        if at is None:
-            data = reports.task_detail(conn, p, engine.find_task(conn, p, task).pk, _now())
-        else:
-            data = _as_of().task_at(conn, p, task, at, _now())
-    _out(data, as_json, render.task_view(data))
+    from workflow.views import read, render  # the package: heavy, see the module docstring
+    _out(read.show(_store(db), plan=plan, task=task, at=at, now=_now()), as_json,
+         render.task_view)
 
 
 @app.command()
@@ -244,21 +192,17 @@ def history(task: Annotated[str | None, typer.Argument(help="Only this task's ev
 
     Example: workflow history --agency so-tai-chinh --since 2024-04-01 --format csv -o h.csv
     """
-    from workflow.views import asof as hist
+    from workflow.views import read  # the package: heavy, see the module docstring
+    from workflow.views.history import FORMATS
     if as_json and fmt not in (None, "json"):
         _usage(f"--json and --format {fmt} disagree; give one of them")
     fmt = "json" if as_json else (fmt or "text").lower()
-    if fmt not in hist.FORMATS:
-        _usage(f"--format {fmt!r}: formats are {', '.join(hist.FORMATS)}")
-    engine = _wf()
-    with _store(db).read() as conn:
-        p = engine.select_plan(conn, plan)
-        rows = hist.events(conn, p, task=engine.find_task(conn, p, task).task_id if task else None,
-                           agency=engine.find_agency(conn, p, agency) if agency else None,
-                           kinds=event, since=since, until=until)
-        sys.stdout.flush()
-        with hist.output(output, sys.stdout.buffer) as out:
-            count = hist.write(rows, fmt, out)
+    if fmt not in FORMATS:
+        _usage(f"--format {fmt!r}: formats are {', '.join(FORMATS)}")
+    sys.stdout.flush()
+    count = read.export_history(_store(db), sys.stdout.buffer, plan=plan, task=task,
+                                agency=agency, kinds=event, since=since, until=until, fmt=fmt,
+                                output=output)
     if output:
         sys.stderr.write(f"wrote {count} event{'s' * (count != 1)} to {output} ({fmt})\n")
 
@@ -266,107 +210,56 @@ def history(task: Annotated[str | None, typer.Argument(help="Only this task's ev
 @app.command()
 def summary(by: Annotated[str, typer.Option("--by", help="Group by agency (lead), task "
                                               "or unit.")] = "agency",
-            at: Annotated[str | None, typer.Option(
-                "--at", help="As the history says it stood then: a date (its end) or an ISO "
-                             "date-time.")] = None,
-            plan: Plan = None, db: Db = None, as_json: Json = False) -> None:
+            at: At = None, plan: Plan = None, db: Db = None, as_json: Json = False) -> None:
     """Per lead agency: done on time, done late, overdue, not yet due, blocked, escalated.
 
     Example: workflow summary --at 2024-06-30 --json
     """
     if by not in ("agency", "task", "unit"):
         _usage(f"--by {by!r}: group by agency, task or unit")
-    from sqlalchemy import select
-
-    from workflow.store.models import AgencyRow
-    from workflow.views import queries as reports
-    from workflow.views import render
-    engine = _wf()
-    with _store(db).read() as conn:
-        p = engine.select_plan(conn, plan)
-        data = (reports.summary(conn, p, _now(), by=by) if at is None
-                else _as_of().summary_at(conn, p, at, _now(), by=by))
-        names = dict(conn.execute(select(AgencyRow.id, AgencyRow.name)
-                                  .where(AgencyRow.plan_id == p.id)).all())
-    _out(data, as_json, render.summary_table(data, names))
+    from workflow.views import read, render  # the package: heavy, see the module docstring
+    data, names = read.summary(_store(db), plan=plan, by=by, at=at, now=_now())
+    _out(data, as_json, render.summary_table, names)
 
 
 # --------------------------------------------------------------------------- moves
 
-
-def _move(trigger: str, task: str, actor: str | None, note: str | None, plan: str | None,
-          db: str | None, as_json: bool) -> None:
-    from workflow.views import render
-    result = _wf().move(_store(db), plan_id=plan, task=task, trigger=trigger, actor=actor,
-                        note=note, now=_now())
-    actions = [a.as_dict() for a in result.escalations]
-    data = {"plan": result.plan, "task": result.task, "event": trigger,
-            "from": result.from_state, "to": result.to_state, "actor": result.actor,
-            "seq": result.events[0]["seq"], "escalations": actions}
-    text = (f"{result.task}: {result.from_state} {render.ARROW} {result.to_state} "
-            f"({trigger} by {result.actor})")
-    text += "".join(f"\n  escalation {render.action_line(a)}" for a in actions)
-    _out(data, as_json, text)
-
-
-@app.command()
-def start(task: TaskArg, actor: As = None, note: Note = None, plan: Plan = None, db: Db = None,
-          as_json: Json = False) -> None:
-    """Start a task (its lead; every dependency approved; not before its start date).
-
-    Example: workflow start quyet-toan-2023 --as so-y-te
-    """
-    _move("start", task, actor, note, plan, db, as_json)
+MOVES = {  # trigger: its help (the triggers themselves: workflow.rules.kinds.Trigger)
+    "start": "Start a task (its lead; every dependency approved; not before its start date)."
+             "\n\nExample: workflow start quyet-toan-2023 --as so-y-te",
+    "report": "Report a task done (its lead; a note saying what was done).\n\nExample: "
+              'workflow report quyet-toan-2023 --as so-y-te --note "Đã gửi Sở Tài chính"',
+    "approve": "Approve a reported task (its approver).\n\n"
+               "Example: workflow approve quyet-toan-2023 --as ubnd-tinh",
+    "return": "Send a reported task back to in_progress (its approver; a note saying why)."
+              '\n\nExample: workflow return quyet-toan-2023 --as ubnd-tinh --note "Thiếu số liệu"',
+    "block": "Report a difficulty that blocks a task (its lead or a supporting agency; a "
+             'note).\n\nExample: workflow block kiem-ke-tai-san --as ttyt-huyen --note '
+             '"Thiếu biên bản"',
+    "unblock": "Resolve a block; the task returns to where it was (lead, coordinator or "
+               "issuer; a note).\n\nExample: workflow unblock kiem-ke-tai-san --as so-y-te "
+               '--note "Đã bổ sung"',
+}
 
 
-@app.command()
-def report(task: TaskArg, actor: As = None, note: Note = None, plan: Plan = None, db: Db = None,
-           as_json: Json = False) -> None:
-    """Report a task done (its lead; a note saying what was done).
+def _move_command(trigger: str) -> None:
+    def command(task: TaskArg, actor: As = None, note: Note = None, plan: Plan = None,
+                db: Db = None, as_json: Json = False) -> None:
+        from workflow.ops.move import move  # the package: heavy, see the module docstring
+        from workflow.views import render
+        r = move(_store(db), plan_id=plan, task=task, trigger=trigger, actor=actor, note=note,
+                 now=_now())
+        _out({"plan": r.plan, "task": r.task, "event": trigger, "from": r.from_state,
+              "to": r.to_state, "actor": r.actor, "seq": r.events[0]["seq"],
+              "escalations": [a.as_dict() for a in r.escalations]}, as_json, render.moved)
 
-    Example: workflow report quyet-toan-2023 --as so-y-te --note "Đã gửi Sở Tài chính"
-    """
-    _move("report", task, actor, note, plan, db, as_json)
-
-
-@app.command()
-def approve(task: TaskArg, actor: As = None, note: Note = None, plan: Plan = None, db: Db = None,
-            as_json: Json = False) -> None:
-    """Approve a reported task (its approver).
-
-    Example: workflow approve quyet-toan-2023 --as ubnd-tinh
-    """
-    _move("approve", task, actor, note, plan, db, as_json)
+    command.__doc__ = MOVES[trigger]
+    command.__name__ = f"{trigger}_"
+    app.command(trigger)(command)
 
 
-@app.command("return")
-def return_(task: TaskArg, actor: As = None, note: Note = None, plan: Plan = None,
-            db: Db = None, as_json: Json = False) -> None:
-    """Send a reported task back to in_progress (its approver; a note saying why).
-
-    Example: workflow return quyet-toan-2023 --as ubnd-tinh --note "Thiếu số liệu"
-    """
-    _move("return", task, actor, note, plan, db, as_json)
-
-
-@app.command()
-def block(task: TaskArg, actor: As = None, note: Note = None, plan: Plan = None, db: Db = None,
-          as_json: Json = False) -> None:
-    """Report a difficulty that blocks a task (its lead or a supporting agency; a note).
-
-    Example: workflow block kiem-ke-tai-san --as ttyt-huyen --note "Thiếu biên bản"
-    """
-    _move("block", task, actor, note, plan, db, as_json)
-
-
-@app.command()
-def unblock(task: TaskArg, actor: As = None, note: Note = None, plan: Plan = None,
-            db: Db = None, as_json: Json = False) -> None:
-    """Resolve a block; the task returns to where it was (lead, coordinator or issuer; a note).
-
-    Example: workflow unblock kiem-ke-tai-san --as so-y-te --note "Đã bổ sung"
-    """
-    _move("unblock", task, actor, note, plan, db, as_json)
+for _trigger in MOVES:
+    _move_command(_trigger)
 
 
 # --------------------------------------------------------------------------- escalation
@@ -378,9 +271,10 @@ def escalate(plan: Plan = None, db: Db = None, as_json: Json = False) -> None:
 
     Example: workflow escalate --json  (with WORKFLOW_NOW=2024-05-20 to simulate a date)
     """
+    from workflow.ops.sweep import sweep  # the package: heavy, see the module docstring
     from workflow.views import render
-    actions = [a.as_dict() for a in _wf().sweep(_store(db), plan_id=plan, now=_now())]
-    _out(actions, as_json, "\n".join(render.action_line(a) for a in actions) or "nothing to do")
+    actions = sweep(_store(db), plan_id=plan, now=_now())
+    _out([a.as_dict() for a in actions], as_json, render.swept)
 
 
 @app.command()
@@ -389,18 +283,8 @@ def escalations(plan: Plan = None, db: Db = None, as_json: Json = False) -> None
 
     Example: workflow escalations
     """
-    from workflow.views import queries as reports
-    engine = _wf()
-    with _store(db).read() as conn:
-        p = engine.select_plan(conn, plan)
-        data = reports.open_escalations(conn, p, _now())
-    text = "\n".join(f"{e['task']:<28} L{e['level']} → {e['escalated_to']:<16} {e['reason']:<8}"
-                     f" {e['age_hours']:>7.1f} h" for e in data) or "no open escalations"
-    _out(data, as_json, text)
-
-
-_EVERY = re.compile(r"^\s*(\d+)\s*([smhdw])\s*$", re.IGNORECASE)
-_UNIT = {"s": "seconds", "m": "minutes", "h": "hours", "d": "days", "w": "weeks"}
+    from workflow.views import read, render  # the package: heavy, see the module docstring
+    _out(read.escalations(_store(db), plan=plan, now=_now()), as_json, render.escalation_table)
 
 
 @app.command()
@@ -410,14 +294,8 @@ def watch(every: Annotated[str, typer.Option("--every", help="How often: 30s, 15
 
     Example: workflow watch --every 15m
     """
-    m = _EVERY.match(every)
-    if not m or int(m.group(1)) == 0:
-        _usage(f"--every {every!r}: write a whole number with s, m, h, d or w, e.g. 15m")
-    interval = timedelta(**{_UNIT[m.group(2).lower()]: int(m.group(1))})
-    from workflow.ops.scheduler import run_every
-    store = _store(db)
-    engine = _wf()
-    run_every(interval, lambda: engine.sweep(store, plan_id=plan, now=_now()))
+    from workflow.ops.scheduler import watch as run  # the package: heavy, see the docstring
+    run(every, _store(db), plan)
 
 
 @audit_app.command()
@@ -429,26 +307,15 @@ def verify(head: Annotated[str | None, typer.Option(
 
     Example: workflow audit verify --head 3f1c0a9be2d4c7f1
     """
-    from sqlalchemy import select
-
-    from workflow.store import audit
-    from workflow.store.models import PlanRow
-    engine = _wf()
-    with _store(db).read() as conn:
-        ids = ([engine.select_plan(conn, plan).id] if plan or head else
-               conn.execute(select(PlanRow.id).order_by(PlanRow.id)).scalars().all())
-        try:
-            results = audit.verify_plans(conn, ids, head)
-        except audit.AuditError as err:
-            if as_json:  # scripts get a document too; the error line and exit 7 still follow
-                _out([{"plan": plan, "ok": False, "error": str(err)}], True)
-            raise
-    data = [{"plan": r.plan_id, "ok": True, "events": r.events, "head": r.head_hash,
-             **({"head_found_at": r.head_found_at} if head else {})} for r in results]
-    _out(data, as_json, "\n".join(
-        f"ok  {r['plan']}: {r['events']} events verified; head {r['head']}"
-        + (f"\n    --head {head.strip().lower()} is event seq {r['head_found_at']}: the "
-           "history up to it is intact" if head else "") for r in data) or "no plans")
+    from workflow.errors import AuditError  # the package: heavy, see the module docstring
+    from workflow.views import read, render
+    try:
+        data = read.verify(_store(db), plan=plan, head=head)
+    except AuditError as err:
+        if as_json:  # scripts get a document too; the error line and exit 7 still follow
+            _out([{"plan": plan, "ok": False, "error": str(err)}], True)
+        raise
+    _out(data, as_json, render.verified, head)
 
 
 # --------------------------------------------------------------------------- database
@@ -463,16 +330,9 @@ def db_upgrade(db: Db = None, as_json: Json = False) -> None:
 
     Example: workflow db upgrade --db postgresql://workflow@db.internal/workflow
     """
-    from workflow.store.db import Store
-    store = Store(db, upgrade=True)
-    before, after = store.migrated or (store.revision(), store.revision())
-    status = {"empty": "created", "current": "current"}.get(before.status, "upgraded")
-    data = {"database": store.display, "status": status, "from": before.revision,
-            "from_status": before.status, "revision": after.revision}
-    text = {"created": f"created the schema at revision {after.revision}",
-            "current": f"already at revision {after.revision}; nothing to do",
-            "upgraded": f"upgraded from {before.describe()} to revision {after.revision}"}
-    _out(data, as_json, f"{store.display}: {text[status]}")
+    from workflow.ops.transfer import upgrade_schema  # the package: heavy, see the docstring
+    from workflow.views import render
+    _out(upgrade_schema(db), as_json, render.upgraded_schema)
 
 
 @db_app.command("copy")
@@ -493,47 +353,12 @@ def db_copy(source: Annotated[str, typer.Option(
 
     Example: workflow db copy --from workflow.db --to postgresql://workflow@db.internal/workflow
     """
-    from workflow.ops.transfer import copy_plans
-    from workflow.store.db import Store
-    results = copy_plans(Store(source), Store(target, create=True), plans or None)
-    data = [r.as_dict() for r in results]
-    text = "\n".join(
-        f"copied {r['plan']}: {_n(r['rows'].get('wf_task', 0), 'task')}, "
-        f"{_n(r['events'], 'event')}, {_n(r['rows'].get('wf_escalation', 0), 'escalation')}; "
-        f"history verified on the target, head {r['head']}" for r in data)
-    _out(data, as_json, text or "no plans to copy")
-
-
-def _n(count: int, noun: str) -> str:
-    return f"{count} {noun}{'' if count == 1 else 's'}"
+    from workflow.ops.transfer import copy  # the package: heavy, see the module docstring
+    from workflow.views import render
+    _out(copy(source, target, plans), as_json, render.copied)
 
 
 # --------------------------------------------------------------------------- members
-
-members_app = typer.Typer(no_args_is_help=True, rich_markup_mode=None,
-                          help="Who may act for which agency (a plan without members is "
-                               "open to anyone).")
-app.add_typer(members_app, name="members")
-Person = Annotated[str, typer.Argument(help="The person: their OS user name (SQLite) or "
-                                            "database role (PostgreSQL).", show_default=False)]
-AgencyArg = Annotated[str, typer.Argument(help="The agency (id, name or alias).",
-                                          show_default=False)]
-Manages = Annotated[str | None, typer.Option(
-    "--as", help="The agency you manage members for: the coordinator or the issuer "
-                 "(default: the one you are a member of).")]
-
-
-def _member_change(change, as_json: bool) -> None:
-    if change.status == "unchanged":
-        text = (f"{change.person} is already a member of {change.agency} in plan "
-                f"{change.plan}; nothing changed")
-    else:
-        to = "to" if change.status == "added" else "from"
-        text = (f"{change.status} {change.person} {to} {change.agency} in plan {change.plan} "
-                f"(by {change.by} for {change.actor})")
-    if change.status == "removed" and not change.members:
-        text += "\nthe plan has no members now: it is open again (anyone may act for any agency)"
-    _out(change.as_dict(), as_json, text)
 
 
 @members_app.command("add")
@@ -546,10 +371,11 @@ def members_add(person: Person, agency: AgencyArg, manages: Manages = None, plan
 
     Example: workflow members add nguyen so-tai-chinh --plan son-la-2024-ttyt
     """
-    from workflow.ops import members
-    _logs()
-    _member_change(members.add(_store(db), plan_id=plan, person=person, agency=agency,
-                               now=_now(), as_agency=manages), as_json)
+    from workflow.ops import members  # the package: heavy, see the module docstring
+    from workflow.views import render
+    change = members.add(_store(db), plan_id=plan, person=person, agency=agency, now=_now(),
+                         as_agency=manages)
+    _out(change.as_dict(), as_json, render.member_change)
 
 
 @members_app.command("remove")
@@ -561,10 +387,11 @@ def members_remove(person: Person, agency: AgencyArg, manages: Manages = None,
 
     Example: workflow members remove nguyen so-tai-chinh
     """
-    from workflow.ops import members
-    _logs()
-    _member_change(members.remove(_store(db), plan_id=plan, person=person, agency=agency,
-                                  now=_now(), as_agency=manages), as_json)
+    from workflow.ops import members  # the package: heavy, see the module docstring
+    from workflow.views import render
+    change = members.remove(_store(db), plan_id=plan, person=person, agency=agency,
+                            now=_now(), as_agency=manages)
+    _out(change.as_dict(), as_json, render.member_change)
 
 
 @members_app.command("list")
@@ -575,29 +402,12 @@ def members_list(agency: Annotated[str | None, typer.Option(
 
     Example: workflow members list --agency so-y-te --json
     """
-    from workflow.ops import members
-    engine = _wf()
-    with _store(db).read() as conn:
-        p = engine.select_plan(conn, plan)
-        agency_id = engine.find_agency(conn, p, agency) if agency else None
-        everyone = members.listing(conn, p)
-    data = [m for m in everyone if agency_id is None or m["agency"] == agency_id]
-    _out(data, as_json, members.listing_text(p, data, len(everyone), agency_id))
+    from workflow.views import read, render  # the package: heavy, see the module docstring
+    p, rows, total, agency_id = read.members(_store(db), plan=plan, agency=agency)
+    _out(rows, as_json, lambda data: render.member_list(p, data, total, agency_id))
 
 
 # --------------------------------------------------------------------------- entry point
-
-
-def _usage(message: str) -> None:
-    from workflow.errors import UsageError
-    raise UsageError(message)
-
-
-def _fail(code: int, first: str, details: list[str] | None = None) -> None:
-    sys.stderr.write(f"Error: {first}\n")
-    for line in details or []:
-        sys.stderr.write(f"  {line}\n")
-    raise SystemExit(code)
 
 
 @functools.cache
@@ -606,14 +416,43 @@ def _command():
     return typer.main.get_command(app)
 
 
+def _error(exc: Exception, debug: bool) -> int:
+    """Every error, mapped once: ours carry their exit code; anything else is a bug (1)."""
+    from workflow.errors import WorkflowError  # the package: heavy, see the module docstring
+    if debug:
+        import traceback  # only with --debug
+        traceback.print_exc()
+    if isinstance(exc, WorkflowError):
+        sys.stderr.write(f"Error: {exc}\n")
+        for line in exc.details:
+            sys.stderr.write(f"  {line}\n")
+        return exc.exit_code
+    sys.stderr.write(f"Error: internal error ({type(exc).__name__}: {exc}); this is a "
+                     "bug: rerun with --debug and report the traceback\n")
+    return 1
+
+
+def _usage_error(exc: typer.TyperException) -> int:
+    """Typer's (vendored Click's) usage errors: exit 2 and where to look."""
+    ctx = getattr(exc, "ctx", None)
+    if isinstance(exc, NoArgsIsHelpError) and ctx is not None:
+        sys.stdout.write(ctx.get_help() + "\n")
+        return 0
+    path = ctx.command_path.split(" ", 1) if ctx is not None else []
+    where = f"workflow {path[1]} --help" if len(path) > 1 else "workflow --help"
+    sys.stderr.write(f"Error: {exc.format_message()} (see '{where}')\n")
+    return getattr(exc, "exit_code", 2)
+
+
 def main(argv: list[str] | None = None) -> int:
     """Runs one command; returns (and, as a console script, exits with) its exit code."""
     args = list(sys.argv[1:] if argv is None else argv)
     debug = "--debug" in args or os.environ.get("WORKFLOW_DEBUG") == "1"
     args = [a for a in args if a != "--debug"]
-    command = _command()
+    from workflow import logs  # the package: heavy, see the module docstring
+    logs.configure()
     try:
-        code = command.main(args=args, prog_name="workflow", standalone_mode=False)
+        code = _command().main(args=args, prog_name="workflow", standalone_mode=False)
         code = code if isinstance(code, int) else 0
     except SystemExit as exc:
         code = exc.code if isinstance(exc.code, int) else 0
@@ -622,33 +461,14 @@ def main(argv: list[str] | None = None) -> int:
     except typer.Abort:
         sys.stderr.write("Error: interrupted\n")
         code = 130
-    except typer.TyperException as exc:  # Typer's (vendored Click's) usage errors
-        code = getattr(exc, "exit_code", 2)
-        ctx = getattr(exc, "ctx", None)
-        if type(exc).__name__ == "NoArgsIsHelpError" and ctx is not None:
-            sys.stdout.write(ctx.get_help() + "\n")
-            return 0
-        path = ctx.command_path.split(" ", 1) if ctx is not None else []
-        where = f"workflow {path[1]} --help" if len(path) > 1 else "workflow --help"
-        sys.stderr.write(f"Error: {exc.format_message()} (see '{where}')\n")
+    except typer.TyperException as exc:
+        code = _usage_error(exc)
     except KeyboardInterrupt:
         sys.stderr.write("Error: interrupted; nothing half-written (each move is one "
                          "transaction)\n")
         code = 130
     except Exception as exc:
-        from workflow.errors import WorkflowError
-        if debug:
-            import traceback
-            traceback.print_exc()
-        if isinstance(exc, WorkflowError):
-            sys.stderr.write(f"Error: {exc}\n")
-            for line in exc.details:
-                sys.stderr.write(f"  {line}\n")
-            code = exc.exit_code
-        else:
-            sys.stderr.write(f"Error: internal error ({type(exc).__name__}: {exc}); this is a "
-                             "bug: rerun with --debug and report the traceback\n")
-            code = 1
+        code = _error(exc, debug)
     sys.stdout.flush()
     return code
 

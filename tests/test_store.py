@@ -132,7 +132,7 @@ def test_older_schema_is_refused_until_db_upgrade(run, db_path, tmp_path, revisi
     for args in (["tasks"], ["start", "a", "--as", "so-tai-chinh"],
                  ["load", write_plan(tmp_path, SMALL_PLAN)]):
         r = run(*args)
-        assert (r.code, r.error) == (1, f"Error: the database's schema ({described}) is older "
+        assert (r.code, r.error) == (8, f"Error: the database's schema ({described}) is older "
                                         f"than this workflow's (revision {HEAD}); run: "
                                         "workflow db upgrade (back up the database first)")
     r = run.ok("db", "upgrade", "--json")
@@ -160,7 +160,7 @@ def test_newer_schema_is_refused(small, db_path):
                 f"knows (revision {HEAD}); upgrade workflow to use it")
     for args in (["tasks"], ["db", "upgrade"], ["start", "a", "--as", "so-tai-chinh"]):
         r = small(*args)
-        assert (r.code, r.error) == (1, expected)
+        assert (r.code, r.error) == (8, expected)
         assert "Traceback" not in r.err
     assert scalar(db_path, "SELECT count(*) FROM wf_event") == 1
 
@@ -339,7 +339,7 @@ def test_a_writer_held_up_too_long_gets_a_clear_conflict(small, db_path, db_kind
                  "written"),
     ("40P01", 6, "this change and another one waited for each other (a deadlock)"),
     ("55P03", 6, "the database stayed busy for 10s"),
-    ("53300", 1, "database error: too many connections"),
+    ("53300", 8, "database error: too many connections"),
 ])
 def test_postgresql_errors_are_translated(db_path, sqlstate, code, first):
     """What PostgreSQL says when transactions collide becomes one clear line and exit code."""

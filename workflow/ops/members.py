@@ -21,7 +21,6 @@ server authenticated, so it holds as far as the roles do (README: "Who may act")
 
 from __future__ import annotations
 
-import shlex
 import unicodedata
 from dataclasses import dataclass
 from datetime import datetime
@@ -32,12 +31,15 @@ from sqlalchemy.engine import Connection, Row
 
 from workflow import clock
 from workflow.errors import MoveRefusedError, NotFoundError, UsageError
+from workflow.rules.kinds import EventKind
+from workflow.rules.membership import command, described, either, managers
+from workflow.store import lookup
 from workflow.store.audit import Appender
 from workflow.store.db import Store
 from workflow.store.models import MemberRow
+from workflow.text import nfc
 
 MEMBER = MemberRow.__table__
-EVENTS = ("member_added", "member_removed")
 MAX_PERSON = 128  # PostgreSQL role names have at most 63 bytes, OS user names far fewer
 
 
@@ -46,7 +48,7 @@ MAX_PERSON = 128  # PostgreSQL role names have at most 63 bytes, OS user names f
 
 def person_name(value: str) -> str:
     """A person as given on the command line: NFC, trimmed, printable, not too long."""
-    name = unicodedata.normalize("NFC", value).strip()
+    name = nfc(value).strip()
     if not name:
         raise UsageError("PERSON is empty: give the user name (or database role) of the "
                          "person, e.g. workflow members add nguyen so-y-te")
@@ -55,29 +57,6 @@ def person_name(value: str) -> str:
         raise UsageError(f"PERSON {name[:40]!r}{'...' if len(name) > 40 else ''} is not a user "
                          f"name: at most {MAX_PERSON} printable characters")
     return name
-
-
-def managers(plan: Row) -> list[str]:
-    """The agencies whose members manage membership: the coordinator, then the issuer."""
-    return list(dict.fromkeys([plan.coordinator, plan.issuer]))
-
-
-def role(plan: Row, agency: str) -> str | None:
-    if agency == plan.coordinator:
-        return "coordinator"
-    if agency == plan.issuer:
-        return "issuer"
-    return None
-
-
-def described(plan: Row, agency: str) -> str:
-    """``so-y-te (the coordinator)``; other agencies as their id."""
-    r = role(plan, agency)
-    return f"{agency} (the {r})" if r else agency
-
-
-def _either(plan: Row) -> str:
-    return " or ".join(described(plan, a) for a in managers(plan))
 
 
 def _membership(person: str, mine: list[str]) -> str:
@@ -91,17 +70,13 @@ def _rows(conn: Connection, plan_id: str) -> list[Row]:
                         .order_by(MEMBER.c.agency, MEMBER.c.person)).all()
 
 
-def _command(*words: str) -> str:
-    return "workflow members " + " ".join(shlex.quote(w) for w in words)
-
-
 # --------------------------------------------------------------------------- moves
 
 
 def check(conn: Connection, plan: Row, person: str, agency: str) -> None:
     """Refuses (exit 4) a move by ``person`` as ``agency`` when the plan has members and the
     person is not one of that agency's. A plan without members is open: nothing to check."""
-    person = unicodedata.normalize("NFC", person)
+    person = nfc(person)
     mine = conn.execute(select(MEMBER.c.agency).where(
         MEMBER.c.plan_id == plan.id, MEMBER.c.person == person)
         .order_by(MEMBER.c.agency)).scalars().all()
@@ -115,7 +90,7 @@ def check(conn: Connection, plan: Row, person: str, agency: str) -> None:
     ask = described(plan, (managed or managers(plan))[0])
     raise MoveRefusedError(f"{person} may not act for {agency} in plan {plan.id}: "
                            f"{_membership(person, mine)}; ask a member of {ask} to add you: "
-                           f"{_command('add', person, agency)}")
+                           f"{command('add', person, agency)}")
 
 
 # --------------------------------------------------------------------------- membership
@@ -145,7 +120,7 @@ def _acting_for(plan: Row, who: str, rows: list[Row], as_agency: str | None) -> 
     if as_agency is not None:
         if as_agency not in managers(plan):
             raise MoveRefusedError(f"--as {as_agency}: members are managed for "
-                                   f"{_either(plan)} only")
+                                   f"{either(plan)} only")
         if as_agency not in allowed:
             raise MoveRefusedError(f"{who} may not manage the members of plan {plan.id} for "
                                    f"{as_agency}: {_membership(who, mine)}")
@@ -154,19 +129,17 @@ def _acting_for(plan: Row, who: str, rows: list[Row], as_agency: str | None) -> 
         can = sorted({r.person for r in rows if r.agency in managers(plan)})
         ask = f"; ask {', '.join(can)}" if can else ""
         raise MoveRefusedError(f"{who} may not manage the members of plan {plan.id}: only "
-                               f"members of {_either(plan)} may, and {_membership(who, mine)}"
+                               f"members of {either(plan)} may, and {_membership(who, mine)}"
                                f"{ask}")
     return allowed[0]
 
 
 def _begin(store: Store, conn: Connection, plan_id: str | None, agency: str,
            as_agency: str | None) -> tuple[Row, str, str | None, Appender, list[Row]]:
-    from workflow.ops.move import find_agency, select_plan  # engine imports this module
-
-    plan = select_plan(conn, plan_id)
-    target = find_agency(conn, plan, agency)
-    acting = find_agency(conn, plan, as_agency) if as_agency else None
-    events = Appender(conn, plan.id, store.person(conn))  # the plan's lock, then read
+    plan = lookup.select_plan(conn, plan_id, lock=True)  # the plan's lock, then read
+    target = lookup.find_agency(conn, plan, agency)
+    acting = lookup.find_agency(conn, plan, as_agency) if as_agency else None
+    events = Appender(conn, plan.id, store.person(conn), head=plan)
     return plan, target, acting, events, _rows(conn, plan.id)
 
 
@@ -181,11 +154,11 @@ def add(store: Store, *, plan_id: str | None, person: str, agency: str, now: dat
             if target not in managers(plan):
                 raise MoveRefusedError(
                     f"plan {plan.id} has no members yet: the first member must be added to "
-                    f"{_either(plan)}, who then add the others: "
-                    f"{_command('add', person, plan.coordinator)}")
+                    f"{either(plan)}, who then add the others: "
+                    f"{command('add', person, plan.coordinator)}")
             if acting is not None and acting not in managers(plan):
                 raise MoveRefusedError(f"--as {acting}: members are managed for "
-                                       f"{_either(plan)} only")
+                                       f"{either(plan)} only")
             actor = acting or target
             note = (f"added {person} to {target}: the plan's first member (only members of "
                     f"its agencies may act for them from now on)")
@@ -196,7 +169,7 @@ def add(store: Store, *, plan_id: str | None, person: str, agency: str, now: dat
             return Change(plan.id, person, target, "unchanged", who, actor, None, len(rows))
         conn.execute(MEMBER.insert().values(plan_id=plan.id, person=person, agency=target,
                                             added_by=who, added_at=clock.to_utc(now)))
-        event = events.add(event="member_added", at=now, actor=actor, note=note,
+        event = events.add(event=EventKind.MEMBER_ADDED, at=now, actor=actor, note=note,
                            data={"person": person, "agency": target})
         events.flush()
     return Change(plan.id, person, target, "added", who, actor, event["seq"], len(rows) + 1)
@@ -222,42 +195,14 @@ def remove(store: Store, *, plan_id: str | None, person: str, agency: str, now: 
         if left and not any(r.agency in managers(plan) for r in left):
             raise MoveRefusedError(
                 f"cannot remove {person} from {target}: nobody else is a member of "
-                f"{_either(plan)}, so nobody could manage the {len(left)} membership"
+                f"{either(plan)}, so nobody could manage the {len(left)} membership"
                 f"{'s' * (len(left) != 1)} left; add another member first: "
-                f"{_command('add', 'PERSON', target)}")
+                f"{command('add', 'PERSON', target)}")
         conn.execute(delete(MEMBER).where(MEMBER.c.plan_id == plan.id,
                                           MEMBER.c.person == person, MEMBER.c.agency == target))
         note = f"removed {person} from {target}" + (
             "" if left else ": no members are left, the plan is open again")
-        event = events.add(event="member_removed", at=now, actor=actor, note=note,
+        event = events.add(event=EventKind.MEMBER_REMOVED, at=now, actor=actor, note=note,
                            data={"person": person, "agency": target})
         events.flush()
     return Change(plan.id, person, target, "removed", who, actor, event["seq"], len(left))
-
-
-def listing(conn: Connection, plan: Row, agency: str | None = None) -> list[dict[str, Any]]:
-    """The plan's memberships (of one agency), by agency then person."""
-    return [{"plan": plan.id, "person": r.person, "agency": r.agency,
-             "role": role(plan, r.agency), "added_by": r.added_by,
-             "added_at": clock.local(r.added_at, plan.timezone).isoformat()}
-            for r in _rows(conn, plan.id) if agency is None or r.agency == agency]
-
-
-def listing_text(plan: Row, rows: list[dict[str, Any]], total: int,
-                 agency: str | None) -> str:
-    """``workflow members list`` for a terminal; says plainly when the plan is open."""
-    if not total:
-        return (f"plan {plan.id} has no members: it is open, anyone may act for any agency "
-                "(--as is taken on trust).\nTo restrict it, add the first member to "
-                f"{_either(plan)}: {_command('add', 'PERSON', plan.coordinator)}")
-    head = (f"plan {plan.id}: {total} membership{'s' * (total != 1)}; a move's --as must name "
-            "an agency of the person making it")
-    if not rows:
-        return f"{head}\n  {agency} has no members"
-    width = max(len(r["person"]) for r in rows)
-    lines = [head]
-    for r in rows:
-        what = f"{r['agency']} (the {r['role']})" if r["role"] else r["agency"]
-        lines.append(f"  {r['person']:<{width}}  {what:<32} added by {r['added_by']} "
-                     f"{r['added_at'][:16].replace('T', ' ')}")
-    return "\n".join(lines)

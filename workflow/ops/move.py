@@ -1,192 +1,52 @@
-"""The operations the CLI calls. Each write is one database transaction.
+"""A move (start, report, approve, return, block, unblock): judged and written in one
+transaction.
 
-A move reads the task, lets the state machine judge it, then writes in a second, locking
-transaction only if the task's version is still the one it judged: otherwise nothing is
-written and the caller gets a conflict (exit 6). The task's new state, its history event and
-any escalation raised or resolved by the move commit together or not at all.
+The transaction begins by taking the plan's lock (SQLite: ``BEGIN IMMEDIATE``; PostgreSQL:
+the plan row ``FOR UPDATE``), then reads the task, the person's membership and the open
+dependencies, lets the state machine judge, and writes: the task's new state, its history
+event, the dependants it releases, its group's roll-up and any escalation it resolves or
+raises. Loads, upgrades and membership changes take the same lock, so none of them can slip
+between judging and writing: a move sees the plan whole, before or after them.
 """
 
 from __future__ import annotations
 
-import difflib
 import json
-import unicodedata
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
-from sqlalchemy import func, select, update
+from sqlalchemy import bindparam, select
 from sqlalchemy.engine import Connection, Row
 
 from workflow import clock, logs
-from workflow.errors import ConflictError, MoveRefusedError, NotFoundError, UsageError
-from workflow.ops import delivery, members
-from workflow.plan.names import AgencyIndex
-from workflow.rules import escalation
+from workflow.errors import MoveRefusedError, UsageError
+from workflow.ops import escalate, members
+from workflow.ops.sweep import deliver
+from workflow.rules import lifecycle
+from workflow.rules.escalation import Action, cause_of, chain_for
+from workflow.rules.kinds import Kind, State, Step, Trigger
 from workflow.rules.machine import Move, fire
-from workflow.store import bulk
+from workflow.store import lookup
 from workflow.store.audit import Appender
 from workflow.store.db import Store
-from workflow.store.models import PLAN_ROW, AgencyRow, DependencyRow, PlanRow, TaskRow, UnitRow
+from workflow.store.models import DependencyRow, TaskRow
+from workflow.store.tasks import TaskTable
+from workflow.text import nfc
 
-if TYPE_CHECKING:
-    from workflow.plan.definitions import Plan
-
+TASK, DEP = TaskRow.__table__, DependencyRow.__table__
 log = logs.get_logger("workflow")
 
-
-def nfc(text: str) -> str:
-    return unicodedata.normalize("NFC", text)
-PLAN, TASK, AGENCY, DEP, UNIT = (PlanRow.__table__, TaskRow.__table__, AgencyRow.__table__,
-                                 DependencyRow.__table__, UnitRow.__table__)
-
-
-# --------------------------------------------------------------------------- lookups
-
-
-def select_plan(conn: Connection, plan_id: str | None) -> Row:
-    if plan_id:
-        row = conn.execute(select(*PLAN_ROW).where(PLAN.c.id == nfc(plan_id.strip()))).one_or_none()
-        if row is None:
-            known = conn.execute(select(PLAN.c.id).order_by(PLAN.c.id)).scalars().all()
-            raise NotFoundError(f"no plan {plan_id!r}; loaded plans: "
-                                f"{', '.join(known) or 'none (workflow load FILE)'}")
-        return row
-    rows = conn.execute(select(*PLAN_ROW).order_by(PLAN.c.id).limit(2)).all()
-    if not rows:
-        raise NotFoundError("no plan is loaded; load one first: workflow load FILE")
-    if len(rows) > 1:
-        known = conn.execute(select(PLAN.c.id).order_by(PLAN.c.id)).scalars().all()
-        raise UsageError(f"several plans are loaded ({', '.join(known)}); choose one with "
-                         "--plan ID or WORKFLOW_PLAN")
-    return rows[0]
-
-
-def find_task(conn: Connection, plan: Row, ref: str) -> Row:
-    """A task by id, or by the document's numbering (``ref``) when that is unique."""
-    ref = nfc(ref.strip())
-    row = conn.execute(select(TASK).where(TASK.c.plan_id == plan.id,
-                                          TASK.c.task_id == ref)).one_or_none()
-    if row is not None:
-        return row
-    # A fanned-out task's instances share its ref: the ref names the task (its group).
-    by_ref = conn.execute(select(TASK).where(TASK.c.plan_id == plan.id, TASK.c.ref == ref,
-                                             TASK.c.kind != "instance").limit(2)).all()
-    if len(by_ref) == 1:
-        return by_ref[0]
-    ids = conn.execute(select(TASK.c.task_id).where(TASK.c.plan_id == plan.id)
-                       .limit(20000)).scalars().all()
-    close = difflib.get_close_matches(ref, ids, n=3, cutoff=0.6)
-    hint = f"; did you mean {', '.join(close)}?" if close else "; list them with workflow tasks"
-    raise NotFoundError(f"no task {ref!r} in plan {plan.id}{hint}")
-
-
-def find_agency(conn: Connection, plan: Row, ref: str) -> str:
-    """An agency by id, name or alias, written in any Unicode form or case."""
-    exact = conn.execute(select(AGENCY.c.id).where(  # the usual case: the id as it is
-        AGENCY.c.plan_id == plan.id, AGENCY.c.id == ref)).scalar_one_or_none()
-    if exact is not None:
-        return exact
-    rows = conn.execute(select(AGENCY).where(AGENCY.c.plan_id == plan.id)).all()
-    found, several = AgencyIndex((r.id, r.name, json.loads(r.aliases)) for r in rows).lookup(ref)
-    if found is not None:
-        return found
-    if several:
-        raise UsageError(f"{ref!r} names several agencies ({', '.join(sorted(several))}); "
-                         "use the id")
-    raise NotFoundError(f"no agency {ref!r} in plan {plan.id}; agencies: "
-                        f"{', '.join(r.id for r in rows)}")
-
-
-# --------------------------------------------------------------------------- timing
-
-
-def stall_at(state: str, open_deps: int, start, moved: datetime, plan: Row) -> datetime | None:
-    """When the task stalls if nothing moves it; None while it cannot stall (waiting, done)."""
-    if state not in ("assigned", "in_progress", "reported"):
-        return None
-    clock_from = moved
-    if state == "assigned":
-        if open_deps:
-            return None  # waiting on dependencies: the clock starts when they are approved
-        if start is not None:
-            clock_from = max(clock_from, clock.start_of_day(start, plan.timezone))
-    return clock_from + timedelta(seconds=plan.stall_after)
-
-
-# --------------------------------------------------------------------------- loading
-
-
-@dataclass
-class LoadResult:
-    plan: str
-    status: str  # created | unchanged | upgraded
-    tasks: int
-    changes: dict[str, list[str]] = field(default_factory=dict)
-
-
-def load_plan(store: Store, plan: Plan, *, now: datetime, actor: str | None = None,
-              upgrade: bool = False) -> LoadResult:
-    from workflow.rules import recurrence  # loading only: moves need neither
-    from workflow.store import expand
-    now_u = clock.to_utc(now)
-    with store.write() as conn:
-        existing = conn.execute(select(*PLAN_ROW).where(PLAN.c.id == plan.id)).one_or_none()
-        if existing is not None:
-            if existing.digest == plan.digest:
-                return LoadResult(plan.id, "unchanged", len(plan.tasks))
-            if not upgrade:
-                raise ConflictError(
-                    f"plan {plan.id} is already loaded from a different definition (stored "
-                    f"{existing.digest[:12]}, file {plan.digest[:12]}); nothing was written. "
-                    f"To apply the changes: workflow load {plan.source} --upgrade")
-            from workflow.ops.upgrade import upgrade_plan  # only this rare path needs it
-            return upgrade_plan(conn, store, existing, plan, now=now, actor=actor)
-        conn.execute(PLAN.insert().values(**plan_columns(plan), loaded_at=now_u,
-                                          head_seq=0, head_hash=""))
-        insert_agencies(conn, plan)
-        row = conn.execute(select(*PLAN_ROW).where(PLAN.c.id == plan.id)).one()
-        count = 0
-        for batch in expand.batches(expand.task_rows(plan, row, now_u)):
-            bulk.insert(conn, TASK, batch)
-            count += len(batch)
-        for batch in expand.batches(expand.dependency_rows(plan)):
-            bulk.insert(conn, DEP, batch)
-        if plan.units:
-            conn.execute(UNIT.insert(), expand.unit_rows(plan))
-        events = Appender(conn, plan.id, store.person(conn))
-        events.add(event="load", at=now, actor=actor,
-                   note=f"loaded {plan.source} ({len(plan.tasks)} tasks, {count} rows)",
-                   data={"digest": plan.digest, "source": plan.source,
-                         "tasks": len(plan.tasks), "definition": plan.canonical()})
-        recurrence.create_due(conn, events, row, now)
-        events.flush()
-    log.info("plan_loaded", plan=plan.id, tasks=len(plan.tasks), digest=plan.digest[:12])
-    return LoadResult(plan.id, "created", len(plan.tasks))
-
-
-def plan_columns(plan: Plan) -> dict[str, Any]:
-    return {
-        "id": plan.id, "title": plan.title, "issuer": plan.issuer,
-        "coordinator": plan.coordinator, "timezone": plan.timezone,
-        "stall_after": int(plan.stall_after.total_seconds()),
-        "step_after": int(plan.step_after.total_seconds()), "digest": plan.digest,
-        # Only the settings no column holds. The whole canonical definition is in the load and
-        # upgrade events; kept here it made every update of this row rewrite megabytes.
-        "definition": json.dumps({"notify": plan.notify} if plan.notify else {},
-                                 ensure_ascii=False, sort_keys=True),
-        "source": plan.source,
-    }
-
-
-def insert_agencies(conn: Connection, plan: Plan) -> None:
-    conn.execute(AGENCY.insert(), [
-        {"plan_id": plan.id, "id": a.id, "name": a.name,
-         "aliases": json.dumps(list(a.aliases), ensure_ascii=False)}
-        for a in plan.agencies.values()])
-
-
-# --------------------------------------------------------------------------- moves
+_OPEN_DEPENDENCIES = (
+    select(TASK.c.task_id, TASK.c.state)
+    .join(DEP, (DEP.c.plan_id == TASK.c.plan_id) & (DEP.c.depends_on == TASK.c.task_id))
+    .where(DEP.c.plan_id == bindparam("plan_id"), DEP.c.task_id == bindparam("task_id"),
+           TASK.c.state != State.APPROVED)
+    .order_by(TASK.c.position))
+_FIRST_INSTANCE = (select(TASK.c.task_id)
+                   .where(TASK.c.plan_id == bindparam("plan_id"),
+                          TASK.c.parent == bindparam("task_id"))
+                   .order_by(TASK.c.pk).limit(1))
 
 
 @dataclass
@@ -198,7 +58,7 @@ class MoveResult:
     to_state: str
     actor: str
     events: list[dict[str, Any]]
-    escalations: list[escalation.Action]
+    escalations: list[Action]
 
 
 def move(store: Store, *, plan_id: str | None, task: str, trigger: str, actor: str | None,
@@ -206,171 +66,65 @@ def move(store: Store, *, plan_id: str | None, task: str, trigger: str, actor: s
     if not actor:
         raise UsageError(f"say who {trigger}s: --as AGENCY (or WORKFLOW_ACTOR)")
     note = nfc(note).strip() if note else None
-    with store.read() as conn:
-        plan = select_plan(conn, plan_id)
-        row = find_task(conn, plan, task)
-        who = find_agency(conn, plan, actor)
-        members.check(conn, plan, store.person(conn), who)
-        if row.kind == "group":
-            _refuse_group(conn, plan, row, trigger)
-        open_deps = conn.execute(
-            select(TASK.c.task_id, TASK.c.state)
-            .join(DEP, (DEP.c.plan_id == TASK.c.plan_id) & (DEP.c.depends_on == TASK.c.task_id))
-            .where(DEP.c.plan_id == plan.id, DEP.c.task_id == row.task_id,
-                   TASK.c.state != "approved")
-            .order_by(TASK.c.position)).all() if trigger == "start" else []
-    m = Move(task=row.task_id, state=row.state, trigger=trigger, actor=who, lead=row.lead,
+    with store.write() as conn:
+        plan = lookup.select_plan(conn, plan_id, lock=True)
+        row = lookup.find_task(conn, plan, task)
+        who = lookup.find_agency(conn, plan, actor)
+        person = store.person(conn)
+        members.check(conn, plan, person, who)
+        m = judge(conn, plan, row, trigger, who, note, now)
+        result = write_move(conn, plan, row, m, m.state, now, person)
+    log.info("task_moved", plan=plan.id, task=row.task_id, trigger=trigger, src=row.state,
+             dest=result.to_state, actor=who)
+    if any(a.action == Step.RAISED for a in result.escalations):
+        deliver(store, now)
+    return result
+
+
+def judge(conn: Connection, plan: Row, row: Row, trigger: str, actor: str,
+          note: str | None, now: datetime) -> Move:
+    """The move as the machine sees it, fired: its ``state`` is the new state, or it raises
+    MoveRefusedError saying which rule refused it."""
+    if row.kind == Kind.GROUP:
+        _refuse_group(conn, plan, row, trigger)
+    open_deps = conn.execute(_OPEN_DEPENDENCIES, {"plan_id": plan.id, "task_id": row.task_id}
+                             ).all() if trigger == Trigger.START else []
+    m = Move(task=row.task_id, state=row.state, trigger=trigger, actor=actor, lead=row.lead,
              support=tuple(json.loads(row.support)), approver=row.approver,
              coordinator=plan.coordinator, issuer=plan.issuer, note=note,
              blocked_from=row.blocked_from, open_dependencies=[tuple(d) for d in open_deps],
              start=row.start, today=clock.today(now, plan.timezone))
-    new_state = fire(m)
-    return _commit_move(store, plan, row, m, new_state, now)
+    fire(m)
+    return m
 
 
-def _commit_move(store: Store, plan: Row, row: Row, m: Move, new_state: str,
-                 now: datetime) -> MoveResult:
+def write_move(conn: Connection, plan: Row, row: Row, m: Move, new_state: str, now: datetime,
+               person: str) -> MoveResult:
+    """Writes a judged move in the caller's transaction. The task is updated only at the
+    version it was judged at: a task moved meanwhile is a conflict (exit 6), nothing written."""
     now_u = clock.to_utc(now)
-    values: dict[str, Any] = {"state": new_state, "version": row.version + 1,
-                              "last_move_at": now_u,
-                              "stall_at": stall_at(new_state, row.open_deps, row.start, now_u,
-                                                   plan)}
-    if m.trigger == "block":
-        values.update(blocked_from=row.state, blocked_by=m.actor)
-    elif m.trigger == "unblock":
-        values.update(blocked_from=None, blocked_by=None)
-    elif m.trigger == "report":
-        values["reported_at"] = now_u
-    elif m.trigger == "approve":
-        due_end = clock.end_of_day(row.due, plan.timezone) if row.due else None
-        values.update(approved_at=now_u, overdue_at=None,
-                      on_time=due_end is None or (row.reported_at or now_u) < due_end)
-    with store.write() as conn:
-        events = Appender(conn, plan.id, store.person(conn))
-        done = conn.execute(update(TASK).where(TASK.c.pk == row.pk,
-                                               TASK.c.version == row.version).values(**values))
-        if done.rowcount != 1:
-            _raise_changed(conn, row, m)
-        event = events.add(event=m.trigger, at=now, task_id=row.task_id, from_state=row.state,
-                           to_state=new_state, actor=m.actor, note=m.note)
-        moved = conn.execute(select(TASK).where(TASK.c.pk == row.pk)).one()
-        if moved.open_deps != row.open_deps:  # an approval elsewhere released it meanwhile
-            conn.execute(update(TASK).where(TASK.c.pk == row.pk).values(stall_at=stall_at(
-                new_state, moved.open_deps, row.start, now_u, plan)))
-            moved = conn.execute(select(TASK).where(TASK.c.pk == row.pk)).one()
-        actions = escalation.resolve_open(conn, events, moved, now,
-                                          f"resolved by {m.trigger} from {m.actor}")
-        if m.trigger == "block":
-            chain = escalation.escalation_chain(moved.lead, moved.approver, plan.coordinator,
-                                                plan.issuer)
-            cause = escalation.cause_of(moved, chain, now_u)
-            actions += escalation.raise_escalation(conn, events, moved, chain, cause,
-                                                   timedelta(seconds=plan.step_after), now)
-        if m.trigger == "approve":
-            _release_dependents(conn, plan, row.task_id, now_u)
-        if row.parent is not None:
-            _roll_up(conn, plan, row.parent, now_u)
-        events.flush()
-    log.info("task_moved", plan=plan.id, task=row.task_id, trigger=m.trigger, src=row.state,
-             dest=new_state, actor=m.actor)
-    if any(a.action == "raised" for a in actions):
-        deliver(store, now)
+    events = Appender(conn, plan.id, person, head=plan)
+    task = lifecycle.Task(row._mapping)
+    lifecycle.apply_move(TaskTable(conn, plan.id, doing=m.trigger), task, m.trigger, m.actor,
+                         new_state, now_u, plan)
+    event = events.add(event=m.trigger, at=now, task_id=row.task_id, from_state=row.state,
+                       to_state=new_state, actor=m.actor, note=m.note)
+    actions = escalate.resolve_open(conn, events, task, now,
+                                    f"resolved by {m.trigger} from {m.actor}")
+    if m.trigger == Trigger.BLOCK:
+        chain = chain_for(task, plan)
+        cause = cause_of(task, chain, now_u)
+        actions += escalate.raise_escalation(conn, events, task, chain, cause,
+                                             timedelta(seconds=plan.step_after), now)
+    events.flush()
     return MoveResult(plan.id, row.task_id, m.trigger, row.state, new_state, m.actor,
                       [event], actions)
 
 
 def _refuse_group(conn: Connection, plan: Row, row: Row, trigger: str) -> None:
-    first = conn.execute(select(TASK.c.task_id).where(
-        TASK.c.plan_id == plan.id, TASK.c.parent == row.task_id).order_by(TASK.c.pk)
-        .limit(1)).scalar_one_or_none()
+    first = conn.execute(_FIRST_INSTANCE, {"plan_id": plan.id,
+                                           "task_id": row.task_id}).scalar_one_or_none()
     what = "recurs" if row.rule else "is fanned out over units"
     example = f", e.g. workflow {trigger} {first}" if first else ""
     raise MoveRefusedError(f"{row.task_id} {what}: move its instances ({row.task_id}/...)"
                            f"{example}; list them with workflow tasks '{row.task_id}/*'")
-
-
-def roll_up_state(counts: dict[str, int], finished: bool = True) -> str:
-    """A group's state from its instances': blocked while any is, approved when all are."""
-    total = sum(counts.values())
-    if counts.get("blocked"):
-        return "blocked"
-    if total and counts.get("approved", 0) == total:
-        return "approved" if finished else "in_progress"
-    if counts.get("assigned", 0) == total:
-        return "assigned"
-    if counts.get("reported", 0) + counts.get("approved", 0) == total:
-        return "reported"
-    return "in_progress"
-
-
-def _roll_up(conn: Connection, plan: Row, parent: str, now_u: datetime) -> None:
-    group = conn.execute(select(TASK).where(TASK.c.plan_id == plan.id,
-                                            TASK.c.task_id == parent)).one()
-    counts = dict(conn.execute(select(TASK.c.state, func.count()).where(
-        TASK.c.plan_id == plan.id, TASK.c.parent == parent).group_by(TASK.c.state)).all())
-    state = roll_up_state(counts, finished=group.rule is None or group.next_create_at is None)
-    if state == group.state:
-        return
-    conn.execute(update(TASK).where(TASK.c.pk == group.pk).values(
-        state=state, version=group.version + 1, last_move_at=now_u,
-        approved_at=now_u if state == "approved" else None))
-    if state == "approved":
-        _release_dependents(conn, plan, parent, now_u)
-
-
-def _raise_changed(conn: Connection, row: Row, m: Move) -> None:
-    now_row = conn.execute(select(TASK.c.state, TASK.c.version)
-                           .where(TASK.c.pk == row.pk)).one()
-    raise ConflictError(f"{row.task_id} changed while you moved it: it was {row.state}, it is "
-                        f"now {now_row.state} (another {m.trigger} or move got there first); "
-                        f"nothing was written. Check with: workflow show {row.task_id}")
-
-
-def _release_dependents(conn: Connection, plan: Row, task_id: str, now_u: datetime) -> None:
-    """An approval may end other tasks' wait: their stall clock starts now."""
-    dependents = select(DEP.c.task_id).where(DEP.c.plan_id == plan.id,
-                                             DEP.c.depends_on == task_id)
-    conn.execute(update(TASK).where(TASK.c.plan_id == plan.id,
-                                    TASK.c.task_id.in_(dependents))
-                 .values(open_deps=TASK.c.open_deps - 1))
-    ready = conn.execute(select(TASK.c.pk, TASK.c.state, TASK.c.start).where(
-        TASK.c.plan_id == plan.id, TASK.c.task_id.in_(dependents), TASK.c.open_deps == 0,
-        TASK.c.state == "assigned")).all()
-    for r in ready:
-        conn.execute(update(TASK).where(TASK.c.pk == r.pk).values(
-            stall_at=stall_at("assigned", 0, r.start, now_u, plan)))
-
-
-# --------------------------------------------------------------------------- sweep
-
-
-def sweep(store: Store, *, plan_id: str | None, now: datetime) -> list[escalation.Action]:
-    """One escalation sweep over one plan, or every plan; each plan in its own transaction."""
-    from workflow.rules import recurrence
-    with store.read() as conn:
-        ids = ([select_plan(conn, plan_id).id] if plan_id else
-               conn.execute(select(PLAN.c.id).order_by(PLAN.c.id)).scalars().all())
-    actions: list[escalation.Action] = []
-    for pid in ids:
-        with store.write() as conn:
-            events = Appender(conn, pid, store.person(conn))  # takes the plan's lock first
-            plan = conn.execute(select(*PLAN_ROW).where(PLAN.c.id == pid)).one()
-            created = recurrence.create_due(conn, events, plan, now)
-            for parent in dict.fromkeys(c.rsplit("/", 1)[0] for c in created):
-                _roll_up(conn, plan, parent, clock.to_utc(now))
-            found = escalation.sweep_plan(conn, events, plan, now)
-            events.flush()
-        actions += found
-    counts = {a: sum(1 for x in actions if x.action == a)
-              for a in ("raised", "climbed", "resolved")}
-    log.info("sweep_done", plans=len(ids), **counts)
-    deliver(store, now)
-    return actions
-
-
-def deliver(store: Store, now: datetime) -> None:
-    """Delivers the outbox after the sweep or move committed; a failure is only logged."""
-    try:
-        delivery.deliver_pending(store, now)
-    except Exception as err:  # the escalations are committed; delivery retries next time
-        log.error("delivery_error", error=f"{type(err).__name__}: {err}")

@@ -15,7 +15,11 @@ from datetime import UTC, datetime, timedelta
 from apscheduler.schedulers.blocking import BlockingScheduler
 from apscheduler.triggers.interval import IntervalTrigger
 
-from workflow import logs
+from workflow import clock, logs
+from workflow.errors import UsageError
+from workflow.ops.sweep import sweep
+from workflow.store.db import Store
+from workflow.text import DurationError, parse_duration
 
 log = logs.get_logger("workflow.watch")
 
@@ -62,3 +66,17 @@ def run_every(every: timedelta, sweep: Callable[[], list]) -> int:
         scheduler.start()
     log.info("watch_stopped", sweeps=runs["count"])
     return runs["count"]
+
+
+def interval(every: str) -> timedelta:
+    """``--every``: a whole number with s, m, h, d or w (at most ten years)."""
+    try:
+        return parse_duration(every, units="smhdw")
+    except DurationError:
+        raise UsageError(f"--every {every!r}: write a whole number with s, m, h, d or w, "
+                         "e.g. 15m (at most 3650d)") from None
+
+
+def watch(every: str, store: Store, plan_id: str | None) -> int:
+    """``workflow watch``: the sweep every ``every`` until SIGINT/SIGTERM."""
+    return run_every(interval(every), lambda: sweep(store, plan_id=plan_id, now=clock.now()))

@@ -17,7 +17,13 @@ from dataclasses import dataclass, field
 from sqlalchemy import Integer, Table, select
 from sqlmodel import SQLModel
 
-from workflow.errors import AuditError, ConflictError, NotFoundError, UsageError
+from workflow.errors import (
+    AuditError,
+    ConflictError,
+    NotFoundError,
+    UsageError,
+    WorkflowError,
+)
 from workflow.store import audit, models
 from workflow.store.db import Store
 
@@ -41,8 +47,9 @@ def tables() -> list[Table]:
     ordered = [t for t in SQLModel.metadata.sorted_tables if t.name.startswith("wf_")]
     for t in ordered:
         if t.name != "wf_plan" and "plan_id" not in t.c:
-            raise RuntimeError(f"{t.name} has no plan_id column: teach workflow.ops.transfer "
-                               "how to copy it")
+            # A table this version added without teaching the copy about it: a bug (exit 1).
+            raise WorkflowError(f"{t.name} has no plan_id column: teach "
+                                "workflow.ops.transfer how to copy it")
     return ordered
 
 
@@ -120,3 +127,18 @@ def _copy_table(src, dst, table: Table, plan_id: str, maps: dict, referenced: se
         else:
             dst.execute(table.insert(), rows)
         copied.rows[table.name] += len(rows)
+
+
+def upgrade_schema(db: str | None) -> dict:
+    """``workflow db upgrade``: the database's schema at this workflow's revision."""
+    store = Store(db, upgrade=True)
+    before, after = store.migrated or (store.revision(), store.revision())
+    status = {"empty": "created", "current": "current"}.get(before.status, "upgraded")
+    return {"database": store.display, "status": status, "from": before.revision,
+            "from_status": before.status, "revision": after.revision}
+
+
+def copy(source: str, target: str, plan_ids: list[str] | None) -> list[dict]:
+    """``workflow db copy``: the plans, verified on both sides, as dicts."""
+    return [r.as_dict() for r in copy_plans(Store(source), Store(target, create=True),
+                                            plan_ids or None)]

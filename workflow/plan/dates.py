@@ -15,6 +15,9 @@ import datetime
 import re
 import unicodedata
 
+from workflow.text import DurationError, strip_accents
+from workflow.text import parse_duration as _duration
+
 __all__ = ["DateParseError", "normalize_text", "parse_date", "parse_duration"]
 
 _EXAMPLES = (
@@ -23,7 +26,6 @@ _EXAMPLES = (
 )
 _DURATION_HELP = "durations are a whole number with h, d or w, e.g. 7d, 36h, 2w"
 _ONE_DAY = datetime.timedelta(days=1)
-_MAX_DURATION = datetime.timedelta(days=3650)
 _MAX_LEN = 200  # no real deadline phrase is longer; also keeps every regex below on short input
 _ISO = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}")
 _QUARTERS = {"i": 1, "ii": 2, "iii": 3, "iv": 4, "1": 1, "2": 2, "3": 3, "4": 4}
@@ -124,18 +126,12 @@ def parse_date(value: object, *, kind: str = "due") -> datetime.date | None:
 
 def parse_duration(value: object) -> datetime.timedelta:
     """A positive whole number of hours, days or weeks: "36h", "7d", "2w" (any case)."""
-    if isinstance(value, str) and (
-        match := re.fullmatch(r"([0-9]{1,6})([hdw])", value.strip().lower())
-    ):
-        unit = {"h": "hours", "d": "days", "w": "weeks"}[match[2]]
-        duration = datetime.timedelta(**{unit: int(match[1])})
-        if datetime.timedelta(0) < duration <= _MAX_DURATION:
-            return duration
-        reason = (f"it must be more than zero; {_DURATION_HELP}" if not int(match[1]) else
-                  "it must be at most ten years (3650d): the engine's times must stay on the "
-                  "calendar")
-    else:
-        reason = _DURATION_HELP
+    try:
+        return _duration(value)
+    except DurationError as err:
+        reason = {"zero": f"it must be more than zero; {_DURATION_HELP}",
+                  "long": "it must be at most ten years (3650d): the engine's times must stay "
+                          "on the calendar"}.get(err.why, _DURATION_HELP)
     raise DateParseError(f"cannot read {_shown(value)} as a duration: {reason}")
 
 
@@ -146,8 +142,7 @@ def _shown(value: object) -> str:
 
 def _clean(text: str) -> str:
     """Fold case and diacritics, drop markdown, peel off brackets, quotes and end punctuation."""
-    text = unicodedata.normalize("NFD", text.casefold())
-    text = "".join(c for c in text if not unicodedata.combining(c)).replace("đ", "d")
+    text = strip_accents(text.casefold())
     text = re.sub(r" ?/ ?", "/", " ".join(text.translate(_TRANSLATE).split()))
     previous = None
     while text != previous:

@@ -25,6 +25,7 @@ from workflow.errors import DefinitionError, NotFoundError, Problem
 from workflow.plan.dates import DateParseError, normalize_text, parse_date, parse_duration
 from workflow.plan.names import AgencyIndex
 from workflow.plan.yamlnodes import Mapping, Node, Scalar, Sequence, compose
+from workflow.text import nfc, strip_accents
 
 DEFAULT_STALL_AFTER = timedelta(days=7)
 DEFAULT_STEP_AFTER = timedelta(days=3)
@@ -190,10 +191,6 @@ def task_canonical(t: TaskDef) -> dict[str, Any]:
         "for_each": t.for_each, "lead_each": t.lead_each,
         "repeat": t.repeat.canonical() if t.repeat else None,
     }
-
-
-def nfc(text: str) -> str:
-    return unicodedata.normalize("NFC", text)
 
 
 # --------------------------------------------------------------------------- reading
@@ -423,8 +420,8 @@ def _valid_id(r: _Reader, node: Node | int | None, key: str, value: str, what: s
 
 
 def _suggest_id(raw: str) -> str:
-    ascii_text = unicodedata.normalize("NFKD", raw.replace("đ", "d").replace("Đ", "D"))
-    ascii_text = "".join(c for c in ascii_text if not unicodedata.combining(c)).lower()
+    # NFKC first: compatibility forms (full-width letters) become plain ones.
+    ascii_text = strip_accents(unicodedata.normalize("NFKC", raw)).lower()
     slug = re.sub(r"[^a-z0-9]+", "-", ascii_text).strip("-")
     return f', e.g. "{slug}"' if slug else ""
 

@@ -13,6 +13,8 @@ import re
 import unicodedata
 from collections.abc import Iterable
 
+from workflow.text import strip_accents
+
 # Abbreviations the plans use for the names of agencies (word → words).
 ABBREVIATIONS = {
     "ubnd": "ủy ban nhân dân", "hđnd": "hội đồng nhân dân", "bhxh": "bảo hiểm xã hội",
@@ -43,9 +45,7 @@ def expanded(text: str) -> str:
 
 
 def folded(text: str) -> str:
-    nfd = unicodedata.normalize("NFD", expanded(text).replace("đ", "d"))
-    bare = "".join(c for c in nfd if not unicodedata.combining(c))
-    return _SPACE.sub(" ", bare).strip()
+    return _SPACE.sub(" ", strip_accents(expanded(text))).strip()
 
 
 PASSES = (exact, expanded, folded)

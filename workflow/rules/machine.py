@@ -10,7 +10,6 @@ so a refused move can say which rule refused it and what would satisfy it.
 
 from __future__ import annotations
 
-import unicodedata
 from dataclasses import dataclass, field
 from datetime import date
 from functools import cache
@@ -18,17 +17,13 @@ from functools import cache
 from transitions import Machine, MachineError
 
 from workflow.errors import MoveRefusedError
+from workflow.rules.kinds import OPEN_STATES, State, Trigger
+from workflow.text import visible
 
-STATES = ["assigned", "in_progress", "reported", "approved", "blocked"]
-TRIGGERS = ["start", "report", "approve", "return", "block", "unblock"]
-FINAL = "approved"
-NOTE_REQUIRED = {"report": "what was done", "return": "why it is sent back",
-                 "block": "the difficulty", "unblock": "how it was resolved"}
-
-
-def _visible(text: str) -> bool:
-    """Has something to read: not only spaces or invisible format characters (U+200B ...)."""
-    return any(not (c.isspace() or unicodedata.category(c) == "Cf") for c in text)
+STATES = tuple(State)
+TRIGGERS = tuple(Trigger)
+NOTE_REQUIRED = {Trigger.REPORT: "what was done", Trigger.RETURN: "why it is sent back",
+                 Trigger.BLOCK: "the difficulty", Trigger.UNBLOCK: "how it was resolved"}
 
 
 @dataclass
@@ -87,7 +82,7 @@ def may_unblock(event) -> bool:
 
 def has_note(event) -> bool:
     m: Move = event.model
-    if m.note and _visible(m.note):
+    if m.note and visible(m.note):
         return True
     return m.refuse(f"{m.trigger} {m.task} needs a note ({NOTE_REQUIRED[m.trigger]}): "
                     f'add --note "..."')
@@ -121,22 +116,27 @@ def _blocked_from(state: str):
 
 @cache
 def machine() -> Machine:
+    # Plain strings for `transitions`: given Enum members it would name states by their
+    # Python names (ASSIGNED), not by the values stored and shown.
+    s = {state: state.value for state in State}
+    t = {trigger: trigger.value for trigger in Trigger}
     transitions = [
-        {"trigger": "start", "source": "assigned", "dest": "in_progress",
+        {"trigger": t[Trigger.START], "source": s[State.ASSIGNED], "dest": s[State.IN_PROGRESS],
          "conditions": [is_lead, dependencies_approved, window_open]},
-        {"trigger": "report", "source": "in_progress", "dest": "reported",
-         "conditions": [is_lead, has_note]},
-        {"trigger": "approve", "source": "reported", "dest": "approved",
+        {"trigger": t[Trigger.REPORT], "source": s[State.IN_PROGRESS],
+         "dest": s[State.REPORTED], "conditions": [is_lead, has_note]},
+        {"trigger": t[Trigger.APPROVE], "source": s[State.REPORTED], "dest": s[State.APPROVED],
          "conditions": [is_approver]},
-        {"trigger": "return", "source": "reported", "dest": "in_progress",
-         "conditions": [is_approver, has_note]},
-        {"trigger": "block", "source": ["assigned", "in_progress", "reported"],
-         "dest": "blocked", "conditions": [may_block, has_note]},
+        {"trigger": t[Trigger.RETURN], "source": s[State.REPORTED],
+         "dest": s[State.IN_PROGRESS], "conditions": [is_approver, has_note]},
+        {"trigger": t[Trigger.BLOCK], "source": [s[x] for x in OPEN_STATES],
+         "dest": s[State.BLOCKED], "conditions": [may_block, has_note]},
     ]
-    for state in ("assigned", "in_progress", "reported"):
-        transitions.append({"trigger": "unblock", "source": "blocked", "dest": state,
+    for state in OPEN_STATES:
+        transitions.append({"trigger": t[Trigger.UNBLOCK], "source": s[State.BLOCKED],
+                            "dest": s[state],
                             "conditions": [may_unblock, has_note, _blocked_from(state)]})
-    return Machine(model=None, states=STATES, transitions=transitions, initial=None,
+    return Machine(model=None, states=list(s.values()), transitions=transitions, initial=None,
                    auto_transitions=False, send_event=True, model_override=False)
 
 

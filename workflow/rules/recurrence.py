@@ -1,9 +1,10 @@
 """Recurring tasks: occurrences are created as time reaches them, never all at once.
 
 A recurring task is a group row holding its rule; each occurrence is an instance
-``task-id/YYYY-MM-DD`` due that day. The sweep creates every occurrence whose day is within the
-rule's look-ahead (``ahead``, default 7 days) of now, so after a week without sweeps the
-missed ones are created at once, already overdue: missed, not skipped.
+``task-id/YYYY-MM-DD`` due that day. The sweep (``workflow.ops.occurrences``) creates every
+occurrence whose day is within the rule's look-ahead (``ahead``, default 7 days) of now, so
+after a week without sweeps the missed ones are created at once, already overdue: missed, not
+skipped.
 """
 
 from __future__ import annotations
@@ -13,16 +14,8 @@ import json
 from collections.abc import Iterator
 from datetime import date, datetime, timedelta
 
-from sqlalchemy import select, update
-from sqlalchemy.engine import Connection, Row
-
 from workflow import clock
 from workflow.plan.definitions import Repeat
-from workflow.store.audit import Appender
-from workflow.store.models import DependencyRow, TaskRow
-
-TASK, DEP = TaskRow.__table__, DependencyRow.__table__
-MAX_PER_SWEEP = 1000  # per rule: a daily-ish rule left for years catches up over a few sweeps
 
 
 def rule_json(rep: Repeat) -> str:
@@ -72,56 +65,3 @@ def _safe_date(year: int, month: int, day: int) -> date | None:
 def next_create_at(rep: Repeat, after: date | None, tz: str) -> datetime | None:
     nxt = next(occurrences(rep, after), None)
     return None if nxt is None else clock.start_of_day(nxt - rep.ahead_days(), tz)
-
-
-def create_due(conn: Connection, log: Appender, plan: Row, now: datetime,
-               group_pk: int | None = None) -> list[str]:
-    """Creates every occurrence within its look-ahead of ``now``; returns their ids."""
-    from workflow.ops import move as engine  # stall_at lives with the other timing rules
-
-    now_u = clock.to_utc(now)
-    q = select(TASK).where(TASK.c.plan_id == plan.id, TASK.c.next_create_at.is_not(None),
-                           TASK.c.next_create_at <= now_u)
-    if group_pk is not None:
-        q = q.where(TASK.c.pk == group_pk)
-    created: list[str] = []
-    for group in conn.execute(q.order_by(TASK.c.position)).all():
-        rep = rule_from_json(group.rule)
-        last = conn.execute(select(TASK.c.unit).where(TASK.c.plan_id == plan.id,
-                                                      TASK.c.parent == group.task_id)
-                            .order_by(TASK.c.unit.desc()).limit(1)).scalar_one_or_none()
-        after = date.fromisoformat(last) if last else None
-        deps = json.loads(group.depends_on)
-        open_deps = len(conn.execute(select(TASK.c.task_id).where(
-            TASK.c.plan_id == plan.id, TASK.c.task_id.in_(deps),
-            TASK.c.state != "approved")).all()) if deps else 0
-        horizon = clock.today(now, plan.timezone) + rep.ahead_days()
-        rows, edges = [], []
-        for day in occurrences(rep, after):
-            if day > horizon or len(rows) >= MAX_PER_SWEEP:
-                break
-            task_id = f"{group.task_id}/{day.isoformat()}"
-            rows.append({
-                "plan_id": plan.id, "task_id": task_id, "position": group.position,
-                "kind": "instance", "parent": group.task_id, "unit": day.isoformat(),
-                "title": f"{group.title} ({day.day}/{day.month}/{day.year})", "ref": group.ref,
-                "note": group.note, "lead": group.lead, "support": group.support,
-                "approver": group.approver, "depends_on": group.depends_on, "due": day,
-                "start": None, "state": "assigned", "version": 0, "last_move_at": now_u,
-                "open_deps": open_deps,
-                "stall_at": engine.stall_at("assigned", open_deps, None, now_u, plan),
-                "overdue_at": clock.end_of_day(day, plan.timezone),
-            })
-            edges += [{"plan_id": plan.id, "task_id": task_id, "depends_on": d} for d in deps]
-            after = day
-        if rows:
-            conn.execute(TASK.insert(), rows)
-            if edges:
-                conn.execute(DEP.insert(), edges)
-            for row in rows:
-                log.add(event="created", at=now, task_id=row["task_id"], to_state="assigned",
-                        note=f"occurrence due {row['due'].isoformat()}")
-            created += [r["task_id"] for r in rows]
-        conn.execute(update(TASK).where(TASK.c.pk == group.pk).values(
-            next_create_at=next_create_at(rep, after, plan.timezone)))
-    return created

@@ -15,16 +15,16 @@ from datetime import datetime
 from typing import Any
 
 from sqlalchemy import select, update
-from sqlalchemy.engine import Connection
+from sqlalchemy.engine import Connection, Row
 
 from workflow.clock import to_utc
 from workflow.errors import AuditError, NotFoundError, UsageError
+from workflow.rules.kinds import MOVE_EVENTS, Kind, State
 from workflow.store.models import EventRow, PlanRow, TaskRow
 
 GENESIS = "0" * 64
 EVENT = EventRow.__table__
 TASK = TaskRow.__table__
-MOVES = ("start", "report", "approve", "return", "block", "unblock")  # machine.TRIGGERS
 PLAN = PlanRow.__table__
 HASHED = ("plan_id", "seq", "task_id", "event", "from_state", "to_state", "actor", "person",
           "at", "note", "escalated_to", "level", "reason", "data")
@@ -49,16 +49,21 @@ def event_hash(prev_hash: str, fields: dict[str, Any]) -> str:
 class Appender:
     """Appends events to one plan's chain inside the caller's transaction."""
 
-    def __init__(self, conn: Connection, plan_id: str, person: str) -> None:
+    def __init__(self, conn: Connection, plan_id: str, person: str,
+                 head: Row | None = None) -> None:
+        """``head``: the plan row the transaction locked (``lookup.select_plan(lock=True)``);
+        without it the plan's row is locked and read here."""
         self.conn = conn
         self.plan_id = plan_id
         self.person = person
-        # Bumping head_seq by 0 first takes the plan's row lock on PostgreSQL before we read it.
-        conn.execute(update(PLAN).where(PLAN.c.id == plan_id).values(head_seq=PLAN.c.head_seq))
-        head = conn.execute(select(PLAN.c.head_seq, PLAN.c.head_hash)
-                            .where(PLAN.c.id == plan_id)).one_or_none()
         if head is None:
-            raise NotFoundError(f"no plan {plan_id!r}")
+            # Bumping head_seq by 0 takes the plan's row lock on PostgreSQL before we read it.
+            conn.execute(update(PLAN).where(PLAN.c.id == plan_id)
+                         .values(head_seq=PLAN.c.head_seq))
+            head = conn.execute(select(PLAN.c.head_seq, PLAN.c.head_hash)
+                                .where(PLAN.c.id == plan_id)).one_or_none()
+            if head is None:
+                raise NotFoundError(f"no plan {plan_id!r}")
         self.seq, self.hash = head.head_seq, head.head_hash or GENESIS
         self.pending: list[dict[str, Any]] = []
         self.cache: dict[str, Any] = {}  # per-transaction lookups (e.g. the plan's notify)
@@ -147,7 +152,7 @@ def verify(conn: Connection, plan_id: str, head: str | None = None, *,
             raise AuditError(f"{where} {_what(fields)}: its content does not match its hash "
                              "(the event was altered)")
         prev, last = fields["hash"], fields
-        if fields["event"] in MOVES:  # what the history says each task is now
+        if fields["event"] in MOVE_EVENTS:  # what the history says each task is now
             moved[fields["task_id"]] = (fields["to_state"], moved.get(
                 fields["task_id"], ("", 0))[1] + 1)
         count += 1
@@ -181,9 +186,9 @@ def _check_tasks_match(conn: Connection, plan_id: str,
     """Each task's stored state and version must be what its moves in the history make them:
     a task table changed behind workflow's back is caught, not only a changed history."""
     rows = conn.execute(select(TASK.c.task_id, TASK.c.state, TASK.c.version).where(
-        TASK.c.plan_id == plan_id, TASK.c.kind != "group").execution_options(yield_per=5000))
+        TASK.c.plan_id == plan_id, TASK.c.kind != Kind.GROUP).execution_options(yield_per=5000))
     for task_id, state, version in rows:
-        expected, moves = moved.get(task_id, ("assigned", 0))
+        expected, moves = moved.get(task_id, (State.ASSIGNED, 0))
         if (state, version) != (expected, moves):
             raise AuditError(f"plan {plan_id}: task {task_id} is {state} (version {version}) but "
                              f"its history says {expected} after {moves} move(s); the task "

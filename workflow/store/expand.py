@@ -20,10 +20,9 @@ from functools import lru_cache
 from itertools import islice
 from typing import Any
 
-from sqlalchemy.engine import Row
-
-from workflow import clock
 from workflow.plan.definitions import Plan, TaskDef, Unit
+from workflow.rules.kinds import Kind
+from workflow.rules.lifecycle import Settings, new_task
 from workflow.rules.recurrence import next_create_at, rule_json
 
 BATCH = 5000
@@ -50,39 +49,34 @@ def _approver(plan: Plan, t: TaskDef, lead: str) -> str:
     return plan.coordinator if plan.coordinator != lead else plan.issuer
 
 
-def task_rows(plan: Plan, plan_row: Row, now_u: datetime) -> Iterator[dict[str, Any]]:
+def task_rows(plan: Plan, plan_row: Settings, now_u: datetime) -> Iterator[dict[str, Any]]:
     """Every row of the plan, in definition order; a fanned-out task's instances follow it."""
-    from workflow.ops.move import stall_at
-
-    tz = plan_row.timezone
 
     def row(t: TaskDef, position: int, deps: int, **over: Any) -> dict[str, Any]:
         values = {
-            "plan_id": plan.id, "task_id": t.id, "position": position, "kind": "task",
+            "plan_id": plan.id, "task_id": t.id, "position": position, "kind": Kind.TASK.value,
             "parent": None, "unit": None, "title": t.title, "ref": t.ref, "note": t.note,
             "lead": t.lead, "support": _dumps(t.support), "approver": t.approver,
-            "depends_on": _dumps(t.depends_on), "due": t.due, "start": t.start,
-            "state": "assigned", "version": 0, "last_move_at": now_u, "rule": None,
-            "next_create_at": None, "open_deps": deps, "stall_at": None, "overdue_at": None,
+            "depends_on": _dumps(t.depends_on), "due": t.due, "start": t.start, "rule": None,
+            "next_create_at": None,
         }
         values.update(over)
-        if values["kind"] != "group":
-            values["stall_at"] = stall_at("assigned", deps, t.start, now_u, plan_row)
-            values["overdue_at"] = clock.end_of_day(t.due, tz) if t.due else None
+        values.update(new_task(kind=values["kind"], due=t.due, start=t.start, open_deps=deps,
+                               at=now_u, settings=plan_row))
         return values
 
     for position, t in enumerate(plan.tasks.values()):
         deps = len(t.depends_on)
         if t.repeat is not None:
-            yield row(t, position, deps, kind="group", rule=rule_json(t.repeat),
-                      next_create_at=next_create_at(t.repeat, None, tz))
+            yield row(t, position, deps, kind=Kind.GROUP.value, rule=rule_json(t.repeat),
+                      next_create_at=next_create_at(t.repeat, None, plan_row.timezone))
         elif t.for_each is None:
             yield row(t, position, deps)
         else:
-            yield row(t, position, deps, kind="group",
+            yield row(t, position, deps, kind=Kind.GROUP.value,
                       lead=t.lead or plan.coordinator, approver=t.approver or plan.coordinator)
             # One instance per unit: everything but the unit's own fields is shared.
-            shared = row(t, position, deps, kind="instance", parent=t.id)
+            shared = row(t, position, deps, kind=Kind.INSTANCE.value, parent=t.id)
             for unit in plan.units[t.for_each].values():
                 values = dict(shared)
                 values.update(instance_fields(plan, t, unit))
@@ -95,7 +89,8 @@ def instance_fields(plan: Plan, t: TaskDef, unit: Unit) -> dict[str, Any]:
     if not t.lead_each and unit.agency not in support and unit.agency != lead:
         support = (*support, unit.agency)
     return {
-        "task_id": f"{t.id}/{unit.id}", "kind": "instance", "parent": t.id, "unit": unit.id,
+        "task_id": f"{t.id}/{unit.id}", "kind": Kind.INSTANCE.value, "parent": t.id,
+        "unit": unit.id,
         "title": f"{t.title} — {unit.name}", "lead": lead, "support": _dumps(support),
         "approver": _approver(plan, t, lead),
         "depends_on": _dumps(tuple(edges(plan, t, unit.id))),
@@ -122,3 +117,24 @@ def unit_rows(plan: Plan) -> list[dict[str, Any]]:
 def batches(rows: Iterator[dict[str, Any]], size: int = BATCH) -> Iterator[list[dict]]:
     while batch := list(islice(rows, size)):
         yield batch
+
+
+def plan_columns(plan: Plan) -> dict[str, Any]:
+    """The plan's own row (without the columns the store keeps: loaded_at and the head)."""
+    return {
+        "id": plan.id, "title": plan.title, "issuer": plan.issuer,
+        "coordinator": plan.coordinator, "timezone": plan.timezone,
+        "stall_after": int(plan.stall_after.total_seconds()),
+        "step_after": int(plan.step_after.total_seconds()), "digest": plan.digest,
+        # Only the settings no column holds. The whole canonical definition is in the load and
+        # upgrade events; kept here it made every update of this row rewrite megabytes.
+        "definition": json.dumps({"notify": plan.notify} if plan.notify else {},
+                                 ensure_ascii=False, sort_keys=True),
+        "source": plan.source,
+    }
+
+
+def agency_rows(plan: Plan) -> list[dict[str, Any]]:
+    return [{"plan_id": plan.id, "id": a.id, "name": a.name,
+             "aliases": json.dumps(list(a.aliases), ensure_ascii=False)}
+            for a in plan.agencies.values()]

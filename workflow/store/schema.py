@@ -19,8 +19,10 @@ from pathlib import Path
 from sqlalchemy import create_engine, inspect, text
 from sqlalchemy.engine import Connection
 from sqlalchemy.exc import DBAPIError
+from sqlmodel import SQLModel
 
 from workflow.errors import StoreError
+from workflow.store import models  # noqa: F401  (registers the tables in SQLModel.metadata)
 from workflow.store.migrations import HEAD
 
 VERSION_TABLE = "wf_schema_version"
@@ -94,12 +96,12 @@ def known_revisions() -> set[str]:
 
 
 def _script():
-    from alembic.script import ScriptDirectory
+    from alembic.script import ScriptDirectory  # heavy, and only to create or upgrade a schema
     return ScriptDirectory(str(MIGRATIONS))
 
 
 def _config(conn: Connection):
-    from alembic.config import Config
+    from alembic.config import Config  # heavy, and only to create or upgrade a schema
     cfg = Config()
     cfg.set_main_option("script_location", str(MIGRATIONS))
     cfg.attributes["connection"] = conn
@@ -111,7 +113,7 @@ def migrate(conn: Connection, target: str = "head") -> tuple[State, State]:
 
     Returns the state before and after. Refuses a schema newer than this workflow's.
     """
-    from alembic import command
+    from alembic import command  # heavy, and only to create or upgrade a schema
     if conn.dialect.name == "postgresql":
         conn.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": LOCK_KEY})
     before = state(conn)  # read again under the lock: another process may have done it
@@ -128,9 +130,6 @@ def migrate(conn: Connection, target: str = "head") -> tuple[State, State]:
 def _check_complete(conn: Connection) -> None:
     """After adopting a pre-revision database: every table and column of the models is there
     (otherwise the whole upgrade rolls back, nothing changed)."""
-    from sqlmodel import SQLModel
-
-    from workflow.store import models  # noqa: F401  (registers the tables)
     insp = inspect(conn)
     problems = []
     for table in SQLModel.metadata.sorted_tables:
@@ -150,7 +149,7 @@ def _check_complete(conn: Connection) -> None:
 
 def _adopt_legacy(conn: Connection) -> None:
     """Stamps a pre-revision database at 0001 once its tables are 0001's, column for column."""
-    from alembic import command
+    from alembic import command  # heavy, and only to create or upgrade a schema
     expected = _first_release_columns()
     insp = inspect(conn)
     problems = []
@@ -171,7 +170,7 @@ def _adopt_legacy(conn: Connection) -> None:
 
 def _first_release_columns() -> dict[str, set[str]]:
     """The tables and columns revision 0001 creates (built in memory, nothing else touched)."""
-    from alembic import command
+    from alembic import command  # heavy, and only to create or upgrade a schema
     engine = create_engine("sqlite://")
     try:
         with engine.begin() as conn:

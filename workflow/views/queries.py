@@ -11,11 +11,21 @@ from sqlalchemy import and_, case, func, or_, select
 from sqlalchemy.engine import Connection, Row
 
 from workflow import clock
-from workflow.rules.machine import STATES
-from workflow.store.models import PLAN_ROW, DependencyRow, EscalationRow, EventRow, PlanRow, TaskRow
+from workflow.rules.kinds import ESCALATION_EVENTS, Kind, State
+from workflow.rules.membership import role
+from workflow.store.models import (
+    PLAN_ROW,
+    DependencyRow,
+    EscalationRow,
+    EventRow,
+    MemberRow,
+    PlanRow,
+    TaskRow,
+)
 
-PLAN, TASK, EVENT, ESC, DEP = (PlanRow.__table__, TaskRow.__table__, EventRow.__table__,
-                               EscalationRow.__table__, DependencyRow.__table__)
+PLAN, TASK, EVENT, ESC, DEP, MEMBER = (
+    PlanRow.__table__, TaskRow.__table__, EventRow.__table__, EscalationRow.__table__,
+    DependencyRow.__table__, MemberRow.__table__)
 
 
 def _iso(moment: datetime | None, tz: str) -> str | None:
@@ -33,7 +43,7 @@ def _with_escalation(query):
 
 
 def task_dict(row: Row, plan: Row, now_u: datetime) -> dict[str, Any]:
-    overdue = (row.state != "approved" and row.overdue_at is not None
+    overdue = (row.state != State.APPROVED and row.overdue_at is not None
                and row.overdue_at <= now_u)
     return {
         "id": row.task_id, "plan": plan.id, "title": row.title, "ref": row.ref,
@@ -53,11 +63,11 @@ def plans(conn: Connection, now: datetime) -> list[dict[str, Any]]:
     now_u = clock.to_utc(now)
     counts: dict[str, dict[str, int]] = {}
     for plan_id, state, n in conn.execute(select(TASK.c.plan_id, TASK.c.state, func.count())
-                                          .where(TASK.c.kind != "group")
+                                          .where(TASK.c.kind != Kind.GROUP)
                                           .group_by(TASK.c.plan_id, TASK.c.state)):
         counts.setdefault(plan_id, {})[state] = n
     overdue = dict(conn.execute(select(TASK.c.plan_id, func.count()).where(
-        TASK.c.overdue_at <= now_u, TASK.c.state != "approved").group_by(TASK.c.plan_id)).all())
+        TASK.c.overdue_at <= now_u, TASK.c.state != State.APPROVED).group_by(TASK.c.plan_id)).all())
     escalated = dict(conn.execute(select(ESC.c.plan_id, func.count()).where(
         ESC.c.resolved_at.is_(None)).group_by(ESC.c.plan_id)).all())
     out = []
@@ -65,7 +75,7 @@ def plans(conn: Connection, now: datetime) -> list[dict[str, Any]]:
         c = counts.get(p.id, {})
         out.append({
             "id": p.id, "title": p.title, "issuer": p.issuer, "coordinator": p.coordinator,
-            "tasks": sum(c.values()), "counts": {s: c.get(s, 0) for s in STATES},
+            "tasks": sum(c.values()), "counts": {s.value: c.get(s, 0) for s in State},
             "overdue": overdue.get(p.id, 0), "escalated": escalated.get(p.id, 0),
             "loaded_at": _iso(p.loaded_at, p.timezone), "events": p.head_seq,
         })
@@ -82,15 +92,15 @@ def tasks(conn: Connection, plan: Row, now: datetime, *, state: str | None = Non
                     or (pattern and "/" in pattern))
     # Unfiltered: one line per task of the plan (a fanned-out task as its group, with counts).
     # Filtered or a pattern with '/': the concrete work, instances included.
-    q = q.where(TASK.c.kind != ("group" if filtered else "instance"))
+    q = q.where(TASK.c.kind != (Kind.GROUP if filtered else Kind.INSTANCE))
     if unit:
         q = q.where(TASK.c.unit == unit)
     if state:
         q = q.where(TASK.c.state == state)
     if blocked:
-        q = q.where(TASK.c.state == "blocked")
+        q = q.where(TASK.c.state == State.BLOCKED)
     if overdue:
-        q = q.where(TASK.c.overdue_at <= now_u, TASK.c.state != "approved")
+        q = q.where(TASK.c.overdue_at <= now_u, TASK.c.state != State.APPROVED)
     if lead:
         q = q.where(TASK.c.lead == lead)
     if agency:
@@ -100,7 +110,7 @@ def tasks(conn: Connection, plan: Row, now: datetime, *, state: str | None = Non
         q = q.where(TASK.c.task_id.like(_like(pattern), escape="\\"))
     out = [task_dict(r, plan, now_u) for r in conn.execute(q.order_by(TASK.c.position,
                                                                         TASK.c.pk))]
-    groups = [t for t in out if t["kind"] == "group"]
+    groups = [t for t in out if t["kind"] == Kind.GROUP]
     if groups:
         counts = instance_counts(conn, plan, [g["id"] for g in groups])
         for g in groups:
@@ -115,7 +125,7 @@ def instance_counts(conn: Connection, plan: Row, parents: list[str]) -> dict[str
             select(TASK.c.parent, TASK.c.state, func.count())
             .where(TASK.c.plan_id == plan.id, TASK.c.parent.in_(parents))
             .group_by(TASK.c.parent, TASK.c.state)):
-        out.setdefault(parent, dict.fromkeys(STATES, 0))[state] = n
+        out.setdefault(parent, dict.fromkeys((s.value for s in State), 0))[state] = n
     return out
 
 
@@ -135,7 +145,7 @@ def task_detail(conn: Connection, plan: Row, task_pk: int, now: datetime,
     kinds = dict(conn.execute(select(TASK.c.task_id, TASK.c.kind).where(
         TASK.c.plan_id == plan.id, TASK.c.task_id.in_(out["depends_on"]))).all())
     paired = set()
-    if row.kind == "group" and out["depends_on"]:
+    if row.kind == Kind.GROUP and out["depends_on"]:
         paired = set(conn.execute(select(DEP.c.depends_on).where(
             DEP.c.plan_id == plan.id, DEP.c.task_id.like(f"{_like(row.task_id)}/%", escape="\\"),
             DEP.c.depends_on.contains("/"))).scalars())
@@ -143,9 +153,9 @@ def task_detail(conn: Connection, plan: Row, task_pk: int, now: datetime,
     out["dependencies"] = [
         {"id": d, "state": deps.get(d),
          "waits_for": "the same unit" if "/" in d or d in paired else
-                      "every instance" if kinds.get(d) == "group" else "the task"}
+                      "every instance" if kinds.get(d) == Kind.GROUP else "the task"}
         for d in out["depends_on"]]
-    if row.kind == "group":
+    if row.kind == Kind.GROUP:
         out["instances"] = instance_counts(conn, plan, [row.task_id]).get(row.task_id, {})
     out["escalation"] = None if row.esc_level is None else {
         "level": row.esc_level, "escalated_to": row.esc_to, "reason": row.esc_reason,
@@ -165,7 +175,7 @@ def event_dict(e: Row, plan: Row) -> dict[str, Any]:
         "from": e.from_state, "to": e.to_state, "actor": e.actor, "person": e.person,
         "at": _iso(e.at, plan.timezone), "note": e.note,
     }
-    if e.event.startswith("escalation_"):
+    if e.event in ESCALATION_EVENTS:
         out.update(escalated_to=e.escalated_to, level=e.level, reason=e.reason)
     out["hash"] = e.hash
     return out
@@ -207,7 +217,7 @@ def summary(conn: Connection, plan: Row, now: datetime, by: str = "agency") -> d
     """Per lead agency (or task, or unit) and for the plan, classified as the government's
     task-tracking reports do. Fanned-out and recurring tasks count once per instance."""
     now_u = clock.to_utc(now)
-    is_open = TASK.c.state != "approved"
+    is_open = TASK.c.state != State.APPROVED
     late = and_(is_open, TASK.c.overdue_at.is_not(None), TASK.c.overdue_at <= now_u)
 
     def n(cond):
@@ -219,9 +229,9 @@ def summary(conn: Connection, plan: Row, now: datetime, by: str = "agency") -> d
         key.label("key"), func.count(), n(TASK.c.state == "approved"),
         n(and_(TASK.c.state == "approved", TASK.c.on_time.is_(True))),
         n(and_(TASK.c.state == "approved", TASK.c.on_time.is_(False))),
-        n(late), n(and_(is_open, ~late)), n(TASK.c.state == "blocked"),
+        n(late), n(and_(is_open, ~late)), n(TASK.c.state == State.BLOCKED),
         n(ESC.c.id.is_not(None)),
-    )).where(TASK.c.plan_id == plan.id, TASK.c.kind != "group").group_by(key).order_by(key)
+    )).where(TASK.c.plan_id == plan.id, TASK.c.kind != Kind.GROUP).group_by(key).order_by(key)
     agencies = []
     total = dict.fromkeys(SUMMARY_COLUMNS, 0)
     for lead, *values in conn.execute(q):
@@ -241,3 +251,13 @@ def open_escalations(conn: Connection, plan: Row, now: datetime) -> list[dict[st
              "level": r.level, "reason": r.reason, "must_act": r.must_act,
              "since": _iso(r.since, plan.timezone),
              "age_hours": round((now_u - r.since).total_seconds() / 3600, 1)} for r in rows]
+
+
+def members(conn: Connection, plan: Row, agency: str | None = None) -> list[dict[str, Any]]:
+    """The plan's memberships (of one agency), by agency then person."""
+    rows = conn.execute(select(MEMBER).where(MEMBER.c.plan_id == plan.id)
+                        .order_by(MEMBER.c.agency, MEMBER.c.person))
+    return [{"plan": plan.id, "person": r.person, "agency": r.agency,
+             "role": role(plan, r.agency), "added_by": r.added_by,
+             "added_at": clock.local(r.added_at, plan.timezone).isoformat()}
+            for r in rows if agency is None or r.agency == agency]

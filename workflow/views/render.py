@@ -9,6 +9,10 @@ from __future__ import annotations
 import textwrap
 from typing import Any
 
+from workflow.rules.kinds import ESCALATION_EVENTS, EventKind
+from workflow.rules.membership import command, either
+from workflow.store.schema import State
+
 WIDTH = 80
 ARROW = "→"
 
@@ -82,16 +86,16 @@ def task_view(t: dict[str, Any]) -> str:
 def event_line(e: dict[str, Any], *, with_task: bool = True) -> str:
     at = (e["at"] or "")[:16].replace("T", " ")
     task = f"{e['task'] or '-':<22} " if with_task else ""
-    if e["event"].startswith("escalation_"):
+    if e["event"] in ESCALATION_EVENTS:
         what = (f"{e['event']:<20} L{e['level']} {ARROW} {e['escalated_to']} ({e['reason']})")
-    elif e["event"] in ("load", "upgrade"):
+    elif e["event"] in (EventKind.LOAD, EventKind.UPGRADE):
         what = f"{e['event']:<20} by {e['person'] or '-'}"
-    elif e["event"].startswith("member_"):
+    elif e["event"] in (EventKind.MEMBER_ADDED, EventKind.MEMBER_REMOVED):
         what = f"{e['event']:<20} by {e['person'] or '-'} for {e['actor']}"
     else:
         what = f"{e['event']:<8} {e['from']} {ARROW} {e['to']} by {e['actor']}"
     line = f"{e['seq']:>4}  {at}  {task}{what}"
-    if e.get("note") and not e["event"].startswith("escalation_"):
+    if e.get("note") and e["event"] not in ESCALATION_EVENTS:
         if len(line) + len(e["note"]) + 2 <= WIDTH:
             return f"{line}: {e['note']}"
         return "\n".join([line, *wrap(e["note"], indent=" " * 8)])
@@ -135,3 +139,101 @@ def summary_table(s: dict[str, Any], names: dict[str, str]) -> str:
 def action_line(a: dict[str, Any]) -> str:
     return (f"{a['action']:<8} {a['plan']}/{a['task']}  L{a['level']} {ARROW} "
             f"{a['escalated_to']} ({a['reason']})")
+
+
+# --------------------------------------------------------------------------- command results
+
+
+def validation(results: list[dict[str, Any]]) -> str | None:
+    """``workflow validate``: a line per valid file and its warnings (errors go to stderr)."""
+    lines = []
+    for r in results:
+        if r["valid"]:
+            lines.append(f"ok  {r['file']}: plan {r['plan']}, {r['tasks']} tasks, "
+                         f"{r['agencies']} agencies")
+            lines += [f"    warning: {w}" for w in r["warnings"]]
+    return "\n".join(lines) if lines else None
+
+
+LOADED = {"created": "loaded", "unchanged": "already loaded, unchanged", "upgraded": "upgraded"}
+
+
+def loaded(r: dict[str, Any]) -> str:
+    text = f"{LOADED[r['status']]}: plan {r['plan']} ({r['tasks']} tasks)"
+    if r["changes"]:
+        text += "; " + ", ".join(f"{k}: {', '.join(v) or '-'}" for k, v in r["changes"].items())
+    return text
+
+
+def moved(r: dict[str, Any]) -> str:
+    text = f"{r['task']}: {r['from']} {ARROW} {r['to']} ({r['event']} by {r['actor']})"
+    return text + "".join(f"\n  escalation {action_line(a)}" for a in r["escalations"])
+
+
+def swept(actions: list[dict[str, Any]]) -> str:
+    return "\n".join(action_line(a) for a in actions) or "nothing to do"
+
+
+def escalation_table(rows: list[dict[str, Any]]) -> str:
+    return "\n".join(f"{e['task']:<28} L{e['level']} {ARROW} {e['escalated_to']:<16} "
+                     f"{e['reason']:<8} {e['age_hours']:>7.1f} h" for e in rows) or \
+        "no open escalations"
+
+
+def verified(rows: list[dict[str, Any]], head: str | None) -> str:
+    return "\n".join(
+        f"ok  {r['plan']}: {r['events']} events verified; head {r['head']}"
+        + (f"\n    --head {head.strip().lower()} is event seq {r['head_found_at']}: the "
+           "history up to it is intact" if head else "") for r in rows) or "no plans"
+
+
+def upgraded_schema(r: dict[str, Any]) -> str:
+    text = {"created": f"created the schema at revision {r['revision']}",
+            "current": f"already at revision {r['revision']}; nothing to do",
+            "upgraded": f"upgraded from {State(r['from_status'], r['from']).describe()} to "
+                        f"revision {r['revision']}"}
+    return f"{r['database']}: {text[r['status']]}"
+
+
+def _n(count: int, noun: str) -> str:
+    return f"{count} {noun}{'' if count == 1 else 's'}"
+
+
+def copied(rows: list[dict[str, Any]]) -> str:
+    return "\n".join(
+        f"copied {r['plan']}: {_n(r['rows'].get('wf_task', 0), 'task')}, "
+        f"{_n(r['events'], 'event')}, {_n(r['rows'].get('wf_escalation', 0), 'escalation')}; "
+        f"history verified on the target, head {r['head']}" for r in rows) or \
+        "no plans to copy"
+
+
+def member_change(c: dict[str, Any]) -> str:
+    if c["status"] == "unchanged":
+        text = (f"{c['person']} is already a member of {c['agency']} in plan {c['plan']}; "
+                "nothing changed")
+    else:
+        to = "to" if c["status"] == "added" else "from"
+        text = (f"{c['status']} {c['person']} {to} {c['agency']} in plan {c['plan']} "
+                f"(by {c['by']} for {c['actor']})")
+    if c["status"] == "removed" and not c["members"]:
+        text += "\nthe plan has no members now: it is open again (anyone may act for any agency)"
+    return text
+
+
+def member_list(plan: Any, rows: list[dict[str, Any]], total: int, agency: str | None) -> str:
+    """``workflow members list``; says plainly when the plan is open."""
+    if not total:
+        return (f"plan {plan.id} has no members: it is open, anyone may act for any agency "
+                "(--as is taken on trust).\nTo restrict it, add the first member to "
+                f"{either(plan)}: {command('add', 'PERSON', plan.coordinator)}")
+    head = (f"plan {plan.id}: {total} membership{'s' * (total != 1)}; a move's --as must name "
+            "an agency of the person making it")
+    if not rows:
+        return f"{head}\n  {agency} has no members"
+    width = max(len(r["person"]) for r in rows)
+    lines = [head]
+    for r in rows:
+        what = f"{r['agency']} (the {r['role']})" if r["role"] else r["agency"]
+        lines.append(f"  {r['person']:<{width}}  {what:<32} added by {r['added_by']} "
+                     f"{r['added_at'][:16].replace('T', ' ')}")
+    return "\n".join(lines)
