@@ -27,20 +27,9 @@ from workflow.rules.kinds import EventKind, Kind, State
 from workflow.rules.lifecycle import new_task, stall_at
 from workflow.store import expand
 from workflow.store.audit import Appender
-from workflow.store.models import (
-    PLAN_ROW,
-    AgencyRow,
-    DependencyRow,
-    EventRow,
-    PlanRow,
-    TaskRow,
-    UnitRow,
-)
+from workflow.store.models import AGENCY, DEP, EVENT, PLAN, PLAN_ROW, TASK, UNIT
 from workflow.store.rows import row_changes
 
-PLAN, TASK, AGENCY, DEP, EVENT, UNIT = (
-    PlanRow.__table__, TaskRow.__table__, AgencyRow.__table__, DependencyRow.__table__,
-    EventRow.__table__, UnitRow.__table__)
 # Columns an upgrade never rewrites: what the task's moves made of it.
 MOVED = ("plan_id", "task_id", "state", "version", "last_move_at", "next_create_at",
          "blocked_from", "blocked_by", "reported_at", "approved_at", "on_time")

@@ -56,29 +56,30 @@ class Sequence(Node):
     __slots__ = ()
 
 
-def compose(text: str, filename: str) -> Node:
-    """The single document's root node; DefinitionError for bad YAML, with its line."""
-    loader = _Loader(text)
-    stack: list[tuple[Node, list]] = []  # open collections and, for mappings, a pending key
-    anchors: dict[str, Node] = {}
-    # What aliases would expand to, were they copied (characters of text, plus one a node): an
-    # alias is shared here, but each reader that reads it reads it whole, so a big anchor
-    # named many times (or an alias bomb) is refused before anyone reads it.
-    sizes: dict[str, int] = {}  # anchor -> its node's expanded size
-    open_sizes: list[list] = []  # for each open collection: [its size so far, its anchor]
-    expanded, limit = 0, MAX_EXPANSION + len(text)
-    root: Node | None = None
-    documents = 0
+class _Composer:
+    """Builds the tree from the event stream, without recursion, measuring what aliases would
+    expand to (characters of text, plus one a node) were they copied: an alias is shared
+    here, but each reader that reads it reads it whole, so a big anchor named many times (or
+    an alias bomb) is refused before anyone reads it."""
 
-    def fail(line: int | None, message: str) -> DefinitionError:
-        return DefinitionError([Problem(filename, line, "", message)])
+    def __init__(self, text: str, filename: str) -> None:
+        self.filename = filename
+        self.stack: list[tuple[Node, list]] = []  # open collections; for mappings, a key
+        self.anchors: dict[str, Node] = {}
+        self.sizes: dict[str, int] = {}  # anchor -> its node's expanded size
+        self.open_sizes: list[list] = []  # per open collection: [its size so far, its anchor]
+        self.expanded, self.limit = 0, MAX_EXPANSION + len(text)
+        self.root: Node | None = None
+        self.documents = 0
 
-    def attach(node: Node) -> None:
-        nonlocal root
-        if not stack:
-            root = node
+    def fail(self, line: int | None, message: str) -> DefinitionError:
+        return DefinitionError([Problem(self.filename, line, "", message)])
+
+    def attach(self, node: Node) -> None:
+        if not self.stack:
+            self.root = node
             return
-        parent, pending = stack[-1]
+        parent, pending = self.stack[-1]
         if isinstance(parent, Sequence):
             parent.value.append(node)
         elif not pending:
@@ -86,65 +87,79 @@ def compose(text: str, filename: str) -> Node:
         else:
             parent.value.append((pending.pop(), node))
 
+    def grow(self, size: int) -> None:
+        if self.open_sizes:
+            self.open_sizes[-1][0] += size
+
+    def event(self, event, line: int | None) -> None:
+        if isinstance(event, yaml.DocumentStartEvent):
+            self.documents += 1
+            if self.documents > 1:
+                raise self.fail(line, "more than one YAML document; a plan is one document")
+        elif isinstance(event, yaml.ScalarEvent):
+            value = event.value
+            if len(value) < 40:  # keys, ids and dates repeat across thousands of tasks
+                value = sys.intern(value)
+            node = Scalar(value, line, not event.style)  # plain: no quotes, no block
+            if event.anchor:
+                self.anchors[event.anchor] = node
+                self.sizes[event.anchor] = len(value) + 1
+            self.grow(len(value) + 1)
+            self.attach(node)
+        elif isinstance(event, yaml.CollectionStartEvent):
+            self.start(event, line)
+        elif isinstance(event, yaml.CollectionEndEvent):
+            self.stack.pop()
+            size, anchor = self.open_sizes.pop()
+            if anchor:
+                self.sizes[anchor] = size
+            self.grow(size)
+        elif isinstance(event, yaml.AliasEvent):
+            self.alias(event, line)
+
+    def start(self, event, line: int | None) -> None:
+        if len(self.stack) >= MAX_DEPTH:
+            raise self.fail(line, f"nesting deeper than {MAX_DEPTH} levels; a plan needs at "
+                                  "most 5")
+        node = (Mapping if isinstance(event, yaml.MappingStartEvent) else Sequence)([], line)
+        if event.anchor:
+            self.anchors[event.anchor] = node
+        self.attach(node)
+        self.stack.append((node, []))
+        self.open_sizes.append([1, event.anchor])
+
+    def alias(self, event, line: int | None) -> None:
+        if event.anchor not in self.anchors:
+            raise self.fail(line, f"alias *{event.anchor} has no anchor &{event.anchor}")
+        size = self.sizes.get(event.anchor, 1)  # 1: an alias inside its own anchor
+        self.expanded += size
+        if self.expanded > self.limit:
+            raise self.fail(line, f"aliases expand to more than {self.limit:,} characters (at "
+                                  f"*{event.anchor}); a plan needs no such repetition: "
+                                  "write the values out")
+        self.grow(size)
+        self.attach(self.anchors[event.anchor])
+
+
+def compose(text: str, filename: str) -> Node:
+    """The single document's root node; DefinitionError for bad YAML, with its line."""
+    loader = _Loader(text)
+    composer = _Composer(text, filename)
     try:
         while True:
             event = loader.get_event()
             if event is None or isinstance(event, yaml.StreamEndEvent):
                 break
-            line = event.start_mark.line + 1 if event.start_mark else None
-            if isinstance(event, yaml.DocumentStartEvent):
-                documents += 1
-                if documents > 1:
-                    raise fail(line, "more than one YAML document; a plan is one document")
-            elif isinstance(event, yaml.ScalarEvent):
-                value = event.value
-                if len(value) < 40:  # keys, ids and dates repeat across thousands of tasks
-                    value = sys.intern(value)
-                node = Scalar(value, line, not event.style)  # plain: no quotes, no block
-                if event.anchor:
-                    anchors[event.anchor] = node
-                    sizes[event.anchor] = len(value) + 1
-                if open_sizes:
-                    open_sizes[-1][0] += len(value) + 1
-                attach(node)
-            elif isinstance(event, yaml.CollectionStartEvent):
-                if len(stack) >= MAX_DEPTH:
-                    raise fail(line, f"nesting deeper than {MAX_DEPTH} levels; a plan needs "
-                                     "at most 5")
-                node = (Mapping if isinstance(event, yaml.MappingStartEvent) else Sequence)(
-                    [], line)
-                if event.anchor:
-                    anchors[event.anchor] = node
-                attach(node)
-                stack.append((node, []))
-                open_sizes.append([1, event.anchor])
-            elif isinstance(event, yaml.CollectionEndEvent):
-                stack.pop()
-                size, anchor = open_sizes.pop()
-                if anchor:
-                    sizes[anchor] = size
-                if open_sizes:
-                    open_sizes[-1][0] += size
-            elif isinstance(event, yaml.AliasEvent):
-                if event.anchor not in anchors:
-                    raise fail(line, f"alias *{event.anchor} has no anchor &{event.anchor}")
-                size = sizes.get(event.anchor, 1)  # 1: an alias inside its own anchor
-                expanded += size
-                if expanded > limit:
-                    raise fail(line, f"aliases expand to more than {limit:,} characters (at "
-                                     f"*{event.anchor}); a plan needs no such repetition: "
-                                     "write the values out")
-                if open_sizes:
-                    open_sizes[-1][0] += size
-                attach(anchors[event.anchor])
+            composer.event(event, event.start_mark.line + 1 if event.start_mark else None)
     except yaml.MarkedYAMLError as err:
         mark = err.problem_mark or err.context_mark
         what = err.problem or err.context or "unreadable YAML"
-        raise fail(mark.line + 1 if mark else None, f"YAML syntax error: {what}") from None
+        raise composer.fail(mark.line + 1 if mark else None,
+                            f"YAML syntax error: {what}") from None
     except yaml.YAMLError as err:
-        raise fail(None, f"not YAML: {err}") from None
+        raise composer.fail(None, f"not YAML: {err}") from None
     finally:
         loader.dispose()
-    if root is None:
-        raise fail(1, "the file is empty; expected a plan")
-    return root
+    if composer.root is None:
+        raise composer.fail(1, "the file is empty; expected a plan")
+    return composer.root

@@ -159,6 +159,18 @@ def verify(conn: Connection, plan_id: str, head: str | None = None, *,
         expected_seq += 1
         if head is not None and found_at is None and prev.startswith(head):
             found_at = seq
+    _check_head(plan_id, plan, count, prev)
+    if head is not None and found_at is None:
+        raise AuditError(f"plan {plan_id}: head {head} is not in the history; the history "
+                         "written before that head was altered or the hash is wrong")
+    _check_tasks_match(conn, plan_id, moved)
+    if triggers:
+        check_append_only(conn)
+    return Verification(plan_id, count, prev, count, found_at)
+
+
+def _check_head(plan_id: str, plan: Any, count: int, last_hash: str) -> None:
+    """The chain read must end where the plan row says its history ends."""
     if count > plan.head_seq:
         raise AuditError(f"plan {plan_id}: event seq {plan.head_seq + 1} comes after the head "
                          f"the plan records (seq {plan.head_seq}); it was inserted "
@@ -169,16 +181,9 @@ def verify(conn: Connection, plan_id: str, head: str | None = None, *,
         raise AuditError(f"plan {plan_id}: event {gone} missing: the history ends at seq "
                          f"{count} but the plan records {plan.head_seq} events (the last events "
                          "were deleted)")
-    if count and prev != plan.head_hash:
+    if count and last_hash != plan.head_hash:
         raise AuditError(f"plan {plan_id}: event seq {count}: its hash is not the head the plan "
                          "records; the last event was replaced")
-    if head is not None and found_at is None:
-        raise AuditError(f"plan {plan_id}: head {head} is not in the history; the history "
-                         "written before that head was altered or the hash is wrong")
-    _check_tasks_match(conn, plan_id, moved)
-    if triggers:
-        check_append_only(conn)
-    return Verification(plan_id, count, prev, count, found_at)
 
 
 def _check_tasks_match(conn: Connection, plan_id: str,

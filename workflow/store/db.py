@@ -211,20 +211,21 @@ class Store:
         """One consistent snapshot (on PostgreSQL REPEATABLE READ, as SQLite's read does):
         a history verified while others write sees its events and the plan's head together.
         """
-        with self._translate():
-            engine = self.engine
-            if self.dialect == "postgresql":
-                engine = engine.execution_options(isolation_level="REPEATABLE READ")
-            with engine.connect() as conn, _closing_cursors(conn), conn.begin():
-                yield conn
+        options = {"isolation_level": "REPEATABLE READ"} if self.dialect == "postgresql" else {}
+        with self._transaction(options) as conn:
+            yield conn
 
     @contextmanager
     def write(self) -> Iterator[Connection]:
         """One atomic transaction; on SQLite it takes the write lock before reading."""
+        with self._transaction({"sqlite_begin": "IMMEDIATE"} if self.dialect == "sqlite"
+                               else {}) as conn:
+            yield conn
+
+    @contextmanager
+    def _transaction(self, options: dict[str, str]) -> Iterator[Connection]:
         with self._translate():
-            engine = self.engine
-            if self.dialect == "sqlite":
-                engine = engine.execution_options(sqlite_begin="IMMEDIATE")
+            engine = self.engine.execution_options(**options) if options else self.engine
             with engine.connect() as conn, _closing_cursors(conn), conn.begin():
                 yield conn
 

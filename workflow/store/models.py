@@ -16,6 +16,12 @@ from sqlalchemy import Column, Index, Text, UniqueConstraint, text
 from sqlmodel import Field, SQLModel
 
 
+def _partial(name: str, *columns: str, where: str, unique: bool = False) -> Index:
+    """An index of the rows where ``where`` holds (SQLite and PostgreSQL both have them)."""
+    return Index(name, *columns, unique=unique, sqlite_where=text(where),
+                 postgresql_where=text(where))
+
+
 class PlanRow(SQLModel, table=True):
     __tablename__ = "wf_plan"
     id: str = Field(primary_key=True)
@@ -49,14 +55,9 @@ class TaskRow(SQLModel, table=True):
         UniqueConstraint("plan_id", "task_id"),
         Index("ix_task_plan_state", "plan_id", "state"),
         Index("ix_task_plan_lead", "plan_id", "lead"),
-        Index("ix_task_stall", "plan_id", "stall_at", sqlite_where=text("stall_at IS NOT NULL"),
-              postgresql_where=text("stall_at IS NOT NULL")),
-        Index("ix_task_recur", "plan_id", "next_create_at",
-              sqlite_where=text("next_create_at IS NOT NULL"),
-              postgresql_where=text("next_create_at IS NOT NULL")),
-        Index("ix_task_overdue", "plan_id", "overdue_at",
-              sqlite_where=text("overdue_at IS NOT NULL"),
-              postgresql_where=text("overdue_at IS NOT NULL")),
+        _partial("ix_task_stall", "plan_id", "stall_at", where="stall_at IS NOT NULL"),
+        _partial("ix_task_recur", "plan_id", "next_create_at", where="next_create_at IS NOT NULL"),
+        _partial("ix_task_overdue", "plan_id", "overdue_at", where="overdue_at IS NOT NULL"),
     )
     pk: int | None = Field(default=None, primary_key=True)
     plan_id: str = Field(foreign_key="wf_plan.id")
@@ -119,9 +120,8 @@ class DeliveryRow(SQLModel, table=True):
     """Outbox: each raised or climbed escalation waits here until delivered to the hook."""
 
     __tablename__ = "wf_delivery"
-    __table_args__ = (Index("ix_delivery_pending", "next_attempt_at",
-                            sqlite_where=text("delivered_at IS NULL"),
-                            postgresql_where=text("delivered_at IS NULL")),)
+    __table_args__ = (_partial("ix_delivery_pending", "next_attempt_at",
+                               where="delivered_at IS NULL"),)
     id: int | None = Field(default=None, primary_key=True)
     plan_id: str = Field(foreign_key="wf_plan.id")
     event_seq: int
@@ -172,12 +172,8 @@ class EscalationRow(SQLModel, table=True):
     __tablename__ = "wf_escalation"
     __table_args__ = (
         # At most one open escalation per task, enforced by the database itself.
-        Index("ux_escalation_open", "task_pk", unique=True,
-              sqlite_where=text("resolved_at IS NULL"),
-              postgresql_where=text("resolved_at IS NULL")),
-        Index("ix_escalation_climb", "plan_id", "next_climb_at",
-              sqlite_where=text("resolved_at IS NULL"),
-              postgresql_where=text("resolved_at IS NULL")),
+        _partial("ux_escalation_open", "task_pk", where="resolved_at IS NULL", unique=True),
+        _partial("ix_escalation_climb", "plan_id", "next_climb_at", where="resolved_at IS NULL"),
     )
     id: int | None = Field(default=None, primary_key=True)
     plan_id: str = Field(foreign_key="wf_plan.id")
@@ -196,3 +192,8 @@ class EscalationRow(SQLModel, table=True):
 
 # The plan row without its (large) canonical definition: what every command needs.
 PLAN_ROW = [c for c in PlanRow.__table__.c if c.name != "definition"]
+# The tables, by the names the queries use.
+PLAN, AGENCY, TASK, UNIT, MEMBER = (PlanRow.__table__, AgencyRow.__table__, TaskRow.__table__,
+                                    UnitRow.__table__, MemberRow.__table__)
+DELIVERY, DEP, EVENT, ESC = (DeliveryRow.__table__, DependencyRow.__table__,
+                             EventRow.__table__, EscalationRow.__table__)

@@ -130,16 +130,8 @@ def migrate(conn: Connection, target: str = "head") -> tuple[State, State]:
 def _check_complete(conn: Connection) -> None:
     """After adopting a pre-revision database: every table and column of the models is there
     (otherwise the whole upgrade rolls back, nothing changed)."""
-    insp = inspect(conn)
-    problems = []
-    for table in SQLModel.metadata.sorted_tables:
-        if not insp.has_table(table.name):
-            problems.append(f"table {table.name} is missing")
-            continue
-        have = {c["name"] for c in insp.get_columns(table.name)}
-        missing = sorted(c.name for c in table.columns if c.name not in have)
-        if missing:
-            problems.append(f"{table.name} lacks {', '.join(missing)}")
+    problems = _missing(conn, {t.name: {c.name for c in t.columns}
+                               for t in SQLModel.metadata.sorted_tables})
     if problems:
         raise StoreError("cannot upgrade this database from before revisions: "
                          f"{'; '.join(problems)}; nothing was changed",
@@ -147,19 +139,24 @@ def _check_complete(conn: Connection) -> None:
                                   "using the workflow that made it, or restore a backup"])
 
 
-def _adopt_legacy(conn: Connection) -> None:
-    """Stamps a pre-revision database at 0001 once its tables are 0001's, column for column."""
-    from alembic import command  # heavy, and only to create or upgrade a schema
-    expected = _first_release_columns()
+def _missing(conn: Connection, expected: dict[str, set[str]]) -> list[str]:
+    """What the database lacks of ``expected`` (table -> columns), one line a table."""
     insp = inspect(conn)
     problems = []
-    for table, columns in sorted(expected.items()):
+    for table, columns in expected.items():
         if not insp.has_table(table):
             problems.append(f"table {table} is missing")
             continue
-        have = {c["name"] for c in insp.get_columns(table)}
-        if columns - have:
-            problems.append(f"{table} lacks {', '.join(sorted(columns - have))}")
+        lacking = columns - {c["name"] for c in insp.get_columns(table)}
+        if lacking:
+            problems.append(f"{table} lacks {', '.join(sorted(lacking))}")
+    return problems
+
+
+def _adopt_legacy(conn: Connection) -> None:
+    """Stamps a pre-revision database at 0001 once its tables are 0001's, column for column."""
+    from alembic import command  # heavy, and only to create or upgrade a schema
+    problems = _missing(conn, dict(sorted(_first_release_columns().items())))
     if problems:
         raise StoreError("cannot upgrade: the database says schema version 1 but its tables "
                          f"differ from it ({'; '.join(problems)}); nothing was changed",

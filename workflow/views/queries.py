@@ -13,19 +13,7 @@ from sqlalchemy.engine import Connection, Row
 from workflow import clock
 from workflow.rules.kinds import ESCALATION_EVENTS, Kind, State
 from workflow.rules.membership import role
-from workflow.store.models import (
-    PLAN_ROW,
-    DependencyRow,
-    EscalationRow,
-    EventRow,
-    MemberRow,
-    PlanRow,
-    TaskRow,
-)
-
-PLAN, TASK, EVENT, ESC, DEP, MEMBER = (
-    PlanRow.__table__, TaskRow.__table__, EventRow.__table__, EscalationRow.__table__,
-    DependencyRow.__table__, MemberRow.__table__)
+from workflow.store.models import DEP, ESC, EVENT, MEMBER, PLAN, PLAN_ROW, TASK
 
 
 def _iso(moment: datetime | None, tz: str) -> str | None:

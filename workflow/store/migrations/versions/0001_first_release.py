@@ -41,6 +41,18 @@ def _plan_fk() -> sa.ForeignKeyConstraint:
 
 
 def upgrade() -> None:
+    _plans()
+    _tasks()
+    _history()
+    _escalations()
+    # The history is append-only: the database refuses UPDATE, DELETE (and TRUNCATE).
+    dialect = op.get_bind().dialect.name
+    for stmt in SQLITE_TRIGGERS if dialect == "sqlite" else POSTGRESQL_TRIGGERS:
+        op.execute(stmt)
+    op.execute(sa.text("INSERT INTO wf_meta (key, value) VALUES ('schema_version', '1')"))
+
+
+def _plans() -> None:
     op.create_table(
         "wf_meta",
         sa.Column("key", sa.String(), nullable=False),
@@ -73,6 +85,9 @@ def upgrade() -> None:
         _plan_fk(),
         sa.PrimaryKeyConstraint("plan_id", "id"),
     )
+
+
+def _tasks() -> None:
     op.create_table(
         "wf_task",
         sa.Column("pk", sa.Integer(), nullable=False),
@@ -120,6 +135,9 @@ def upgrade() -> None:
         sa.PrimaryKeyConstraint("plan_id", "task_id", "depends_on"),
     )
     op.create_index("ix_dependency_target", "wf_dependency", ["plan_id", "depends_on"])
+
+
+def _history() -> None:
     op.create_table(
         "wf_event",
         sa.Column("id", sa.Integer(), nullable=False),
@@ -144,6 +162,9 @@ def upgrade() -> None:
         sa.UniqueConstraint("plan_id", "seq"),
     )
     op.create_index("ix_event_task", "wf_event", ["plan_id", "task_id", "seq"])
+
+
+def _escalations() -> None:
     op.create_table(
         "wf_escalation",
         sa.Column("id", sa.Integer(), nullable=False),
@@ -170,11 +191,6 @@ def upgrade() -> None:
     op.create_index("ix_escalation_climb", "wf_escalation", ["plan_id", "next_climb_at"],
                     sqlite_where=sa.text("resolved_at IS NULL"),
                     postgresql_where=sa.text("resolved_at IS NULL"))
-    # The history is append-only: the database refuses UPDATE, DELETE (and TRUNCATE).
-    dialect = op.get_bind().dialect.name
-    for stmt in SQLITE_TRIGGERS if dialect == "sqlite" else POSTGRESQL_TRIGGERS:
-        op.execute(stmt)
-    op.execute(sa.text("INSERT INTO wf_meta (key, value) VALUES ('schema_version', '1')"))
 
 
 def downgrade() -> None:

@@ -20,6 +20,11 @@ def upgrade() -> None:
     # Databases made before revisions existed may already hold some of this (they were built
     # from the models of their day): each step is taken only where it is missing.
     insp = sa.inspect(op.get_bind())
+    _task_columns(insp)
+    _new_tables(insp)
+
+
+def _task_columns(insp) -> None:
     have = {c["name"] for c in insp.get_columns("wf_task")}
     # Existing tasks are plain tasks: "kind" gets a default so the NOT NULL column can be added.
     for column in (sa.Column("kind", sa.String(), nullable=False, server_default="task"),
@@ -36,6 +41,9 @@ def upgrade() -> None:
         op.create_index("ix_task_recur", "wf_task", ["plan_id", "next_create_at"],
                         sqlite_where=sa.text("next_create_at IS NOT NULL"),
                         postgresql_where=sa.text("next_create_at IS NOT NULL"))
+
+
+def _new_tables(insp) -> None:
     if not insp.has_table("wf_unit"):
         op.create_table(
             "wf_unit",
