@@ -11,15 +11,21 @@ stays fast.
 from __future__ import annotations
 
 import functools
-import json
 import os
 import sys
-from typing import Annotated, Any
+from typing import Annotated
 
 import typer
 from typer._click.exceptions import NoArgsIsHelpError  # Typer vendors Click; no public name
 
 from workflow.rules.kinds import State  # light: the names only, nothing of the engine
+
+if __package__:  # installed: kehoach_workflow/cli.py, its parts beside it
+    from . import cli_parts as parts
+else:  # the repository: cli.py at the top
+    import cli_parts as parts
+As, At, Db, Force, Json = parts.As, parts.At, parts.Db, parts.Force, parts.Json
+Note, Plan, TaskArg = parts.Note, parts.Plan, parts.TaskArg
 
 app = typer.Typer(
     add_completion=False, no_args_is_help=True, rich_markup_mode=None,
@@ -32,26 +38,14 @@ audit_app = typer.Typer(no_args_is_help=True, rich_markup_mode=None,
                         help="Check the tamper-evident history.")
 app.add_typer(audit_app, name="audit")
 db_app = typer.Typer(no_args_is_help=True, rich_markup_mode=None,
-                     help="Upgrade the database's schema; copy plans between databases.")
+                     help="Upgrade the database's schema; copy plans between databases; "
+                          "grant and check roles (PostgreSQL).")
 app.add_typer(db_app, name="db")
 members_app = typer.Typer(no_args_is_help=True, rich_markup_mode=None,
                           help="Who may act for which agency (a plan without members is "
                                "open to anyone).")
 app.add_typer(members_app, name="members")
 
-Plan = Annotated[str | None, typer.Option("--plan", envvar="WORKFLOW_PLAN", show_envvar=False,
-                                          help="Plan id (WORKFLOW_PLAN); optional with one plan.")]
-Db = Annotated[str | None, typer.Option("--db", envvar="WORKFLOW_DB", show_envvar=False,
-                                        help="SQLAlchemy URL or SQLite file (WORKFLOW_DB); "
-                                             "default ./workflow.db.")]
-Json = Annotated[bool, typer.Option("--json", help="Print one JSON document on stdout.")]
-As = Annotated[str | None, typer.Option("--as", envvar="WORKFLOW_ACTOR", show_envvar=False,
-                                        help="The agency acting (WORKFLOW_ACTOR).")]
-Note = Annotated[str | None, typer.Option("--note", help="What was done / why / the difficulty.")]
-TaskArg = Annotated[str, typer.Argument(help="Task id (or the document's numbering, e.g. II.4).",
-                                        show_default=False)]
-At = Annotated[str | None, typer.Option(
-    "--at", help="As the history says it stood then: a date (its end) or an ISO date-time.")]
 Person = Annotated[str, typer.Argument(help="The person: their OS user name (SQLite) or "
                                             "database role (PostgreSQL).", show_default=False)]
 AgencyArg = Annotated[str, typer.Argument(help="The agency (id, name or alias).",
@@ -61,29 +55,7 @@ Manages = Annotated[str | None, typer.Option(
                  "(default: the one you are a member of).")]
 
 
-def _now():
-    from workflow import clock  # the package: heavy, see the module docstring
-    return clock.now()
-
-
-def _store(db: str | None):
-    from workflow.store.db import Store  # the package: heavy, see the module docstring
-    return Store(db)
-
-
-def _out(data: Any, as_json: bool, render=None, *args: Any) -> None:
-    """The command's one output: its data as JSON, or the renderer's text."""
-    if as_json:
-        sys.stdout.write(json.dumps(data, ensure_ascii=False, indent=2, default=str) + "\n")
-    elif render is not None:
-        text = render(data, *args)
-        if text is not None:
-            sys.stdout.write(text + "\n")
-
-
-def _usage(message: str) -> None:
-    from workflow.errors import UsageError  # the package: heavy, see the module docstring
-    raise UsageError(message)
+_now, _store, _out, _usage, _err = parts.now, parts.store, parts.out, parts.usage, parts.err
 
 
 # --------------------------------------------------------------------------- definitions
@@ -186,7 +158,8 @@ def history(task: Annotated[str | None, typer.Argument(help="Only this task's ev
                 "--format", help="text (default), json, jsonl or csv (UTF-8 with BOM, for "
                                  "Excel).")] = None,
             output: Annotated[str | None, typer.Option(
-                "--output", "-o", help="Write to this file instead of stdout.")] = None,
+                "--output", "-o", help="Write to this file (replaced whole, keeping its mode "
+                                       "and owner; - is stdout) instead of stdout.")] = None,
             plan: Plan = None, db: Db = None, as_json: Json = False) -> None:
     """The moves and escalations, oldest first; filter them, or export them.
 
@@ -203,8 +176,8 @@ def history(task: Annotated[str | None, typer.Argument(help="Only this task's ev
     count = read.export_history(_store(db), sys.stdout.buffer, plan=plan, task=task,
                                 agency=agency, kinds=event, since=since, until=until, fmt=fmt,
                                 output=output)
-    if output:
-        sys.stderr.write(f"wrote {count} event{'s' * (count != 1)} to {output} ({fmt})\n")
+    if output and output != "-":
+        _err(f"wrote {count} event{'s' * (count != 1)} to {output} ({fmt})")
 
 
 @app.command()
@@ -223,43 +196,9 @@ def summary(by: Annotated[str, typer.Option("--by", help="Group by agency (lead)
 
 
 # --------------------------------------------------------------------------- moves
+# start, report, approve, return, block, unblock: cli_parts.MOVES
 
-MOVES = {  # trigger: its help (the triggers themselves: workflow.rules.kinds.Trigger)
-    "start": "Start a task (its lead; every dependency approved; not before its start date)."
-             "\n\nExample: workflow start quyet-toan-2023 --as so-y-te",
-    "report": "Report a task done (its lead; a note saying what was done).\n\nExample: "
-              'workflow report quyet-toan-2023 --as so-y-te --note "Đã gửi Sở Tài chính"',
-    "approve": "Approve a reported task (its approver).\n\n"
-               "Example: workflow approve quyet-toan-2023 --as ubnd-tinh",
-    "return": "Send a reported task back to in_progress (its approver; a note saying why)."
-              '\n\nExample: workflow return quyet-toan-2023 --as ubnd-tinh --note "Thiếu số liệu"',
-    "block": "Report a difficulty that blocks a task (its lead or a supporting agency; a "
-             'note).\n\nExample: workflow block kiem-ke-tai-san --as ttyt-huyen --note '
-             '"Thiếu biên bản"',
-    "unblock": "Resolve a block; the task returns to where it was (lead, coordinator or "
-               "issuer; a note).\n\nExample: workflow unblock kiem-ke-tai-san --as so-y-te "
-               '--note "Đã bổ sung"',
-}
-
-
-def _move_command(trigger: str) -> None:
-    def command(task: TaskArg, actor: As = None, note: Note = None, plan: Plan = None,
-                db: Db = None, as_json: Json = False) -> None:
-        from workflow.ops.move import move  # the package: heavy, see the module docstring
-        from workflow.views import render
-        r = move(_store(db), plan_id=plan, task=task, trigger=trigger, actor=actor, note=note,
-                 now=_now())
-        _out({"plan": r.plan, "task": r.task, "event": trigger, "from": r.from_state,
-              "to": r.to_state, "actor": r.actor, "seq": r.events[0]["seq"],
-              "escalations": [a.as_dict() for a in r.escalations]}, as_json, render.moved)
-
-    command.__doc__ = MOVES[trigger]
-    command.__name__ = f"{trigger}_"
-    app.command(trigger)(command)
-
-
-for _trigger in MOVES:
-    _move_command(_trigger)
+parts.register_moves(app)
 
 
 # --------------------------------------------------------------------------- escalation
@@ -288,8 +227,9 @@ def escalations(plan: Plan = None, db: Db = None, as_json: Json = False) -> None
 
 
 @app.command()
-def watch(every: Annotated[str, typer.Option("--every", help="How often: 30s, 15m, 1h, 1d.")]
-          = "15m", plan: Plan = None, db: Db = None) -> None:
+def watch(every: Annotated[str, typer.Option(
+              "--every", help="How often: 30s, 15m, 1h, 1d; at most 366d.")] = "15m",
+          plan: Plan = None, db: Db = None) -> None:
     """Run the sweep on a schedule until stopped (SIGINT/SIGTERM).
 
     Example: workflow watch --every 15m
@@ -319,43 +259,13 @@ def verify(head: Annotated[str | None, typer.Option(
 
 
 # --------------------------------------------------------------------------- database
-
-
-@db_app.command("upgrade")
-def db_upgrade(db: Db = None, as_json: Json = False) -> None:
-    """Bring the database's schema to this workflow's revision (an empty one is created).
-
-    Run it after installing a newer workflow; back the database up first. Safe to repeat:
-    a database already at this revision is left alone.
-
-    Example: workflow db upgrade --db postgresql://workflow@db.internal/workflow
-    """
-    from workflow.ops.transfer import upgrade_schema  # the package: heavy, see the docstring
-    from workflow.views import render
-    _out(upgrade_schema(db), as_json, render.upgraded_schema)
-
-
-@db_app.command("copy")
-def db_copy(source: Annotated[str, typer.Option(
-                "--from", help="The database to copy from (URL or SQLite file).",
-                show_default=False)],
-            target: Annotated[str, typer.Option(
-                "--to", help="The database to copy into; created if it is a new SQLite file "
-                             "or an empty PostgreSQL database.", show_default=False)],
-            plans: Annotated[list[str] | None, typer.Option(
-                "--plan", help="Only this plan (repeatable); default: every plan.")] = None,
-            as_json: Json = False) -> None:
-    """Copy plans with their whole history into another database, hash chain intact.
-
-    Verifies the source's history first and the copy's after, in one transaction: nothing
-    is written unless every plan copied and verified. Plans already in the target are
-    refused (exit 6). The source is only read.
-
-    Example: workflow db copy --from workflow.db --to postgresql://workflow@db.internal/workflow
-    """
-    from workflow.ops.transfer import copy  # the package: heavy, see the module docstring
-    from workflow.views import render
-    _out(copy(source, target, plans), as_json, render.copied)
+db_app.command("upgrade")(parts.db_upgrade)
+db_app.command("copy")(parts.db_copy)
+app.command("import")(parts.import_)
+app.command()(parts.export)
+app.command()(parts.graph)
+db_app.command("grant")(parts.db_grant)
+db_app.command("check")(parts.db_check)
 
 
 # --------------------------------------------------------------------------- members
@@ -423,12 +333,12 @@ def _error(exc: Exception, debug: bool) -> int:
         import traceback  # only with --debug
         traceback.print_exc()
     if isinstance(exc, WorkflowError):
-        sys.stderr.write(f"Error: {exc}\n")
+        _err(f"Error: {exc}")
         for line in exc.details:
-            sys.stderr.write(f"  {line}\n")
+            _err(f"  {line}")
         return exc.exit_code
-    sys.stderr.write(f"Error: internal error ({type(exc).__name__}: {exc}); this is a "
-                     "bug: rerun with --debug and report the traceback\n")
+    _err(f"Error: internal error ({type(exc).__name__}: {exc}); this is a bug: rerun with "
+         "--debug and report the traceback")
     return 1
 
 
@@ -440,7 +350,7 @@ def _usage_error(exc: typer.TyperException) -> int:
         return 0
     path = ctx.command_path.split(" ", 1) if ctx is not None else []
     where = f"workflow {path[1]} --help" if len(path) > 1 else "workflow --help"
-    sys.stderr.write(f"Error: {exc.format_message()} (see '{where}')\n")
+    _err(f"Error: {exc.format_message()} (see '{where}')")
     return getattr(exc, "exit_code", 2)
 
 

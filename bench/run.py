@@ -2,6 +2,7 @@
 
     python bench/run.py            # full sizes (10,000-task plan, 100,000 instances/tasks)
     python bench/run.py --quick    # small sizes, seconds
+    python bench/run.py --only parsing   # just the deadline-parsing and working-day figures
 
 Every measured operation runs in a fresh child process (so peak RSS is its own), several
 times; the table shows the median with min and max. The machine is shared and noisy: the ratio
@@ -71,6 +72,8 @@ def _rss_mb() -> float:
 def child(op: str, db: str, arg: str) -> dict:
     """Runs in a fresh process; returns {seconds, rss_mb, ...}."""
     os.environ["WORKFLOW_LOG_LEVEL"] = "error"
+    if op in ("parse-deadlines", "baseline-strptime", "working-days"):
+        return pure_child(op, int(arg))
     from workflow import clock, logs
     logs.configure("error")
     if op in ("baseline-load", "baseline-insert"):
@@ -121,7 +124,7 @@ def child(op: str, db: str, arg: str) -> dict:
         t = time.perf_counter()
         for i in range(n):
             move(store, plan_id="bench", task=f"t{i * 10}", trigger="start",
-                        actor=f"so-{(i * 10) % 20}", note=None, now=now)
+                 actor=f"so-{(i * 10) % 20}", note=None, now=now)
         return {"seconds": time.perf_counter() - t, "per_second": n / (time.perf_counter() - t),
                 "rss_mb": _rss_mb()}
     if op == "sweep-again":  # the steady state of `workflow watch`: a warm process, swept
@@ -140,6 +143,50 @@ def child(op: str, db: str, arg: str) -> dict:
             reports.summary(conn, plan, clock.parse_instant(NOW1))
         return {"seconds": time.perf_counter() - t, "rss_mb": _rss_mb()}
     raise SystemExit(f"unknown op {op}")
+
+
+def deadline_cells() -> list[str]:
+    """Every deadline cell of the shared plans (the test fixture's copy, repeats included) and
+    every due/start of the shipped definitions."""
+    import yaml
+
+    from tests.deadline_corpus import fixture_cells
+    cells = fixture_cells()
+    for path in sorted((ROOT / "definitions").glob("*.yaml")):
+        tasks = (yaml.safe_load(path.read_text(encoding="utf-8")) or {}).get("tasks") or {}
+        cells += [str(t[k]) for t in tasks.values() for k in ("due", "start") if t.get(k)]
+    return cells
+
+
+def pure_child(op: str, times: int) -> dict:
+    """Parsing and working-day arithmetic: CPU only, no database."""
+    import datetime
+    import random
+    if op == "working-days":
+        from workflow.rules.calendar import WorkingCalendar
+        rng = random.Random(1)
+        first = datetime.date(2024, 1, 1)
+        pairs = [(first + datetime.timedelta(days=rng.randrange(3653)), rng.randrange(1, 60))
+                 for _ in range(times)]
+        t = time.perf_counter()
+        cal = WorkingCalendar()  # cold: the holiday arrays are built inside the timer
+        for day, n in pairs:
+            cal.between(day, cal.add(day, n))
+        return {"seconds": time.perf_counter() - t, "rss_mb": _rss_mb()}
+    cells = deadline_cells()
+    if op == "parse-deadlines":
+        from workflow.plan.dates import parse_deadline
+        t = time.perf_counter()
+        for _ in range(times):
+            for cell in cells:
+                parse_deadline(cell)
+    else:
+        isos = [f"2024-{1 + i % 12:02d}-{1 + i % 28:02d}" for i in range(len(cells))]
+        t = time.perf_counter()
+        for _ in range(times):
+            for iso in isos:
+                datetime.datetime.strptime(iso, "%Y-%m-%d")
+    return {"seconds": time.perf_counter() - t, "cells": len(cells), "rss_mb": _rss_mb()}
 
 
 def raw_moves(db: str, n: int) -> dict:
@@ -197,6 +244,7 @@ def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--quick", action="store_true", help="small sizes: seconds, not minutes")
     ap.add_argument("--repeat", type=int, default=None, help="runs per figure (default 3/5)")
+    ap.add_argument("--only", choices=["parsing"], help="only the parsing/working-day figures")
     args = ap.parse_args()
     size = {"tasks": 1000, "fan": (100, 10), "sweep": 10000, "moves": 100} if args.quick else \
         {"tasks": 10000, "fan": (1000, 100), "sweep": 100000, "moves": 500}
@@ -224,95 +272,126 @@ def main() -> None:
         print(f"{name:<46} {m['median']:>10.4g} [{m['min']:.4g}–{m['max']:.4g}] {unit:<5}"
               f" base {b['median'] if b else float('nan'):>9.4g}  ratio {shown:>7}"
               f"  target {'≤' if better == 'lower' else '≥'}{target}"
-              f"{'x' if ratio is not None else ' MB'}  {'ok' if ok else 'MISSED'}", flush=True)
+              f"{'x' if ratio is not None else ' ' + unit}  {'ok' if ok else 'MISSED'}",
+              flush=True)
 
-    # 1. load + validate a plan with dependencies
-    n = size["tasks"]
-    yaml_file = work / "plan.yaml"
-    yaml_file.write_text(plan_yaml(n), encoding="utf-8")
-    measured, base, rss = [], [], []
-    for _ in range(repeat):
-        r = run_child("load", fresh("load.db"), str(yaml_file))
-        measured.append(r["seconds"])
-        rss.append(r["rss_mb"])
-        base.append(run_child("baseline-load", fresh("base.db"), str(yaml_file))["seconds"])
-    figure(f"load+validate {n:,}-task plan (deps)", measured, base, 3)
-    load_rss = 0.0
+    def parsing_figures() -> None:
+        # deadline phrases and working days
+        times = 100 if args.quick else 1000
+        measured, base = [], []
+        for _ in range(repeat):
+            r = run_child("parse-deadlines", "-", str(times))
+            measured.append(r["seconds"])
+            base.append(run_child("baseline-strptime", "-", str(times))["seconds"])
+        figure(f"parse {r['cells']} deadline cells x {times:,}", measured, base, 20)
+        tasks_wd = 100000
+        measured = [run_child("working-days", "-", str(tasks_wd))["seconds"] for _ in range(repeat)]
+        figure(f"working days, 10 years, {tasks_wd:,} tasks", measured, None, 1,
+               rss=statistics.median(measured))
 
-    # 2. fan-out load
-    tasks, units = size["fan"]
-    fan_file = work / "fan.yaml"
-    fan_file.write_text(plan_yaml(tasks, units), encoding="utf-8")
-    measured, base = [], []
-    for _ in range(repeat):
-        r = run_child("load", fresh("fan.db"), str(fan_file))
-        measured.append(r["seconds"])
-        load_rss = max(load_rss, r["rss_mb"])
-        base.append(run_child("baseline-insert", fresh("base.db"), str(fan_file))["seconds"])
-    figure(f"load {tasks:,} tasks x {units} units", measured, base, 5)
+    if args.only == "parsing":
+        parsing_figures()
+    else:
+        # 1. load + validate a plan with dependencies
+        n = size["tasks"]
+        yaml_file = work / "plan.yaml"
+        yaml_file.write_text(plan_yaml(n), encoding="utf-8")
+        measured, base, rss = [], [], []
+        for _ in range(repeat):
+            r = run_child("load", fresh("load.db"), str(yaml_file))
+            measured.append(r["seconds"])
+            rss.append(r["rss_mb"])
+            base.append(run_child("baseline-load", fresh("base.db"), str(yaml_file))["seconds"])
+        figure(f"load+validate {n:,}-task plan (deps)", measured, base, 3)
+        load_rss = 0.0
 
-    # 3. moves per second (Python API, one transaction each, history included)
-    moves = size["moves"]
-    measured, base = [], []
-    for _ in range(repeat):
-        db = fresh("moves.db")
-        run_child("load", db, str(yaml_file))
-        measured.append(run_child("moves", db, str(moves))["per_second"])
-        base.append(raw_moves(fresh("rawmoves.db"), moves)["per_second"])
-    figure("persisted moves per second", measured, base, 0.25, better="higher", unit="/s")
+        # 1b. the plan's page and its phụ lục, written by the command (wall time, absolute target)
+        env = {"WORKFLOW_DB": str(work / "load.db"), "WORKFLOW_NOW": NOW1,
+               "WORKFLOW_LOG_LEVEL": "error"}
+        for what, cmd in (("report --html", ["report", "--html", str(work / "r.html")]),
+                          ("export .xlsx", ["export", "-o", str(work / "r.xlsx")])):
+            times = [wall([*workflow_bin, *cmd, "--force", "--plan", "bench"], env)
+                     for _ in range(repeat)]
+            figure(f"{what}, {n:,}-task plan (wall)", times, None, 10,
+                   rss=statistics.median(times))
 
-    # 4–5. sweep and summary over a big plan, 1% needing attention
-    big = size["sweep"]
-    big_file = work / "big.yaml"
-    big_file.write_text(plan_yaml(big, attention=0.01), encoding="utf-8")
-    first, steady, base_q, summ, base_g, rss, big_load_rss = [], [], [], [], [], [], []
-    for _ in range(repeat):
-        db = fresh("big.db")
-        big_load_rss.append(run_child("load", db, str(big_file))["rss_mb"])
-        r = run_child("sweep", db)
-        first.append(r["seconds"])
-        rss.append(r["rss_mb"])
-        r = run_child("sweep-again", db)
-        steady.append(r["seconds"])
-        base_q.append(query_seconds(db, "SELECT pk FROM wf_task WHERE plan_id = ? AND "
-                                        "overdue_at IS NOT NULL AND overdue_at <= ?",
-                                    ("bench", "2024-04-01 01:00:00.000000")))
-        r = run_child("summary", db)
-        summ.append(r["seconds"])
-        rss.append(r["rss_mb"])
-        base_g.append(query_seconds(db, "SELECT lead, state, count(*) FROM wf_task WHERE "
-                                        "plan_id = ? GROUP BY lead, state", ("bench",)))
-    figure(f"sweep {big:,} tasks, 1% need attention (watch)", steady, base_q, 10)
-    figure(f"sweep {big:,} tasks, first (raises {big // 100:,})", first, base_q, 10 * 1000)
-    figure(f"summary over {big:,} tasks", summ, base_g, 5)
+        # 2. fan-out load
+        tasks, units = size["fan"]
+        fan_file = work / "fan.yaml"
+        fan_file.write_text(plan_yaml(tasks, units), encoding="utf-8")
+        measured, base = [], []
+        for _ in range(repeat):
+            r = run_child("load", fresh("fan.db"), str(fan_file))
+            measured.append(r["seconds"])
+            load_rss = max(load_rss, r["rss_mb"])
+            base.append(run_child("baseline-insert", fresh("base.db"), str(fan_file))["seconds"])
+        figure(f"load {tasks:,} tasks x {units} units", measured, base, 5)
 
-    # 6–7. command wall times
-    env = {"WORKFLOW_DB": str(work / "moves.db"), "WORKFLOW_NOW": NOW1,
-           "WORKFLOW_LOG_LEVEL": "error"}
-    figure("workflow --help wall time",
-           [wall([*workflow_bin, "--help"]) for _ in range(repeat + 2)],
-           [wall([sys.executable, "-c", "pass"]) for _ in range(repeat + 2)], 6)
-    floor = [wall([sys.executable, "-c", "import sqlmodel, typer"]) for _ in range(repeat + 2)]
-    figure("workflow show TASK wall time",
-           [wall([*workflow_bin, "show", "t5", "--plan", "bench"], env)
-            for _ in range(repeat + 2)], floor, 1.2)
-    db = work / "moves.db"
-    move_times = []
-    for i in range(repeat + 2):
-        move_times.append(wall([*workflow_bin, "start", f"t{i * 10 + 1000}", "--as",
-                                f"so-{(i * 10) % 20}", "--plan", "bench"], env))
-    del db
-    figure("workflow start TASK (one move) wall time", move_times, floor, 1.2)
+        # 3. moves per second (Python API, one transaction each, history included)
+        moves = size["moves"]
+        measured, base = [], []
+        for _ in range(repeat):
+            db = fresh("moves.db")
+            run_child("load", db, str(yaml_file))
+            measured.append(run_child("moves", db, str(moves))["per_second"])
+            base.append(raw_moves(fresh("rawmoves.db"), moves)["per_second"])
+        figure("persisted moves per second", measured, base, 0.25, better="higher", unit="/s")
 
-    # 8. memory
-    figure(f"peak RSS: load {tasks * units:,} instances", [load_rss], None, 300, unit="MB",
-           rss=load_rss)
-    figure(f"peak RSS: load {big:,}-task YAML", [max(big_load_rss)], None, 300, unit="MB",
-           rss=max(big_load_rss))
-    figure(f"peak RSS: sweep and summary ({big:,} tasks)", [max(rss)], None, 300, unit="MB",
-           rss=max(rss))
+        # 4–5. sweep and summary over a big plan, 1% needing attention
+        big = size["sweep"]
+        big_file = work / "big.yaml"
+        big_file.write_text(plan_yaml(big, attention=0.01), encoding="utf-8")
+        first, steady, base_q, summ, base_g, rss, big_load_rss = [], [], [], [], [], [], []
+        for _ in range(repeat):
+            db = fresh("big.db")
+            big_load_rss.append(run_child("load", db, str(big_file))["rss_mb"])
+            r = run_child("sweep", db)
+            first.append(r["seconds"])
+            rss.append(r["rss_mb"])
+            r = run_child("sweep-again", db)
+            steady.append(r["seconds"])
+            base_q.append(query_seconds(db, "SELECT pk FROM wf_task WHERE plan_id = ? AND "
+                                            "overdue_at IS NOT NULL AND overdue_at <= ?",
+                                        ("bench", "2024-04-01 01:00:00.000000")))
+            r = run_child("summary", db)
+            summ.append(r["seconds"])
+            rss.append(r["rss_mb"])
+            base_g.append(query_seconds(db, "SELECT lead, state, count(*) FROM wf_task WHERE "
+                                            "plan_id = ? GROUP BY lead, state", ("bench",)))
+        figure(f"sweep {big:,} tasks, 1% need attention (watch)", steady, base_q, 10)
+        figure(f"sweep {big:,} tasks, first (raises {big // 100:,})", first, base_q, 10 * 1000)
+        figure(f"summary over {big:,} tasks", summ, base_g, 5)
 
-    # 9. size: the largest module and function (tests/test_architecture.py holds them there)
+        # 6–7. command wall times
+        env = {"WORKFLOW_DB": str(work / "moves.db"), "WORKFLOW_NOW": NOW1,
+               "WORKFLOW_LOG_LEVEL": "error"}
+        figure("workflow --help wall time",
+               [wall([*workflow_bin, "--help"]) for _ in range(repeat + 2)],
+               [wall([sys.executable, "-c", "pass"]) for _ in range(repeat + 2)], 6)
+        floor = [wall([sys.executable, "-c", "import sqlmodel, typer"]) for _ in range(repeat + 2)]
+        figure("workflow show TASK wall time",
+               [wall([*workflow_bin, "show", "t5", "--plan", "bench"], env)
+                for _ in range(repeat + 2)], floor, 1.2)
+        db = work / "moves.db"
+        move_times = []
+        for i in range(repeat + 2):
+            move_times.append(wall([*workflow_bin, "start", f"t{i * 10 + 1000}", "--as",
+                                    f"so-{(i * 10) % 20}", "--plan", "bench"], env))
+        del db
+        figure("workflow start TASK (one move) wall time", move_times, floor, 1.2)
+
+        # 8. deadline phrases and working days
+        parsing_figures()
+
+        # 9. memory
+        figure(f"peak RSS: load {tasks * units:,} instances", [load_rss], None, 300, unit="MB",
+               rss=load_rss)
+        figure(f"peak RSS: load {big:,}-task YAML", [max(big_load_rss)], None, 300, unit="MB",
+               rss=max(big_load_rss))
+        figure(f"peak RSS: sweep and summary ({big:,} tasks)", [max(rss)], None, 300, unit="MB",
+               rss=max(rss))
+
+    # 10. size: the largest module and function (tests/test_architecture.py holds them there)
     from tests.test_architecture import MAX_FUNCTION_LINES, MAX_MODULE_LINES, sizes
     modules, functions = sizes()
     for what, (lines, where), most in (("module", modules[0], MAX_MODULE_LINES),

@@ -502,7 +502,8 @@ def test_tasks_and_summary_as_of_a_date(small):
     s = small.ok("summary", "--at", "2024-04-05", "--json", now=now).json
     assert s["at"] == "2024-04-05T23:59:59.999999+07:00"
     assert s["total"] == {"tasks": 4, "approved": 0, "on_time": 0, "done_late": 0,
-                          "overdue": 0, "not_yet_due": 4, "blocked": 1, "escalated": 1}
+                          "overdue": 0, "not_yet_due": 4, "awaiting_approval": 0, "blocked": 1,
+                          "escalated": 1}
     s = small.ok("summary", "--at", "2024-04-21", "--json", now=now).json
     assert s["total"]["overdue"] == 1 and s["total"]["blocked"] == 0
 

@@ -605,7 +605,7 @@ def test_summary_counts_total_and_per_lead_agency(small):
     ])
     when = at("2024-10-02")
     zero = dict.fromkeys(("tasks", "approved", "on_time", "done_late", "overdue",
-                          "not_yet_due", "blocked", "escalated"), 0)
+                          "not_yet_due", "awaiting_approval", "blocked", "escalated"), 0)
 
     def expected(d_escalated: int) -> dict:
         agencies = [

@@ -10,9 +10,12 @@ from __future__ import annotations
 import re
 
 import pytest
+from psycopg import sql
 
 from tests.conftest import SMALL_PLAN, write_plan
 from tests.pgserver import DATABASE, ROLE
+from workflow.store import roles
+from workflow.store.db import Store
 
 # SMALL_PLAN: coordinator so-y-te, issuer ubnd-tinh; a and b led by so-tai-chinh (support
 # ttyt / so-y-te), c led by so-y-te.
@@ -37,25 +40,20 @@ def person(run, db_kind, request):
 
 def login_role(server, schema: str, name: str) -> str:
     """A login role of its own for ``name`` with a person's privileges on the schema's
-    tables (README, PostgreSQL); returns the URL that connects as it."""
-    from psycopg import sql
-
+    tables, as ``workflow db grant NAME --apply`` gives them (README, PostgreSQL); returns the
+    URL that connects as it."""
     password = f"pw-{name}"
-    who = sql.Identifier(name)
     with server.admin(DATABASE) as con:
         exists = con.execute("SELECT 1 FROM pg_roles WHERE rolname = %s", (name,)).fetchone()
         if not exists:
             con.execute(sql.SQL("CREATE ROLE {} LOGIN PASSWORD {}").format(
-                who, sql.Literal(password)))
-        con.execute(sql.SQL("GRANT USAGE ON SCHEMA {} TO {}").format(sql.Identifier(schema),
-                                                                   who))
-        for what, grant in (("TABLES", "SELECT, INSERT, UPDATE, DELETE"),
-                            ("SEQUENCES", "USAGE")):
-            con.execute(sql.SQL(f"GRANT {grant} ON ALL {what} IN SCHEMA {{}} TO {{}}").format(
-                sql.Identifier(schema), who))
-            con.execute(sql.SQL(f"ALTER DEFAULT PRIVILEGES FOR ROLE {{}} IN SCHEMA {{}} "
-                                f"GRANT {grant} ON {what} TO {{}}").format(
-                sql.Identifier(ROLE), sql.Identifier(schema), who))
+                sql.Identifier(name), sql.Literal(password)))
+    admin = Store(server.url(schema=schema, user=server.superuser))
+    try:
+        with admin.write() as conn:
+            roles.apply(conn, roles.grants(conn, name, "person"))
+    finally:
+        admin.dispose()
     return server.url(schema=schema, user=name).replace(f"//{name}@",
                                                         f"//{name}:{password}@")
 
@@ -317,9 +315,9 @@ def test_sqlite_person_is_the_os_user_unless_workflow_person(small):
 def test_postgresql_person_is_the_database_role(run, tmp_path, person, postgres):
     """Two real login roles: the history records each role, and WORKFLOW_PERSON cannot make
     one pass for the other."""
-    nguyen, tran = person("nguyen"), person("tran")
     # The owner role loads (it creates the tables); people's roles act through their grants.
     run.ok("load", write_plan(tmp_path, SMALL_PLAN), now="2024-04-01T08:00:00+07:00")
+    nguyen, tran = person("nguyen"), person("tran")  # db grant: once the tables are there
     r = run.ok("members", "add", "nguyen", "so-y-te", "--json", env=nguyen)
     assert r.json["by"] == "nguyen"
     run.ok("members", "add", "tran", "so-tai-chinh", env=nguyen)

@@ -493,10 +493,11 @@ def test_db_copy_moves_plans_and_history_and_work_goes_on(run, db_path, tmp_path
     assert r.code == 6 and r.error.startswith("Error: plan small is already in ")
     assert r.error.endswith("; nothing was copied")
     # Work goes on in the copy: the copied escalation is resolved by the unblock.
+    later = "2024-04-21T09:00:00+07:00"  # after the sweep: history never runs backwards
     r = run.ok("unblock", "c", "--as", "so-y-te", "--note", "Đã bổ sung", "--plan", "small",
-               "--json")
+               "--json", now=later)
     assert [a["action"] for a in r.json["escalations"]] == ["resolved"]
-    run.ok("start", "b", "--as", "so-tai-chinh", "--plan", "small")
+    run.ok("start", "b", "--as", "so-tai-chinh", "--plan", "small", now=later)
     assert run.ok("audit", "verify").code == 0
     # ... and back into a new SQLite file, history intact.
     back = tmp_path / "back.db"

@@ -96,3 +96,9 @@ class InvalidFilesError(WorkflowError):
     def __init__(self, problems: list[str], exit_code: int) -> None:
         super().__init__(problems[0], details=problems[1:])
         self.exit_code = exit_code
+
+
+class DocumentError(WorkflowError):
+    """A document given to import cannot be read, or holds no plan that can be read."""
+
+    exit_code = 3

@@ -14,7 +14,7 @@ from sqlalchemy import and_, select, update
 from sqlalchemy.engine import Connection
 
 from workflow.clock import to_utc
-from workflow.ops import delivery
+from workflow.ops import outbox
 from workflow.rules.escalation import (
     Action,
     Cause,
@@ -26,6 +26,7 @@ from workflow.rules.escalation import (
 from workflow.rules.kinds import EventKind, Kind, Reason, State, Step
 from workflow.store.audit import Appender
 from workflow.store.models import EscalationRow, TaskRow
+from workflow.store.timeorder import task_last_at
 
 TASK = TaskRow.__table__
 ESC = EscalationRow.__table__
@@ -54,13 +55,10 @@ def _record(log: Appender, task, action: str, level: int, to: str, reason: str,
     event = log.add(event=f"escalation_{action}", at=now, task_id=task.task_id,
                     from_state=task.state, to_state=task.state, escalated_to=to, level=level,
                     reason=reason, note=note or f"{must_act} must act ({reason})")
-    notify = delivery.plan_notify(log.conn, task.plan_id, log.cache)
-    if delivery.targets(notify):  # to the outbox, in this same transaction
-        delivery.enqueue(log.conn, plan_id=task.plan_id, seq=event["seq"], now=now, payload={
-            "plan": task.plan_id, "task": task.task_id, "title": task.title, "action": action,
-            "level": level, "escalated_to": to, "reason": reason, "must_act": must_act,
-            "state": task.state, "due": task.due.isoformat() if task.due else None,
-            "at": to_utc(now).isoformat(), "seq": event["seq"], "notify": notify})
+    # To the outbox in this same transaction, whatever the mover's environment: the host that
+    # delivers decides the channel. Resolutions are not sent (SPEC.md: raises and climbs are).
+    outbox.enqueue(log, task, event=event, action=action, level=level, to=to, reason=reason,
+                   must_act=must_act, now=now)
     return Action(task.task_id, action, level, to, reason, task.plan_id)
 
 
@@ -115,6 +113,8 @@ def _recheck(conn: Connection, log: Appender, plan, now: datetime,
              .join(ESC, TASK.c.pk == ESC.c.task_pk)
              .where(ESC.c.plan_id == plan.id, ESC.c.resolved_at.is_(None)))
     for row in _each_once(conn, query, which):
+        if _recorded_later(conn, row, now_u):
+            continue
         chain = escalation_chain(row.lead, row.approver, plan.coordinator, plan.issuer)
         cause = cause_of(row, chain, now_u)
         if cause is None:
@@ -137,6 +137,13 @@ def _recheck(conn: Connection, log: Appender, plan, now: datetime,
             level=level, escalated_to=chain[cause.first + level - 1],
             next_climb_at=next_climb(cause.since, level, max_level, step)))
     return actions
+
+
+def _recorded_later(conn: Connection, task, now_u: datetime) -> bool:
+    """A task whose history already holds a later event (a sweep run with a clock behind it)
+    is left to a later sweep: an escalation is never recorded before what it follows."""
+    last = task_last_at(conn, task.plan_id, task.task_id)
+    return last is not None and last > now_u
 
 
 def sweep_plan(conn: Connection, log: Appender, plan, now: datetime) -> list[Action]:
@@ -162,6 +169,8 @@ def sweep_plan(conn: Connection, log: Appender, plan, now: datetime) -> list[Act
         and_(TASK.c.stall_at.is_not(None), TASK.c.stall_at <= now_u),
     ])
     for task in candidates:
+        if _recorded_later(conn, task, now_u):
+            continue
         chain = escalation_chain(task.lead, task.approver, plan.coordinator, plan.issuer)
         cause = cause_of(task, chain, now_u)
         if cause is not None:

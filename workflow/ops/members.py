@@ -37,6 +37,7 @@ from workflow.store import lookup
 from workflow.store.audit import Appender
 from workflow.store.db import Store
 from workflow.store.models import MemberRow
+from workflow.store.timeorder import refuse_backwards
 from workflow.text import nfc
 
 MEMBER = MemberRow.__table__
@@ -135,11 +136,13 @@ def _acting_for(plan: Row, who: str, rows: list[Row], as_agency: str | None) -> 
 
 
 def _begin(store: Store, conn: Connection, plan_id: str | None, agency: str,
-           as_agency: str | None) -> tuple[Row, str, str | None, Appender, list[Row]]:
+           as_agency: str | None, now: datetime
+           ) -> tuple[Row, str, str | None, Appender, list[Row]]:
     plan = lookup.select_plan(conn, plan_id, lock=True)  # the plan's lock, then read
     target = lookup.find_agency(conn, plan, agency)
     acting = lookup.find_agency(conn, plan, as_agency) if as_agency else None
     events = Appender(conn, plan.id, store.person(conn), head=plan)
+    refuse_backwards(conn, plan, None, now, f"a membership change of {target}")
     return plan, target, acting, events, _rows(conn, plan.id)
 
 
@@ -148,7 +151,8 @@ def add(store: Store, *, plan_id: str | None, person: str, agency: str, now: dat
     """Makes ``person`` a member of ``agency``; a membership that exists is left alone."""
     person = person_name(person)
     with store.write() as conn:
-        plan, target, acting, events, rows = _begin(store, conn, plan_id, agency, as_agency)
+        plan, target, acting, events, rows = _begin(store, conn, plan_id, agency, as_agency,
+                                                    now)
         who = events.person
         if not rows:  # the bootstrap: the first member must be able to manage the others
             if target not in managers(plan):
@@ -167,11 +171,13 @@ def add(store: Store, *, plan_id: str | None, person: str, agency: str, now: dat
             note = f"added {person} to {target}"
         if any(r.person == person and r.agency == target for r in rows):
             return Change(plan.id, person, target, "unchanged", who, actor, None, len(rows))
-        conn.execute(MEMBER.insert().values(plan_id=plan.id, person=person, agency=target,
-                                            added_by=who, added_at=clock.to_utc(now)))
+        # The event first: on PostgreSQL the database judges it against the membership as it
+        # stood before this change (the caller must be a member of the coordinator or issuer).
         event = events.add(event=EventKind.MEMBER_ADDED, at=now, actor=actor, note=note,
                            data={"person": person, "agency": target})
         events.flush()
+        conn.execute(MEMBER.insert().values(plan_id=plan.id, person=person, agency=target,
+                                            added_by=who, added_at=clock.to_utc(now)))
     return Change(plan.id, person, target, "added", who, actor, event["seq"], len(rows) + 1)
 
 
@@ -181,7 +187,8 @@ def remove(store: Store, *, plan_id: str | None, person: str, agency: str, now: 
     nobody to manage them; removing the last member opens the plan again."""
     person = person_name(person)
     with store.write() as conn:
-        plan, target, acting, events, rows = _begin(store, conn, plan_id, agency, as_agency)
+        plan, target, acting, events, rows = _begin(store, conn, plan_id, agency, as_agency,
+                                                    now)
         if not rows:
             raise NotFoundError(f"plan {plan.id} has no members (it is open: anyone may act "
                                 "for any agency); nothing to remove")
@@ -198,11 +205,11 @@ def remove(store: Store, *, plan_id: str | None, person: str, agency: str, now: 
                 f"{either(plan)}, so nobody could manage the {len(left)} membership"
                 f"{'s' * (len(left) != 1)} left; add another member first: "
                 f"{command('add', 'PERSON', target)}")
-        conn.execute(delete(MEMBER).where(MEMBER.c.plan_id == plan.id,
-                                          MEMBER.c.person == person, MEMBER.c.agency == target))
         note = f"removed {person} from {target}" + (
             "" if left else ": no members are left, the plan is open again")
         event = events.add(event=EventKind.MEMBER_REMOVED, at=now, actor=actor, note=note,
                            data={"person": person, "agency": target})
-        events.flush()
+        events.flush()  # before the row, as in add
+        conn.execute(delete(MEMBER).where(MEMBER.c.plan_id == plan.id,
+                                          MEMBER.c.person == person, MEMBER.c.agency == target))
     return Change(plan.id, person, target, "removed", who, actor, event["seq"], len(left))

@@ -22,17 +22,17 @@ from sqlalchemy.engine import Connection, Row
 from workflow import clock, logs
 from workflow.errors import MoveRefusedError, UsageError
 from workflow.ops import escalate, members
-from workflow.ops.sweep import deliver
 from workflow.rules import lifecycle
 from workflow.rules.escalation import Action, cause_of, chain_for
-from workflow.rules.kinds import Kind, State, Step, Trigger
+from workflow.rules.kinds import Kind, State, Trigger
 from workflow.rules.machine import Move, fire
 from workflow.store import lookup
 from workflow.store.audit import Appender
 from workflow.store.db import Store
 from workflow.store.models import DependencyRow, TaskRow
 from workflow.store.tasks import TaskTable
-from workflow.text import nfc
+from workflow.store.timeorder import refuse_backwards
+from workflow.text import control_char, describe, nfc
 
 TASK, DEP = TaskRow.__table__, DependencyRow.__table__
 log = logs.get_logger("workflow")
@@ -65,7 +65,7 @@ def move(store: Store, *, plan_id: str | None, task: str, trigger: str, actor: s
          note: str | None, now: datetime) -> MoveResult:
     if not actor:
         raise UsageError(f"say who {trigger}s: --as AGENCY (or WORKFLOW_ACTOR)")
-    note = nfc(note).strip() if note else None
+    note = _note(note)
     with store.write() as conn:
         plan = lookup.select_plan(conn, plan_id, lock=True)
         row = lookup.find_task(conn, plan, task)
@@ -76,9 +76,21 @@ def move(store: Store, *, plan_id: str | None, task: str, trigger: str, actor: s
         result = write_move(conn, plan, row, m, m.state, now, person)
     log.info("task_moved", plan=plan.id, task=row.task_id, trigger=trigger, src=row.state,
              dest=result.to_state, actor=who)
-    if any(a.action == Step.RAISED for a in result.escalations):
-        deliver(store, now)
+    # No delivery here: a move never waits for a receiver. Its escalation is in the outbox
+    # now; the sweep (escalate, watch) delivers it at its next pass.
     return result
+
+
+def _note(note: str | None) -> str | None:
+    """A note is text: newlines and tabs, but no control character (an ESC sequence in a
+    note would rewrite the terminal of whoever reads the history)."""
+    note = nfc(note).strip() if note else None
+    bad = control_char(note) if note else None
+    if bad is not None:
+        raise MoveRefusedError(f"the note contains the control character {describe(bad)}; a "
+                               "note is text, with newlines and tabs but no other control "
+                               "characters: remove it")
+    return note
 
 
 def judge(conn: Connection, plan: Row, row: Row, trigger: str, actor: str,
@@ -104,6 +116,7 @@ def write_move(conn: Connection, plan: Row, row: Row, m: Move, new_state: str, n
     version it was judged at: a task moved meanwhile is a conflict (exit 6), nothing written."""
     now_u = clock.to_utc(now)
     events = Appender(conn, plan.id, person, head=plan)
+    refuse_backwards(conn, plan, row.task_id, now, f"{m.trigger} {row.task_id}")
     task = lifecycle.Task(row._mapping)
     lifecycle.apply_move(TaskTable(conn, plan.id, doing=m.trigger), task, m.trigger, m.actor,
                          new_state, now_u, plan)

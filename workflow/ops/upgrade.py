@@ -29,6 +29,7 @@ from workflow.store import expand
 from workflow.store.audit import Appender
 from workflow.store.models import AGENCY, DEP, EVENT, PLAN, PLAN_ROW, TASK, UNIT
 from workflow.store.rows import row_changes
+from workflow.store.timeorder import refuse_backwards
 
 # Columns an upgrade never rewrites: what the task's moves made of it.
 MOVED = ("plan_id", "task_id", "state", "version", "last_move_at", "next_create_at",
@@ -38,6 +39,8 @@ MOVED = ("plan_id", "task_id", "state", "version", "last_move_at", "next_create_
 def upgrade_plan(conn: Connection, person: str, existing: Row, plan: Plan, *, now: datetime,
                  actor: str | None) -> dict[str, list[str]]:
     """Returns what changed: {"added": [...], "removed": [...], "changed": [...]}."""
+    # An upgrade changes what every task's later moves mean: none may be recorded after it.
+    refuse_backwards(conn, existing, None, now, f"the upgrade of plan {plan.id}", every_task=True)
     now_u = clock.to_utc(now)
     rows = {r.task_id: r for r in conn.execute(select(TASK).where(TASK.c.plan_id == plan.id))}
     settings = SimpleNamespace(**{**existing._asdict(), **expand.plan_columns(plan)})

@@ -14,10 +14,23 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from workflow.clock import DEFAULT_TIMEZONE
 from workflow.errors import DefinitionError, Problem
-from workflow.plan.model import Agency, Plan, Repeat, TaskDef, Unit, task_canonical
+from workflow.plan.model import (
+    LEAD_EACH,
+    Agency,
+    Plan,
+    Repeat,
+    TaskDef,
+    Unit,
+    task_canonical,
+)
 from workflow.plan.names import AgencyIndex
 from workflow.plan.reader import Reader, read_date, read_text, valid_id
-from workflow.plan.sections import (
+from workflow.plan.sections import (  # the key tables: the README documents each
+    AGENCY_KEYS,
+    ESCALATION_KEYS,
+    NOTIFY_KEYS,
+    REPEAT_KEYS,
+    UNIT_KEYS,
     check_cycles,
     read_agencies,
     read_escalation,
@@ -25,11 +38,12 @@ from workflow.plan.sections import (
     read_repeat,
     read_units,
 )
-from workflow.plan.yamlnodes import Mapping, Node, Scalar, compose
+from workflow.plan.yamlnodes import Mapping, Node, Scalar, Sequence, compose
 from workflow.text import nfc
 
-__all__ = ["Agency", "Plan", "Repeat", "TaskDef", "Unit", "load_file", "parse", "read_text",
-           "task_canonical"]
+__all__ = ["AGENCY_KEYS", "ESCALATION_KEYS", "LEAD_EACH", "NOTIFY_KEYS", "REPEAT_KEYS",
+           "UNIT_KEYS", "Agency", "Plan", "Repeat", "TaskDef", "Unit", "load_file", "parse",
+           "read_text", "task_canonical"]
 
 PLAN_KEYS = {
     "id": "the plan id: lowercase letters, digits and '-'",
@@ -41,7 +55,7 @@ PLAN_KEYS = {
     "escalation": "a mapping with stall_after and step_after",
     "agencies": "a mapping of agency id to {name: ...}",
     "units": "named lists of units (districts, communes) that tasks may fan out over",
-    "notify": "where escalations are delivered: {command: ..., webhook: ...}",
+    "notify": "the name of a delivery channel the delivering host configures",
     "tasks": "a mapping of task id to its fields",
 }
 TASK_KEYS = {
@@ -187,11 +201,7 @@ def _read_task(ctx: _Context, task_id: str, knode: Node, f: dict[str, Node]) -> 
     if for_each is not None and for_each not in ctx.units:
         r.problem(f.get("for_each"), f"{key}.for_each", f'unknown unit list "{for_each}"; '
                   f"known: {', '.join(ctx.units) or 'none (declare them under units:)'}")
-    lead_raw = r.text(f.get("lead"), f"{key}.lead", required="lead" in f)
-    lead_each = lead_raw is not None and lead_raw.casefold() == "each"
-    if lead_each and for_each is None:
-        r.problem(f.get("lead"), f"{key}.lead", '"each" needs for_each: the units lead')
-    lead = None if lead_each else ctx.agency(lead_raw, f.get("lead"), f"{key}.lead")
+    lead, lead_each, co_leads = _leads(ctx, f, key, for_each)
     named = r.text(f.get("approver"), f"{key}.approver")
     due = read_date(r, f.get("due"), f"{key}.due", "due")
     start = read_date(r, f.get("start"), f"{key}.start", "start")
@@ -207,8 +217,30 @@ def _read_task(ctx: _Context, task_id: str, knode: Node, f: dict[str, Node]) -> 
         ref=r.text(f.get("ref"), f"{key}.ref"), note=r.text(f.get("note"), f"{key}.note"),
         due_text=f["due"].value if isinstance(f.get("due"), Scalar) else None,
         line=knode.line, for_each=for_each, lead_each=lead_each,
-        repeat=_repeat(r, f, key, for_each),
+        repeat=_repeat(r, f, key, for_each), co_leads=co_leads,
     )
+
+
+def _leads(ctx: _Context, f: dict[str, Node], key: str, for_each: str | None
+           ) -> tuple[str | None, bool, tuple[str, ...]]:
+    """(lead, lead: each, joint leads after the first): ``lead: A``, ``lead: each`` or
+    ``lead: [A, B]`` (joint leads: the first heads the chain)."""
+    r = ctx.r
+    lead_node, co_leads = f.get("lead"), []
+    if isinstance(lead_node, Sequence):
+        leads = r.text_list(lead_node, f"{key}.lead")
+        if not leads:
+            r.problem(lead_node, f"{key}.lead", "list at least one agency")
+        for raw, item in leads[1:]:
+            if (ref := ctx.agency(raw, item, f"{key}.lead")) and ref not in co_leads:
+                co_leads.append(ref)
+        lead_node = leads[0][1] if leads else None
+    lead_raw = r.text(lead_node, f"{key}.lead", required="lead" in f and lead_node is not None)
+    lead_each = lead_raw is not None and lead_raw.casefold() == LEAD_EACH
+    if lead_each and for_each is None:
+        r.problem(f.get("lead"), f"{key}.lead", '"each" needs for_each: the units lead')
+    lead = None if lead_each else ctx.agency(lead_raw, lead_node, f"{key}.lead")
+    return lead, lead_each, tuple(c for c in co_leads if c != lead)
 
 
 def _support(ctx: _Context, f: dict[str, Node], key: str, lead: str | None) -> list[str]:

@@ -12,6 +12,7 @@ from typing import Any
 DEFAULT_STALL_AFTER = timedelta(days=7)
 DEFAULT_STEP_AFTER = timedelta(days=3)
 DEFAULT_AHEAD = timedelta(days=7)
+LEAD_EACH = "each"  # `lead: each`: each unit leads its own instance; a group's stored lead
 
 
 @dataclass(frozen=True)
@@ -69,6 +70,9 @@ class TaskDef:
     for_each: str | None = None  # a unit list id: one instance per unit
     lead_each: bool = False  # each unit's agency leads its own instance
     repeat: Repeat | None = None
+    # Joint leads after the first (``lead: [a, b]``). Validated here; until the engine acts on
+    # them, moves and escalation use ``lead`` (the first) only.
+    co_leads: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -122,4 +126,4 @@ def task_canonical(t: TaskDef) -> dict[str, Any]:
         "start": t.start.isoformat() if t.start else None,
         "for_each": t.for_each, "lead_each": t.lead_each,
         "repeat": t.repeat.canonical() if t.repeat else None,
-    }
+    } | ({"co_leads": list(t.co_leads)} if t.co_leads else {})  # older digests unchanged

@@ -13,7 +13,7 @@ from pathlib import Path
 from workflow.errors import DefinitionError, NotFoundError, Problem
 from workflow.plan.dates import DateParseError, normalize_text, parse_date
 from workflow.plan.yamlnodes import Mapping, Node, Scalar, Sequence
-from workflow.text import nfc, strip_accents
+from workflow.text import describe, escape, nfc, strip_accents, unsafe_char
 
 MAX_FILE_BYTES = 64 * 1024 * 1024
 _ID_RE = re.compile(r"^[^\W_A-Z](?:[^\W_A-Z]|-)*$")  # lowercase letters (any script), digits, '-'
@@ -49,6 +49,8 @@ class Reader:
                 continue
             name = nfc(knode.value.strip())
             path = f"{key}.{name}" if key else name
+            if self.refused(knode, path, name):
+                continue
             if name in seen:
                 self.problem(knode, path, f"duplicate key (first at line {seen[name]})")
                 continue
@@ -61,6 +63,16 @@ class Reader:
                 continue
             yield name, knode, vnode
 
+    def refused(self, node: Node, key: str, value: str, allow: str = "") -> bool:
+        """Reports a control or format character (an ESC, a NUL that PostgreSQL cannot store,
+        a zero-width space that makes two ids look alike); True when there is one."""
+        bad = unsafe_char(value, allow)
+        if bad is None:
+            return False
+        self.problem(node, escape(key), f"contains {describe(bad)}; control and invisible "
+                     "format characters are not allowed here: remove it")
+        return True
+
     def text(self, node: Node | None, key: str, *, required: bool = False) -> str | None:
         if node is None or is_null(node):
             if required:
@@ -68,6 +80,8 @@ class Reader:
             return None
         if not isinstance(node, Scalar):
             self.problem(node, key, f"expected text, found {kind_of(node)}")
+            return None
+        if self.refused(node, key, node.value, allow="\n\t"):  # both become spaces below
             return None
         value = normalize_text(node.value)
         if not value and required:
@@ -101,7 +115,7 @@ def kind_of(node: Node | None) -> str:
         return "a mapping"
     if isinstance(node, Sequence):
         return "a list"
-    return f'"{node.value}"'
+    return f'"{escape(node.value)}"'
 
 
 def read_text(path: str | Path) -> str:

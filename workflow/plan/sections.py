@@ -1,5 +1,5 @@
 """The parts of a definition other than its tasks: agencies, units, recurrences, the
-escalation settings and delivery targets; and the dependency-cycle check."""
+escalation settings and the delivery channel; and the dependency-cycle check."""
 
 from __future__ import annotations
 
@@ -16,14 +16,18 @@ from workflow.plan.model import (
     TaskDef,
     Unit,
 )
-from workflow.plan.names import AgencyIndex
+from workflow.plan.names import AgencyIndex, exact
 from workflow.plan.reader import Reader, is_null, read_date, valid_id
 from workflow.plan.yamlnodes import Mapping, Node, Scalar
 
 AGENCY_KEYS = {"name": "the agency's name", "aliases": "other ways the plans write it"}
 ESCALATION_KEYS = {"stall_after": "a duration such as 7d", "step_after": "a duration such as 3d"}
-NOTIFY_KEYS = {"command": "a command that gets each escalation as JSON on stdin",
-               "webhook": "an http(s) URL that gets each escalation as a JSON POST"}
+# A plan names a delivery channel; the host that delivers configures it (workflow.ops.channels).
+NOTIFY_KEYS = {"channel": "the name of a delivery channel the delivering host configures"}
+CHANNEL_NAME_RE = re.compile(r"^[a-z0-9](?:[a-z0-9-]{0,62}[a-z0-9])?$")
+CHANNELS_CONFIGURED_BY = ("on the host that delivers: WORKFLOW_NOTIFY_COMMAND, "
+                          "WORKFLOW_NOTIFY_WEBHOOK or a [channels.NAME] table in the file "
+                          "WORKFLOW_NOTIFY_CONFIG names")
 UNIT_KEYS = {"name": "the unit's name", "agency": "the agency that acts for the unit"}
 REPEAT_KEYS = {
     "weekly": "a weekday: monday … sunday, or thứ 2 … thứ 7, chủ nhật",
@@ -43,12 +47,13 @@ WEEKDAYS = {
 
 def read_agencies(r: Reader, node: Node) -> dict[str, Agency]:
     agencies: dict[str, Agency] = {}
+    words: dict[str, list] = {}  # agency id -> (id, name and aliases, with their nodes)
     for agency_id, knode, vnode in r.mapping(node, "agencies", None,
                                              "a mapping of agency id to {name: ...}"):
         key = f"agencies.{agency_id}"
         if not valid_id(r, knode, key, agency_id, "agency id"):
             continue
-        name, aliases = None, ()
+        name, aliases, name_node = None, [], vnode
         if isinstance(vnode, Scalar) and not is_null(vnode):
             name = r.text(vnode, key, required=True)  # shorthand: `so-y-te: Sở Y tế`
         else:
@@ -56,10 +61,29 @@ def read_agencies(r: Reader, node: Node) -> dict[str, Agency]:
                                                      "a mapping such as {name: Sở Y tế}")}
             if "name" not in fields and isinstance(vnode, Mapping):
                 r.problem(vnode, key, "name is required, e.g. {name: Sở Y tế}")
+            name_node = fields.get("name", vnode)
             name = r.text(fields.get("name"), f"{key}.name", required="name" in fields)
-            aliases = tuple(a for a, _n in r.text_list(fields.get("aliases"), f"{key}.aliases"))
-        agencies[agency_id] = Agency(agency_id, name or agency_id, aliases)
+            aliases = r.text_list(fields.get("aliases"), f"{key}.aliases")
+        words[agency_id] = [(agency_id, knode, key), (name, name_node, f"{key}.name"),
+                            *((a, n, f"{key}.aliases") for a, n in aliases)]
+        agencies[agency_id] = Agency(agency_id, name or agency_id, tuple(a for a, _n in aliases))
+    _check_shared_names(r, words)
     return agencies
+
+
+def _check_shared_names(r: Reader, words: dict[str, list[tuple[str | None, Node, str]]]
+                        ) -> None:
+    """An id, name or alias naming two agencies is an error naming both lines: a reference
+    to it would otherwise pick one of them without a word."""
+    first: dict[str, tuple[str, Node, str]] = {}
+    for agency_id, entries in words.items():
+        for word, node, key in entries:
+            if not word:
+                continue
+            seen = first.setdefault(exact(word), (agency_id, node, key))
+            if seen[0] != agency_id:
+                r.problem(node, key, f'"{word}" also names agency "{seen[0]}" ({seen[2]}, line '
+                          f"{seen[1].line}); an id, name or alias may name one agency only")
 
 
 def read_units(r: Reader, node: Node, agencies: dict[str, Agency],
@@ -199,14 +223,23 @@ def read_escalation(r: Reader, node: Node | None) -> tuple[timedelta, timedelta]
 
 
 def read_notify(r: Reader, node: Node | None) -> dict[str, str]:
-    notify: dict[str, str] = {}
+    """``notify: NAME`` or ``{channel: NAME}``. A plan only names a channel: what runs and
+    which URL is called are the delivering host's configuration, never the plan's."""
     if node is None or is_null(node):
-        return notify
-    for name, _k, vnode in r.mapping(node, "notify", NOTIFY_KEYS,
-                                     "a mapping such as {command: ..., webhook: ...}"):
-        target = r.text(vnode, f"notify.{name}", required=True)
-        if name == "webhook" and target and not re.match(r"^https?://", target):
-            r.problem(vnode, "notify.webhook", f'"{target}" is not an http(s) URL')
-        elif target:
-            notify[name] = target
-    return notify
+        return {}
+    name, where = None, node
+    if isinstance(node, Mapping):
+        for key, knode, vnode in r.mapping(node, "notify", None, "a channel name"):
+            if key == "channel":
+                name, where = r.text(vnode, "notify.channel", required=True), vnode
+            else:
+                r.problem(knode, f"notify.{key}", "a plan cannot say what runs or which URL is "
+                          f"called; channels are configured {CHANNELS_CONFIGURED_BY}; name "
+                          "one, e.g. notify: zalo-so-y-te")
+    else:
+        name = r.text(node, "notify", required=True)
+    if name and not CHANNEL_NAME_RE.match(name):
+        r.problem(where, "notify", f'"{name}" is not a channel name (lowercase letters, digits '
+                  f"and '-'); channels are configured {CHANNELS_CONFIGURED_BY}")
+        return {}
+    return {"channel": name} if name else {}

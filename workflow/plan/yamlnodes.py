@@ -21,6 +21,10 @@ MAX_EXPANSION = 1_000_000  # characters aliases may add to what the file itself 
 NULLS = ("", "~", "null", "Null", "NULL")
 
 
+class NestingError(DefinitionError):
+    """Nesting deeper than MAX_DEPTH: our refusal, whatever limit the YAML library has."""
+
+
 class _Loader(_Base):  # type: ignore[misc, valid-type]
     def resolve(self, kind, value, implicit):  # tags are never used: skip resolving them
         return ""
@@ -119,8 +123,8 @@ class _Composer:
 
     def start(self, event, line: int | None) -> None:
         if len(self.stack) >= MAX_DEPTH:
-            raise self.fail(line, f"nesting deeper than {MAX_DEPTH} levels; a plan needs at "
-                                  "most 5")
+            raise NestingError([Problem(self.filename, line, "", f"nesting deeper than "
+                                        f"{MAX_DEPTH} levels; a plan needs at most 5")])
         node = (Mapping if isinstance(event, yaml.MappingStartEvent) else Sequence)([], line)
         if event.anchor:
             self.anchors[event.anchor] = node
@@ -141,8 +145,14 @@ class _Composer:
         self.attach(self.anchors[event.anchor])
 
 
-def compose(text: str, filename: str) -> Node:
-    """The single document's root node; DefinitionError for bad YAML, with its line."""
+def compose(text: str, filename: str, *, probe: bool = True) -> Node:
+    """The single document's root node; DefinitionError for bad YAML, with its line.
+
+    Nesting deeper than MAX_DEPTH is refused in our words whatever the library does: libyaml's
+    scanner reads a flow collection (``[[[[...``) to its end before we see its first event,
+    and refuses on its own beyond its own limit. When the library fails, the text up to where
+    it failed is read again (``probe``): if that is nested deeper than ours, ours is the error.
+    """
     loader = _Loader(text)
     composer = _Composer(text, filename)
     try:
@@ -153,6 +163,8 @@ def compose(text: str, filename: str) -> Node:
             composer.event(event, event.start_mark.line + 1 if event.start_mark else None)
     except yaml.MarkedYAMLError as err:
         mark = err.problem_mark or err.context_mark
+        if probe and mark is not None and mark.index:
+            _refuse_if_too_deep(text[: mark.index], filename)
         what = err.problem or err.context or "unreadable YAML"
         raise composer.fail(mark.line + 1 if mark else None,
                             f"YAML syntax error: {what}") from None
@@ -163,3 +175,14 @@ def compose(text: str, filename: str) -> Node:
     if composer.root is None:
         raise composer.fail(1, "the file is empty; expected a plan")
     return composer.root
+
+
+def _refuse_if_too_deep(prefix: str, filename: str) -> None:
+    """Raises our NestingError if ``prefix`` (the text before a library error) nests deeper
+    than MAX_DEPTH; any other problem in it is left to the library's error."""
+    try:
+        compose(prefix, filename, probe=False)
+    except NestingError:
+        raise
+    except DefinitionError:
+        pass

@@ -19,12 +19,12 @@ from sqlalchemy.engine import Connection, Row
 
 from workflow.clock import to_utc
 from workflow.errors import AuditError, NotFoundError, UsageError
-from workflow.rules.kinds import MOVE_EVENTS, Kind, State
-from workflow.store.models import EventRow, PlanRow, TaskRow
+from workflow.store.crosscheck import Replay
+from workflow.store.models import EventRow, PlanRow
+from workflow.store.timeorder import PLAN_EVENTS
 
 GENESIS = "0" * 64
 EVENT = EventRow.__table__
-TASK = TaskRow.__table__
 PLAN = PlanRow.__table__
 HASHED = ("plan_id", "seq", "task_id", "event", "from_state", "to_state", "actor", "person",
           "at", "note", "escalated_to", "level", "reason", "data")
@@ -66,7 +66,8 @@ class Appender:
                 raise NotFoundError(f"no plan {plan_id!r}")
         self.seq, self.hash = head.head_seq, head.head_hash or GENESIS
         self.pending: list[dict[str, Any]] = []
-        self.cache: dict[str, Any] = {}  # per-transaction lookups (e.g. the plan's notify)
+        self.cache: dict[str, Any] = {}  # per-transaction lookups (e.g. agency names)
+        self.deferred: dict[Any, list[dict[str, Any]]] = {}  # table -> rows, with the events
 
     def add(self, *, event: str, at: datetime, task_id: str | None = None,
             from_state: str | None = None, to_state: str | None = None,
@@ -86,7 +87,14 @@ class Appender:
         self.pending.append(row)
         return row
 
+    def defer(self, table, row: dict[str, Any]) -> None:
+        """A row that goes with this transaction's events (an outbox item): one bulk insert."""
+        self.deferred.setdefault(table, []).append(row)
+
     def flush(self) -> None:
+        for table, rows in self.deferred.items():
+            self.conn.execute(table.insert(), rows)
+        self.deferred = {}
         if not self.pending:
             return
         self.conn.execute(EVENT.insert(), self.pending)
@@ -130,7 +138,8 @@ def verify(conn: Connection, plan_id: str, head: str | None = None, *,
         raise NotFoundError(f"no plan {plan_id!r}")
     prev, expected_seq, count, found_at = GENESIS, 1, 0, None
     last: dict[str, Any] | None = None
-    moved: dict[str, tuple[str, int]] = {}  # task -> (state after its last move, moves)
+    order = _TimeOrder()
+    replay = Replay(plan_id)  # what the other tables must hold, rebuilt from the events
     cols = [EVENT.c[k] for k in (*HASHED, "prev_hash", "hash", "id")]
     result = conn.execute(  # yield_per on the statement: on the connection it would stick
         select(*cols).where(EVENT.c.plan_id == plan_id).order_by(EVENT.c.seq)
@@ -152,9 +161,8 @@ def verify(conn: Connection, plan_id: str, head: str | None = None, *,
             raise AuditError(f"{where} {_what(fields)}: its content does not match its hash "
                              "(the event was altered)")
         prev, last = fields["hash"], fields
-        if fields["event"] in MOVE_EVENTS:  # what the history says each task is now
-            moved[fields["task_id"]] = (fields["to_state"], moved.get(
-                fields["task_id"], ("", 0))[1] + 1)
+        order.check(fields, where)
+        replay.feed(fields)
         count += 1
         expected_seq += 1
         if head is not None and found_at is None and prev.startswith(head):
@@ -163,7 +171,7 @@ def verify(conn: Connection, plan_id: str, head: str | None = None, *,
     if head is not None and found_at is None:
         raise AuditError(f"plan {plan_id}: head {head} is not in the history; the history "
                          "written before that head was altered or the hash is wrong")
-    _check_tasks_match(conn, plan_id, moved)
+    replay.check(conn)  # tasks, members, escalations, outbox against the history
     if triggers:
         check_append_only(conn)
     return Verification(plan_id, count, prev, count, found_at)
@@ -186,18 +194,28 @@ def _check_head(plan_id: str, plan: Any, count: int, last_hash: str) -> None:
                          "records; the last event was replaced")
 
 
-def _check_tasks_match(conn: Connection, plan_id: str,
-                       moved: dict[str, tuple[str, int]]) -> None:
-    """Each task's stored state and version must be what its moves in the history make them:
-    a task table changed behind workflow's back is caught, not only a changed history."""
-    rows = conn.execute(select(TASK.c.task_id, TASK.c.state, TASK.c.version).where(
-        TASK.c.plan_id == plan_id, TASK.c.kind != Kind.GROUP).execution_options(yield_per=5000))
-    for task_id, state, version in rows:
-        expected, moves = moved.get(task_id, (State.ASSIGNED, 0))
-        if (state, version) != (expected, moves):
-            raise AuditError(f"plan {plan_id}: task {task_id} is {state} (version {version}) but "
-                             f"its history says {expected} after {moves} move(s); the task "
-                             "table was changed outside workflow")
+class _TimeOrder:
+    """Finds an event dated before its predecessor in the same task (or, for a plan-level
+    event, the plan's previous one), or a task's event dated before the plan's load or an
+    upgrade before it: history that runs backwards was written by hand or by a bug."""
+
+    def __init__(self) -> None:
+        self.last: dict[str | None, tuple[datetime, int]] = {}  # task (None: plan) -> at, seq
+        self.loaded: tuple[datetime, int] | None = None  # the latest load or upgrade
+
+    def check(self, fields: dict[str, Any], where: str) -> None:
+        task, at, seq = fields["task_id"], to_utc(fields["at"]), fields["seq"]
+        for before, whose in ((self.last.get(task), "the previous event of the same "
+                               + (f"task ({task})" if task else "plan")),
+                              (self.loaded if task else None, "the plan's load or upgrade")):
+            if before is not None and at < before[0]:
+                raise AuditError(f"{where} {_what(fields)}: dated {utc_text(at)} UTC, before "
+                                 f"{whose}, seq {before[1]} at {utc_text(before[0])} UTC; "
+                                 "history never runs backwards (events were written out of "
+                                 "time order, outside workflow or by an old version)")
+        self.last[task] = (at, seq)
+        if task is None and fields["event"] in PLAN_EVENTS:
+            self.loaded = (at, seq)
 
 
 def verify_plans(conn: Connection, plan_ids: list[str],
@@ -262,6 +280,27 @@ def check_append_only(conn: Connection) -> None:
             if not any(tgtype & bit and tgtype & 2 and tgtype & 1 and enabled != "D"
                        for _name, tgtype, enabled in rows):
                 _missing(op, [name for name, _t, _e in rows])
+        _check_guards(conn)
+
+
+# The guards of revision 0003 (PostgreSQL): each must be there and enabled.
+GUARDS = {"wf_event_guard": "wf_event", "wf_event_settle": "wf_event",
+          "wf_plan_guard": "wf_plan", "wf_task_guard": "wf_task", "wf_task_settle": "wf_task",
+          "wf_member_guard": "wf_member", "wf_member_settle": "wf_member",
+          "wf_escalation_settle": "wf_escalation", "wf_delivery_settle": "wf_delivery"}
+
+
+def _check_guards(conn: Connection) -> None:
+    found = dict(conn.exec_driver_sql(
+        "SELECT t.tgname, t.tgenabled FROM pg_trigger t WHERE NOT t.tgisinternal "
+        "AND t.tgrelid IN ('wf_event'::regclass, 'wf_plan'::regclass, 'wf_task'::regclass, "
+        "'wf_member'::regclass, 'wf_escalation'::regclass, 'wf_delivery'::regclass)").all())
+    for name, table in GUARDS.items():
+        if found.get(name, "D") == "D":
+            raise AuditError(f"the database's guard {name} on {table} was dropped or disabled: "
+                             "people's roles could write rows in other people's names or "
+                             "without their events; restore it (workflow/migrations, revision "
+                             "0003) and investigate who removed it")
 
 
 def _sqlite_refuses(sql: str, op: str) -> bool:

@@ -20,7 +20,7 @@ from functools import lru_cache
 from itertools import islice
 from typing import Any
 
-from workflow.plan.definitions import Plan, TaskDef, Unit
+from workflow.plan.definitions import LEAD_EACH, Plan, TaskDef, Unit
 from workflow.rules.kinds import Kind
 from workflow.rules.lifecycle import Settings, new_task
 from workflow.rules.recurrence import next_create_at, rule_json
@@ -74,7 +74,10 @@ def task_rows(plan: Plan, plan_row: Settings, now_u: datetime) -> Iterator[dict[
             yield row(t, position, deps)
         else:
             yield row(t, position, deps, kind=Kind.GROUP.value,
-                      lead=t.lead or plan.coordinator, approver=t.approver or plan.coordinator)
+                      # `lead: each`: the group's lead is "each" (no agency leads the whole;
+                      # `tasks --lead A` lists A's own instances, never the group).
+                      lead=LEAD_EACH if t.lead_each else t.lead,
+                      approver=t.approver or plan.coordinator)
             # One instance per unit: everything but the unit's own fields is shared.
             shared = row(t, position, deps, kind=Kind.INSTANCE.value, parent=t.id)
             for unit in plan.units[t.for_each].values():

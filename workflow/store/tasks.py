@@ -13,7 +13,7 @@ from typing import Any
 from sqlalchemy import bindparam, func, select, update
 from sqlalchemy.engine import Connection
 
-from workflow.errors import ConflictError
+from workflow.errors import ConflictError, NotFoundError
 from workflow.rules.lifecycle import Task
 from workflow.store.models import DependencyRow, TaskRow
 
@@ -65,8 +65,12 @@ class TaskTable:
                                  {**changes, "pk_": task.pk, "version_": task.version})
         if done.rowcount != 1:
             now = self.conn.execute(_NOW, {"pk": task.pk}).scalar_one_or_none()
+            if now is None:  # an upgrade of the plan removed the task
+                raise NotFoundError(f"{task.task_id} was removed from plan {self.plan_id} while "
+                                    "you moved it (the plan was upgraded); nothing was written. "
+                                    "Check with: workflow tasks")
             raise ConflictError(
                 f"{task.task_id} changed while you moved it: it was {task.state}, it is now "
-                f"{now or 'gone'} (another {self.doing} or move got there first); nothing was "
+                f"{now} (another {self.doing} or move got there first); nothing was "
                 f"written. Check with: workflow show {task.task_id}")
         task.update(changes)

@@ -8,22 +8,18 @@ from __future__ import annotations
 
 import csv
 import json
-import os
-import tempfile
 from collections.abc import Iterable, Iterator
-from contextlib import contextmanager
 from datetime import date, datetime
-from io import TextIOWrapper
-from pathlib import Path
 from typing import IO, Any
 
 from sqlalchemy import select
 from sqlalchemy.engine import Connection, Row
 
 from workflow import clock
-from workflow.errors import NotFoundError, UsageError, WorkflowError
+from workflow.errors import UsageError
 from workflow.rules.kinds import ESCALATION_EVENTS, EVENT_KINDS
 from workflow.store.models import EventRow
+from workflow.text import escape_lines, json_safe
 from workflow.views import queries, render
 
 EVENT = EventRow.__table__
@@ -86,58 +82,20 @@ def write(rows: Iterable[dict[str, Any]], fmt: str, out: IO[str]) -> int:
         for e in rows:
             writer.writerow(["" if e.get(c) is None else e.get(c) for c in CSV_COLUMNS])
             n += 1
-    elif fmt == "jsonl":
+    elif fmt == "jsonl":  # json_safe: the same values, no raw control character
         for e in rows:
-            out.write(json.dumps(e, ensure_ascii=False) + "\n")
+            out.write(json_safe(json.dumps(e, ensure_ascii=False)) + "\n")
             n += 1
     elif fmt == "json":
         for e in rows:
-            body = json.dumps(e, ensure_ascii=False, indent=2).replace("\n", "\n  ")
+            body = json_safe(json.dumps(e, ensure_ascii=False, indent=2)).replace("\n", "\n  ")
             out.write(("[\n  " if n == 0 else ",\n  ") + body)
             n += 1
         out.write("\n]\n" if n else "[]\n")
     else:
         for e in rows:
-            out.write(render.event_line(e) + "\n")
+            out.write(escape_lines(render.event_line(e)) + "\n")
             n += 1
         if not n:
             out.write("no events\n")
     return n
-
-
-@contextmanager
-def output(path: str | None, stdout: IO[bytes]) -> Iterator[IO[str]]:
-    """A UTF-8 text stream to ``path``, or to ``stdout`` (binary) when no path is given.
-
-    A file is written under a temporary name and renamed into place when complete, so a
-    failed export never leaves half a file behind.
-    """
-    if path is None:
-        stream = TextIOWrapper(stdout, encoding="utf-8", newline="")
-        try:
-            yield stream
-        finally:
-            try:
-                stream.flush()
-            finally:
-                stream.detach()  # leave the caller's stdout open
-        return
-    target = Path(path).expanduser()
-    if not target.parent.is_dir():
-        raise NotFoundError(f"cannot write {path}: no directory {target.parent}")
-    if target.is_dir():
-        raise UsageError(f"cannot write {path}: it is a directory; name a file in it")
-    try:
-        fd, tmp = tempfile.mkstemp(prefix=f".{target.name}.", dir=target.parent)
-    except OSError as err:
-        raise WorkflowError(f"cannot write {path}: {err.strerror}") from None
-    try:
-        with open(fd, "w", encoding="utf-8", newline="") as stream:
-            yield stream
-        mask = os.umask(0)
-        os.umask(mask)
-        os.chmod(tmp, 0o666 & ~mask)  # as open() would have made it (mkstemp makes 0600)
-        os.replace(tmp, target)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise

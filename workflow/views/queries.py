@@ -198,7 +198,7 @@ def iter_history(conn: Connection, plan: Row, *, task: str | None = None,
 
 
 SUMMARY_COLUMNS = ("tasks", "approved", "on_time", "done_late", "overdue", "not_yet_due",
-                   "blocked", "escalated")
+                   "awaiting_approval", "blocked", "escalated")
 
 
 def summary(conn: Connection, plan: Row, now: datetime, by: str = "agency") -> dict[str, Any]:
@@ -217,7 +217,8 @@ def summary(conn: Connection, plan: Row, now: datetime, by: str = "agency") -> d
         key.label("key"), func.count(), n(TASK.c.state == "approved"),
         n(and_(TASK.c.state == "approved", TASK.c.on_time.is_(True))),
         n(and_(TASK.c.state == "approved", TASK.c.on_time.is_(False))),
-        n(late), n(and_(is_open, ~late)), n(TASK.c.state == State.BLOCKED),
+        n(late), n(and_(is_open, ~late)), n(TASK.c.state == State.REPORTED),
+        n(TASK.c.state == State.BLOCKED),
         n(ESC.c.id.is_not(None)),
     )).where(TASK.c.plan_id == plan.id, TASK.c.kind != Kind.GROUP).group_by(key).order_by(key)
     agencies = []

@@ -9,6 +9,7 @@ import os
 from datetime import datetime
 from typing import IO, Any
 
+from workflow import outfile
 from workflow.store import audit, lookup
 from workflow.store.db import Store, database_url
 from workflow.views import asof, history, queries
@@ -89,6 +90,6 @@ def export_history(store: Store, out: IO[bytes], *, plan: str | None, task: str 
                               task=lookup.find_task(conn, p, task).task_id if task else None,
                               agency=lookup.find_agency(conn, p, agency) if agency else None,
                               kinds=kinds, since=since, until=until)
-        with history.output(output, out) as stream:
+        with outfile.text(output, out) as stream:
             return history.write(rows, fmt, stream)
 

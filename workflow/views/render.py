@@ -9,7 +9,8 @@ from __future__ import annotations
 import textwrap
 from typing import Any
 
-from workflow.rules.kinds import ESCALATION_EVENTS, EventKind
+from workflow.plan.model import LEAD_EACH
+from workflow.rules.kinds import ESCALATION_EVENTS, EventKind, Kind
 from workflow.rules.membership import command, either
 from workflow.store.schema import State
 
@@ -22,6 +23,14 @@ def wrap(text: str | None, indent: str = "    ", width: int = WIDTH) -> list[str
         return []
     return textwrap.wrap(text, width=width, initial_indent=indent, subsequent_indent=indent,
                          break_long_words=True, break_on_hyphens=False)
+
+
+def lead_text(t: dict[str, Any]) -> str:
+    """A group whose units each lead their own instance has no one lead: say so."""
+    lead = t["lead"]
+    if t.get("kind") == Kind.GROUP and lead == LEAD_EACH:
+        return "each unit"
+    return ", ".join(lead) if isinstance(lead, list) else lead
 
 
 def _flags(t: dict[str, Any]) -> str:
@@ -41,7 +50,7 @@ def task_table(tasks: list[dict[str, Any]]) -> str:
     idw = min(max(len(t["id"]) for t in tasks), 32)
     lines = []
     for t in tasks:
-        head = (f"{t['id']:<{idw}}  {t['state']:<11}  {t['lead']:<14}  "
+        head = (f"{t['id']:<{idw}}  {t['state']:<11}  {lead_text(t):<14}  "
                 f"{t['due'] or '-':<10}  {_flags(t)}").rstrip()
         lines.append(head)
         title = t["title"]
@@ -56,7 +65,7 @@ def task_view(t: dict[str, Any]) -> str:
     lines.extend(wrap(t["title"], indent="  "))
     rows = [
         ("ref", t.get("ref")),
-        ("lead", t["lead"]),
+        ("lead", lead_text(t)),
         ("support", ", ".join(t["support"]) or "-"),
         ("approver", t["approver"]),
         ("due", (t["due"] or "-") + ("  (OVERDUE)" if t["overdue"] else "")),
@@ -95,10 +104,14 @@ def event_line(e: dict[str, Any], *, with_task: bool = True) -> str:
     else:
         what = f"{e['event']:<8} {e['from']} {ARROW} {e['to']} by {e['actor']}"
     line = f"{e['seq']:>4}  {at}  {task}{what}"
-    if e.get("note") and e["event"] not in ESCALATION_EVENTS:
-        if len(line) + len(e["note"]) + 2 <= WIDTH:
-            return f"{line}: {e['note']}"
-        return "\n".join([line, *wrap(e["note"], indent=" " * 8)])
+    note = e.get("note")
+    if note and e["event"] not in ESCALATION_EVENTS:
+        if "\n" not in note and len(line) + len(note) + 2 <= WIDTH:
+            return f"{line}: {note}"
+        # A note's own lines stay lines, each indented under its event: no note line can
+        # pass for an event line of its own.
+        return "\n".join([line, *(w for part in note.split("\n")
+                                   for w in wrap(part, indent=" " * 8))])
     return line
 
 
@@ -237,3 +250,10 @@ def member_list(plan: Any, rows: list[dict[str, Any]], total: int, agency: str |
         lines.append(f"  {r['person']:<{width}}  {what:<32} added by {r['added_by']} "
                      f"{r['added_at'][:16].replace('T', ' ')}")
     return "\n".join(lines)
+
+
+def granted(data: dict[str, Any]) -> str:
+    """``workflow db grant``: the statements, runnable as they are (psql -f)."""
+    done = (f"-- applied: {data['role']} is now a {data['level']} role\n" if data["applied"]
+            else "")
+    return done + "\n".join(f"{s};" for s in data["statements"])
