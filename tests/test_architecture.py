@@ -32,6 +32,9 @@ LAYERS = {
 LAZY = {
     ("workflow.logs", "structlog"): "about 50 ms (with rich); commands that log nothing skip it",
     ("workflow.store.schema", "alembic"): "only to create or upgrade a schema",
+    ("workflow.plan.importer.sources", "docx"): "python-docx, only to import a .docx",
+    ("workflow.plan.importer.sources", "openpyxl"): "only to import a .xlsx",
+    ("workflow.plan.importer.sources", "pdfplumber"): "pdfminer, only to import a .pdf",
 }
 MAX_MODULE_LINES = 400
 MAX_FUNCTION_LINES = 60
