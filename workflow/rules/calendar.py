@@ -73,11 +73,13 @@ class WorkingCalendar:
             k = self._prefix[i + 1] + n - 1 if n > 0 else self._prefix[i] + n
             if 0 <= k < len(self._working):
                 return Date.fromordinal(self._working[k])
-            year = self._hi + 1 + n // 200 if n > 0 else self._lo - 1 + n // 200
-            if not _FIRST_YEAR <= year <= _LAST_YEAR:
+            if (self._hi if n > 0 else -self._lo) >= (_LAST_YEAR if n > 0 else -_FIRST_YEAR):
                 raise CalendarError(f"{n} working days from {_dmy(day)} leave the calendar "
                                     f"({_FIRST_YEAR}–{_LAST_YEAR})")
-            self._cover(year)
+            # Cover about n working days more (200 a year), but never past the calendar's end:
+            # an answer in its last year must not be refused for the jump overshooting it.
+            year = self._hi + 1 + n // 200 if n > 0 else self._lo - 1 + n // 200
+            self._cover(min(max(year, _FIRST_YEAR), _LAST_YEAR))
 
     def between(self, start: Date, end: Date) -> int:
         """Working days after ``start`` up to and including ``end`` (negative if end < start)."""
