@@ -24,7 +24,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from tests.documents import write_docx, write_pdf  # noqa: E402
-from workflow.dates import parse_date  # noqa: E402
+from workflow.plan.dates import parse_date  # noqa: E402
 from workflow.plan.importer import import_document  # noqa: E402
 from workflow.plan.importer.sources import read_blocks  # noqa: E402
 

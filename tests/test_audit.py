@@ -23,13 +23,19 @@ from sqlalchemy import create_engine, insert, select, text
 from sqlalchemy.exc import DBAPIError
 
 from tests.conftest import SMALL_PLAN, write_plan
-from workflow import clock, engine, history, logs, reports
-from workflow.audit import GENESIS, event_hash
-from workflow.definitions import parse
+from workflow import clock, logs
 from workflow.errors import ConflictError, MoveRefusedError
-from workflow.machine import TRIGGERS
-from workflow.models import EventRow, PlanRow
-from workflow.store import Store, database_url
+from workflow.ops.load import load_plan
+from workflow.ops.move import move
+from workflow.ops.sweep import sweep
+from workflow.plan.definitions import parse
+from workflow.rules.machine import TRIGGERS
+from workflow.store.audit import GENESIS, event_hash
+from workflow.store.db import Store, database_url
+from workflow.store.lookup import find_task, select_plan
+from workflow.store.models import EventRow, PlanRow
+from workflow.views import asof, history
+from workflow.views import queries as reports
 
 EVENT, PLAN = EventRow.__table__, PlanRow.__table__
 T0 = "2024-04-01T08:00:00+07:00"
@@ -571,9 +577,9 @@ def drive_to_the_end(store: Store, pid: str) -> list:
     blocked_once: set[str] = set()
     for n in itertools.count():
         assert n < 200, "the simulation did not finish the plan"
-        engine.sweep(store, plan_id=pid, now=now)
+        sweep(store, plan_id=pid, now=now)
         with store.read() as conn:
-            tasks = movable(conn, engine.select_plan(conn, pid), now)
+            tasks = movable(conn, select_plan(conn, pid), now)
         moved = 0
         for t in tasks:
             step = {"assigned": ("start", t["lead"], None),
@@ -586,11 +592,11 @@ def drive_to_the_end(store: Store, pid: str) -> list:
                 blocked_once.add(t["id"])
                 step = ("block", t["support"][0], "Khó khăn: thiếu kinh phí")
             with contextlib.suppress(MoveRefusedError):  # waiting on a dependency or start
-                engine.move(store, plan_id=pid, task=t["id"], trigger=step[0], actor=step[1],
+                move(store, plan_id=pid, task=t["id"], trigger=step[0], actor=step[1],
                             note=step[2], now=now)
                 moved += 1
         with store.read() as conn:
-            p = engine.select_plan(conn, pid)
+            p = select_plan(conn, pid)
             done = all(t["state"] == "approved" for t in movable(conn, p, now))
             if n % 5 == 0 or done:
                 samples.append((now, live_view(conn, p, now)))
@@ -668,31 +674,31 @@ def simulate(store: Store, versions: list[str], steps) -> tuple[str, list]:
              for v in versions]
     defs = [parse(t, f"v{i}.yaml") for i, t in enumerate(texts)]
     now = datetime.fromisoformat(T0)
-    engine.load_plan(store, defs[0], now=now)
+    load_plan(store, defs[0], now=now)
     current, samples = 0, []
     for minutes, kind, index, trigger, role, note in steps:
         now += timedelta(minutes=minutes)
         if kind == "sweep":
-            engine.sweep(store, plan_id=pid, now=now)
+            sweep(store, plan_id=pid, now=now)
         elif kind == "upgrade" and len(defs) > 1:
             try:
-                engine.load_plan(store, defs[1 - current], now=now, upgrade=True)
+                load_plan(store, defs[1 - current], now=now, upgrade=True)
                 current = 1 - current
             except ConflictError:
                 pass  # a task with history cannot be removed
         else:
             with store.read() as conn:
-                p = engine.select_plan(conn, pid)
+                p = select_plan(conn, pid)
                 tasks = movable(conn, p, now)
             t = tasks[index % len(tasks)]
             actor = {"lead": t["lead"], "support": (t["support"] or [t["lead"]])[0],
                      "approver": t["approver"], "coordinator": p.coordinator,
                      "issuer": p.issuer, "other": "so-tai-chinh"}[role]
             with contextlib.suppress(MoveRefusedError):
-                engine.move(store, plan_id=pid, task=t["id"], trigger=trigger, actor=actor,
+                move(store, plan_id=pid, task=t["id"], trigger=trigger, actor=actor,
                             note=note, now=now)
         with store.read() as conn:
-            p = engine.select_plan(conn, pid)
+            p = select_plan(conn, pid)
             samples.append((now, live_view(conn, p, now)))
     return pid, samples
 
@@ -709,22 +715,22 @@ def check_rebuilt_equals_live(store: Store, pid: str, samples: list) -> None:
     """At every sampled moment, the plan rebuilt from history answers as the live tables did
     then; at the end, every task's detail (dependencies, escalation, last moves) too."""
     with store.read() as conn:
-        p = engine.select_plan(conn, pid)
+        p = select_plan(conn, pid)
         for at, live in samples:
-            with history.as_of_connection(conn, p, at, at) as (mem, at_u):
+            with asof.as_of_connection(conn, p, at, at) as (mem, at_u):
                 assert at_u == clock.to_utc(at)
                 assert live_view(mem, p, at) == live, at
         end = samples[-1][0]
-        with history.as_of_connection(conn, p, end, end) as (mem, _at):
+        with asof.as_of_connection(conn, p, end, end) as (mem, _at):
             every = reports.tasks(conn, p, end, pattern="*") + reports.tasks(
                 conn, p, end, pattern="*/*")
             for t in every:
-                live = reports.task_detail(conn, p, engine.find_task(conn, p, t["id"]).pk, end)
-                rebuilt = reports.task_detail(mem, p, engine.find_task(mem, p, t["id"]).pk, end)
+                live = reports.task_detail(conn, p, find_task(conn, p, t["id"]).pk, end)
+                rebuilt = reports.task_detail(mem, p, find_task(mem, p, t["id"]).pk, end)
                 live_moves, rebuilt_moves = live.pop("last_moves"), rebuilt.pop("last_moves")
                 assert rebuilt == live
                 assert rebuilt_moves == []  # its events are not copied; task_at adds them
-                assert history.task_at(conn, p, t["id"], end, end)["last_moves"] == live_moves
+                assert asof.task_at(conn, p, t["id"], end, end)["last_moves"] == live_moves
 
 
 PROPERTY = settings(max_examples=25, deadline=None, database=None,
@@ -856,7 +862,7 @@ def test_history_events_stream(busy):
     engine_logs()
     store = Store(busy.db)
     with store.read() as conn:
-        p = engine.select_plan(conn, "small")
+        p = select_plan(conn, "small")
         rows = history.events(conn, p)
         assert iter(rows) is rows  # a generator: rows are fetched as they are written
         buf = io.StringIO()

@@ -8,7 +8,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from workflow.calendar import (
+from workflow.rules.calendar import (
     VIETNAM,
     CalendarError,
     WorkingCalendar,

@@ -174,7 +174,7 @@ def test_database_that_is_not_sqlite(run, tmp_path):
 
 def test_unreachable_postgres_is_one_line(run):
     r = run("plans", env={"WORKFLOW_DB": "postgresql://nobody@127.0.0.1:1/none"})
-    assert r.code == 1 and r.error.startswith("Error: database error:")
+    assert r.code == 8 and r.error.startswith("Error: database error:")
     assert "Traceback" not in r.err
 
 
@@ -212,15 +212,17 @@ def test_audit_head(small):
 
 def test_stale_move_is_a_conflict_and_writes_nothing(small, db_path):
     """A move judged on a task that another process then moved is refused with exit 6."""
-    from workflow import clock, engine
+    from workflow import clock
     from workflow.errors import ConflictError
-    from workflow.machine import Move, fire
-    from workflow.store import Store
+    from workflow.ops.move import write_move
+    from workflow.rules.machine import Move, fire
+    from workflow.store.db import Store
+    from workflow.store.lookup import find_task, select_plan
 
     store = Store(str(db_path))
     with store.read() as conn:
-        plan = engine.select_plan(conn, None)
-        stale = engine.find_task(conn, plan, "a")
+        plan = select_plan(conn, None)
+        stale = find_task(conn, plan, "a")
     small.ok("start", "a", "--as", "so-tai-chinh")  # someone else gets there first
     before = len(small.ok("history", "--json").json)
     m = Move(task="a", state=stale.state, trigger="block", actor="ttyt", lead="so-tai-chinh",
@@ -228,8 +230,8 @@ def test_stale_move_is_a_conflict_and_writes_nothing(small, db_path):
              note="khó")
     new_state = fire(m)
     with pytest.raises(ConflictError, match="a changed while you moved it: it was assigned, it "
-                                            "is now in_progress"):
-        engine._commit_move(store, plan, stale, m, new_state, clock.now())
+                                            "is now in_progress"), store.write() as conn:
+        write_move(conn, plan, stale, m, new_state, clock.now(), "someone")
     assert len(small.ok("history", "--json").json) == before
 
 

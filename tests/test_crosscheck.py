@@ -11,8 +11,8 @@ import pytest
 from sqlalchemy import create_engine, text
 
 from tests.conftest import SMALL_PLAN, write_plan
-from workflow.audit import event_hash
-from workflow.store import database_url
+from workflow.store.audit import event_hash
+from workflow.store.db import database_url
 
 T0 = "2024-04-01T08:00:00+07:00"
 

@@ -11,7 +11,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from workflow.dates import DateParseError, normalize_text, parse_date, parse_duration
+from workflow.plan.dates import DateParseError, normalize_text, parse_date, parse_duration
 
 D = datetime.date
 HINT = (

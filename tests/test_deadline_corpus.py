@@ -14,7 +14,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from tests.deadline_corpus import SHARED, corpus_files, extract, fixture_rows
-from workflow.dates import DateParseError, explain, parse_date, parse_deadline
+from workflow.plan.dates import DateParseError, explain, parse_date, parse_deadline
 
 ROWS = fixture_rows()
 

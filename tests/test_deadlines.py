@@ -6,7 +6,7 @@ import datetime
 
 import pytest
 
-from workflow.dates import (
+from workflow.plan.dates import (
     DateParseError,
     Deadline,
     Recurrence,
@@ -14,7 +14,7 @@ from workflow.dates import (
     parse_deadline,
     read_duration,
 )
-from workflow.datevalues import MONTH_END, NEVER, Duration
+from workflow.plan.datevalues import MONTH_END, NEVER, Duration
 
 D = datetime.date
 

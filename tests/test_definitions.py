@@ -9,8 +9,8 @@ from datetime import date, timedelta
 import pytest
 
 from tests.conftest import DEFINITIONS, SMALL_PLAN, write_plan
-from workflow.definitions import load_file, parse
 from workflow.errors import DefinitionError
+from workflow.plan.definitions import load_file, parse
 
 HEAD = """\
 id: p

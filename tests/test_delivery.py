@@ -14,8 +14,8 @@ from sqlalchemy import update
 
 from tests.conftest import SMALL_PLAN, workflow_process, write_plan
 from tests.receiver import Receiver
-from workflow.models import DeliveryRow, PlanRow
-from workflow.store import Store
+from workflow.store.db import Store
+from workflow.store.models import DeliveryRow, PlanRow
 
 HOOK = """\
 import json, pathlib, sys

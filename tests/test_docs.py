@@ -10,8 +10,8 @@ import pytest
 
 import cli
 from tests.conftest import ROOT
-from workflow import definitions
-from workflow.machine import NOTE_REQUIRED, TRIGGERS, machine
+from workflow.plan import definitions
+from workflow.rules.machine import NOTE_REQUIRED, TRIGGERS, machine
 
 README = (ROOT / "README.md").read_text(encoding="utf-8")
 TOP = {p.name for p in ROOT.iterdir()} - {".git", ".venv"}

@@ -7,8 +7,8 @@ from datetime import date
 import pytest
 
 from tests.conftest import write_plan
-from workflow.definitions import Repeat
-from workflow.recurrence import occurrences
+from workflow.plan.definitions import Repeat
+from workflow.rules.recurrence import occurrences
 
 PLAN = """\
 id: fan

@@ -15,8 +15,8 @@ import pytest
 
 from tests.conftest import Runner
 from tests.documents import task_table, write_csv, write_docx, write_pdf, write_xlsx
-from workflow.dates import parse_date
 from workflow.errors import DocumentError
+from workflow.plan.dates import parse_date
 from workflow.plan.importer import import_document
 from workflow.plan.importer.agencies import Registry, split_cell
 from workflow.plan.importer.sources import read_blocks

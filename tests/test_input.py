@@ -11,9 +11,9 @@ from sqlalchemy import update
 
 from tests.conftest import SMALL_PLAN, write_plan
 from tests.test_fanout import PLAN as FAN_PLAN
-from workflow.audit import Appender
-from workflow.models import PlanRow, TaskRow
-from workflow.store import Store
+from workflow.store.audit import Appender
+from workflow.store.db import Store
+from workflow.store.models import PlanRow, TaskRow
 
 T0 = "2024-04-01T08:00:00+07:00"  # when the `small` fixture loads its plan
 ESC_NOTE = "\x1b[2K\x1b[1A\x1b[32mok: verified\x1b[0m"

@@ -14,8 +14,8 @@ from psycopg import sql
 
 from tests.conftest import SMALL_PLAN, write_plan
 from tests.pgserver import DATABASE, ROLE
-from workflow import roles
-from workflow.store import Store
+from workflow.store import roles
+from workflow.store.db import Store
 
 # SMALL_PLAN: coordinator so-y-te, issuer ubnd-tinh; a and b led by so-tai-chinh (support
 # ttyt / so-y-te), c led by so-y-te.

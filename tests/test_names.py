@@ -9,9 +9,9 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from tests.conftest import DEFINITIONS
-from workflow.definitions import load_file
 from workflow.errors import NotFoundError, UsageError
-from workflow.names import AgencyIndex, bare, spelled
+from workflow.plan.definitions import load_file
+from workflow.plan.names import AgencyIndex, bare, spelled
 
 AGENCIES = [
     ("ubnd-tinh", "Ủy ban nhân dân tỉnh Sơn La", ["UBND tỉnh"]),

@@ -13,6 +13,7 @@ import zipfile
 from tests.conftest import ROOT, SON_LA
 
 DIST = "kehoach-workflow"
+CLI = ("cli.py", "cli_parts.py")  # the command line: the entry point and its parts
 
 
 def _build_wheel(tmp_path):
@@ -21,7 +22,7 @@ def _build_wheel(tmp_path):
     src = tmp_path / "src"
     shutil.copytree(ROOT / "workflow", src / "workflow",
                     ignore=shutil.ignore_patterns("__pycache__"))
-    for name in ("pyproject.toml", "README.md", "cli.py"):
+    for name in ("pyproject.toml", "README.md", *CLI):
         shutil.copy(ROOT / name, src / name)
     subprocess.run([sys.executable, "-m", "pip", "wheel", "-q", "--no-deps",
                     "--no-build-isolation", str(src), "-w", str(tmp_path / "dist")],
@@ -40,7 +41,13 @@ def test_the_wheel_holds_workflow_and_our_command_line_only(tmp_path):
         metadata = z.read(f"{info}/METADATA").decode()
         entry_points = z.read(f"{info}/entry_points.txt").decode()
     assert {n.split("/")[0] for n in names} == {"workflow", "kehoach_workflow", info}
-    assert [n for n in names if n.startswith("kehoach_workflow/")] == ["kehoach_workflow/cli.py"]
+    assert sorted(n for n in names if n.startswith("kehoach_workflow/")) == [
+        f"kehoach_workflow/{name}" for name in CLI]
+    # Every package folder of workflow/ (the layers and what they hold) is in the wheel.
+    folders = sorted(str(p.parent.relative_to(ROOT)) for p in (ROOT / "workflow").rglob(
+        "__init__.py") if "__pycache__" not in p.parts)
+    assert [f for f in folders if f"{f}/__init__.py" not in names] == []
+    assert len(folders) >= 9
     assert f"\nName: {DIST}\n" in metadata
     assert "workflow = kehoach_workflow.cli:main" in entry_points.splitlines()
 

@@ -22,7 +22,7 @@ from psycopg import errors
 from tests.conftest import SMALL_PLAN, write_plan
 from tests.pgserver import DATABASE
 from tests.test_fanout import PLAN as FAN_PLAN
-from workflow.audit import GENESIS, event_hash
+from workflow.store.audit import GENESIS, event_hash
 
 pytestmark = pytest.mark.postgresql_only
 T0 = "2024-04-01T08:00:00+07:00"

@@ -60,7 +60,7 @@ def test_a_read_only_database_can_be_read(small, archive, where):
         assert r.stdout == out
     r = _without_write_rights("report", "a", "--as", "so-tai-chinh", "--note", "Xong",
                               db=archive)
-    assert r.returncode == 1
+    assert r.returncode == 8  # StoreError: the database cannot be used (README, exit codes)
     assert r.stderr == (f"Error: the database {archive} is read-only (its file or its folder "
                         "cannot be written): reading works, changes do not; nothing was "
                         "written\n")
@@ -105,15 +105,17 @@ def test_watch_interval_beyond_a_year_is_a_usage_error(small, every):
 
 def test_a_move_racing_an_upgrade_that_removes_its_task_is_not_found(small, db_path, tmp_path):
     """The move was judged on task a; then an upgrade removed a; the move writes nothing."""
-    from workflow import clock, engine
+    from workflow import clock
     from workflow.errors import NotFoundError
-    from workflow.machine import Move, fire
-    from workflow.store import Store
+    from workflow.ops.move import write_move
+    from workflow.rules.machine import Move, fire
+    from workflow.store.db import Store
+    from workflow.store.lookup import find_task, select_plan
 
     store = Store(str(db_path))
     with store.read() as conn:
-        plan = engine.select_plan(conn, None)
-        judged = engine.find_task(conn, plan, "a")
+        plan = select_plan(conn, None)
+        judged = find_task(conn, plan, "a")
     without_a = SMALL_PLAN.replace("    depends_on: [a]\n", "")
     without_a = without_a[:without_a.index("  a:\n")] + without_a[without_a.index("  b:\n"):]
     small.ok("load", write_plan(tmp_path, without_a, "v2.yaml"), "--upgrade")
@@ -121,8 +123,8 @@ def test_a_move_racing_an_upgrade_that_removes_its_task_is_not_found(small, db_p
     m = Move(task="a", state=judged.state, trigger="start", actor="so-tai-chinh",
              lead="so-tai-chinh", support=("ttyt",), approver="so-y-te", coordinator="so-y-te",
              issuer="ubnd-tinh", note=None)
-    with pytest.raises(NotFoundError) as caught:
-        engine._commit_move(store, plan, judged, m, fire(m), clock.now())
+    with pytest.raises(NotFoundError) as caught, store.write() as conn:
+        write_move(conn, plan, judged, m, fire(m), clock.now(), store.person(conn))
     assert caught.value.exit_code == 5
     assert str(caught.value) == ("a was removed from plan small while you moved it (the plan "
                                  "was upgraded); nothing was written. Check with: workflow tasks")

@@ -21,10 +21,10 @@ from sqlalchemy.pool import NullPool
 from sqlmodel import SQLModel
 
 from tests.conftest import ROOT, SMALL_PLAN, Runner, write_plan
-from workflow import models, schema
 from workflow.errors import WorkflowError
-from workflow.migrations import HEAD
-from workflow.store import Store, database_url
+from workflow.store import models, schema
+from workflow.store.db import Store, database_url
+from workflow.store.migrations import HEAD
 
 NOW = "2024-04-02T09:00:00+07:00"
 MOVES = ("start", "report", "approve", "return", "block", "unblock")
@@ -66,7 +66,7 @@ def test_head_is_the_newest_migration():
 
 
 def test_migrations_create_exactly_what_the_models_describe(db_path):
-    """A column added to workflow/models.py without a migration fails here."""
+    """A column added to workflow/store/models.py without a migration fails here."""
     from alembic.autogenerate import compare_metadata
     from alembic.runtime.migration import MigrationContext
     Store(str(db_path), create=True).dispose()
@@ -132,7 +132,7 @@ def test_older_schema_is_refused_until_db_upgrade(run, db_path, tmp_path, revisi
     for args in (["tasks"], ["start", "a", "--as", "so-tai-chinh"],
                  ["load", write_plan(tmp_path, SMALL_PLAN)]):
         r = run(*args)
-        assert (r.code, r.error) == (1, f"Error: the database's schema ({described}) is older "
+        assert (r.code, r.error) == (8, f"Error: the database's schema ({described}) is older "
                                         f"than this workflow's (revision {HEAD}); run: "
                                         "workflow db upgrade (back up the database first)")
     r = run.ok("db", "upgrade", "--json")
@@ -160,7 +160,7 @@ def test_newer_schema_is_refused(small, db_path):
                 f"knows (revision {HEAD}); upgrade workflow to use it")
     for args in (["tasks"], ["db", "upgrade"], ["start", "a", "--as", "so-tai-chinh"]):
         r = small(*args)
-        assert (r.code, r.error) == (1, expected)
+        assert (r.code, r.error) == (8, expected)
         assert "Traceback" not in r.err
     assert scalar(db_path, "SELECT count(*) FROM wf_event") == 1
 
@@ -226,7 +226,7 @@ def test_times_round_trip_exactly(small, db_path):
 RACER = f"""
 import os, sys, time
 sys.path.insert(0, {str(ROOT)!r})
-import cli, workflow.engine, workflow.store, workflow.transfer  # noqa
+import cli, workflow.ops.move, workflow.store.db, workflow.ops.transfer  # noqa
 print("ready", flush=True)
 while not os.path.exists(sys.argv[1]):
     time.sleep(0.001)
@@ -339,7 +339,7 @@ def test_a_writer_held_up_too_long_gets_a_clear_conflict(small, db_path, db_kind
                  "written"),
     ("40P01", 6, "this change and another one waited for each other (a deadlock)"),
     ("55P03", 6, "the database stayed busy for 10s"),
-    ("53300", 1, "database error: too many connections"),
+    ("53300", 8, "database error: too many connections"),
 ])
 def test_postgresql_errors_are_translated(db_path, sqlstate, code, first):
     """What PostgreSQL says when transactions collide becomes one clear line and exit code."""
@@ -386,8 +386,8 @@ import sys
 sys.path.insert(0, {str(ROOT)!r})
 import cli
 from sqlalchemy import select
-from workflow.models import TaskRow
-from workflow.store import Store
+from workflow.store.models import TaskRow
+from workflow.store.db import Store
 
 store = Store()
 while True:

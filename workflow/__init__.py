@@ -1,7 +1,8 @@
 """workflow: Vietnamese implementation plans (Kế hoạch) run as state machines.
 
-Modules, lowest first: errors, dates, clock, definitions, machine, models, store, audit,
-escalation, engine (+ upgrade), reports, render, logs, scheduler. Nothing here imports the CLI.
+The package is in layers, lowest first: the base modules here, then ``plan``, ``rules``,
+``store``, ``ops`` and ``views``; each imports only the ones below it and nothing imports the
+CLI. The table of what each holds is README's "Layout" (``tests/test_architecture.py``).
 """
 
 __version__ = "0.1.0"

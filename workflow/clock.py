@@ -8,6 +8,7 @@ timezone: a task is overdue from the first moment of the next day.
 from __future__ import annotations
 
 import os
+import re
 from datetime import UTC, date, datetime, time, timedelta
 from functools import cache
 from zoneinfo import ZoneInfo
@@ -71,3 +72,42 @@ def local(moment: datetime, tz: str) -> datetime:
 
 def today(moment: datetime, tz: str) -> date:
     return local(moment, tz).date()
+
+
+ONE_US = timedelta(microseconds=1)
+
+
+def parse_moment(value: str | datetime | date, tz: str, *, what: str,
+                 end: bool = True) -> datetime:
+    """An ISO date-time (naive: in the plan's timezone), an ISO date or d/m/yyyy, in UTC.
+
+    A date means its last moment (``end``, for --at and --until) or its first (--since), in
+    the plan's timezone.
+    """
+    if isinstance(value, datetime):
+        return to_utc(value)
+    day = value if isinstance(value, date) else read_date(value, what)
+    try:
+        if day is not None:
+            return (end_of_day(day, tz) - ONE_US) if end else start_of_day(day, tz)
+        moment = read_iso(value, tz)
+        if moment is None:
+            raise UsageError(f"{what} {value!r} is not a date or time; write e.g. 2024-05-01, "
+                             "1/5/2024 or 2024-05-01T09:00:00+07:00")
+        return to_utc(moment)
+    except OverflowError:  # 0001-01-01 or 9999-12-31: its day does not fit in UTC
+        raise UsageError(f"{what} {value!r} is beyond the calendar; give a date between "
+                         "1900 and 2199") from None
+
+
+def read_date(text: str, what: str = "date") -> date | None:
+    text = text.strip()
+    m = re.fullmatch(r"(\d{1,2})/(\d{1,2})/(\d{4})", text)
+    try:
+        if m:
+            return date(int(m[3]), int(m[2]), int(m[1]))
+        if re.fullmatch(r"\d{4}-\d{2}-\d{2}", text):
+            return date.fromisoformat(text)
+    except ValueError:
+        raise UsageError(f"{what} {text!r} is not a date in the calendar") from None
+    return None

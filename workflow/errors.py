@@ -81,9 +81,21 @@ class AuditError(WorkflowError):
 
 
 class StoreError(WorkflowError):
-    """The database could not be used (unreachable, locked too long, unknown schema)."""
+    """The database could not be used (unreachable, refused a write, unknown schema).
 
-    exit_code = 1
+    Not a bug, so not exit 1: SPEC.md's table stops at 7, and 8 is ours for this (README).
+    """
+
+    exit_code = 8
+
+
+class InvalidFilesError(WorkflowError):
+    """``workflow validate``: some files are invalid (exit 3) or missing (exit 5); the first
+    problem is the message, every other one a detail."""
+
+    def __init__(self, problems: list[str], exit_code: int) -> None:
+        super().__init__(problems[0], details=problems[1:])
+        self.exit_code = exit_code
 
 
 class DocumentError(WorkflowError):

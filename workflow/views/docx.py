@@ -7,7 +7,6 @@ from __future__ import annotations
 
 import copy
 import re
-import unicodedata
 from typing import IO, Any
 
 from docx import Document
@@ -20,6 +19,7 @@ from docx.oxml.ns import qn
 from docx.shared import Cm, Pt
 from docx.table import Table, _Cell
 
+from workflow.text import strip_accents
 from workflow.views import phuluc
 from workflow.views.report_data import Progress, ReportData, no_progress
 from workflow.views.words import STATE, assessment, day, long_date
@@ -120,8 +120,7 @@ def _document_parts(document: str | None) -> tuple[str, str]:
 
 def _initials(name: str) -> str:
     letters = [w[0] for w in name.split() if w[0].isalpha()]
-    plain = unicodedata.normalize("NFD", "".join(letters).upper())
-    return "".join(c for c in plain if not unicodedata.combining(c)).replace("Đ", "D") or "…"
+    return strip_accents("".join(letters).upper()) or "…"
 
 
 def _results(doc: DocumentType, data: ReportData) -> None:

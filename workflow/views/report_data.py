@@ -1,7 +1,7 @@
 """Everything a report shows, gathered once, read-only, into a frozen ``ReportData``.
 
 The live tables answer through ``workflow.reports``; ``--at`` asks the same functions on the
-plan rebuilt from its history (``workflow.history.as_of_connection``), so a report of the past
+plan rebuilt from its history (``workflow.views.asof.as_of_connection``), so a report of the past
 has the numbers ``summary --at`` gives. The history itself (block notes, the latest events) is
 read from the real database up to the same moment.
 """
@@ -18,9 +18,11 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.engine import Connection, Row
 
-from workflow import clock, history, reports
+from workflow import clock
 from workflow.errors import NotFoundError
-from workflow.models import AgencyRow, EventRow, TaskRow
+from workflow.store.models import AgencyRow, EventRow, TaskRow
+from workflow.views import asof
+from workflow.views import queries as reports
 
 AGENCY, EVENT, TASK = AgencyRow.__table__, EventRow.__table__, TaskRow.__table__
 Progress = Callable[[str, int, int], None]
@@ -81,7 +83,7 @@ def gather(conn: Connection, plan: Row, now: datetime, at: str | None = None, *,
     """The plan as it stands now, or as it stood ``at`` (a date or ISO time; never after now)."""
     if at is None:
         return _collect(conn, conn, plan, clock.to_utc(now), False, history_limit, progress)
-    with history.as_of_connection(conn, plan, at, now) as (mem, at_u):
+    with asof.as_of_connection(conn, plan, at, now) as (mem, at_u):
         return _collect(conn, mem, plan, at_u, True, history_limit, progress)
 
 

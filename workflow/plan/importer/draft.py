@@ -13,7 +13,7 @@ import re
 from dataclasses import dataclass, field
 from typing import Any
 
-from workflow.dates import DateParseError, parse_date
+from workflow.plan.dates import DateParseError, parse_date
 from workflow.plan.importer.agencies import Registry
 from workflow.plan.importer.blocks import clean
 from workflow.plan.importer.header import Header

@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 import re
-import unicodedata
 
-from workflow.names import folded
+from workflow.plan.names import folded
+from workflow.text import strip_accents
 
 # Abbreviations of a Sở's field, written with & or run together ("Sở KH&CN").
 FIELDS = {
@@ -58,8 +58,7 @@ DUE_IN_TEXT = re.compile(
 
 def fold(text: str) -> str:
     """Lower case, no diacritics, đ → d, punctuation → spaces, single spaces."""
-    nfd = unicodedata.normalize("NFD", text.casefold().replace("đ", "d"))
-    bare = "".join(c for c in nfd if not unicodedata.combining(c))
+    bare = strip_accents(text.casefold())
     return " ".join(re.sub(r"[^\w\s]", " ", bare).split())
 
 

@@ -1,0 +1,334 @@
+"""The command line's shared parts (options, the one output, errors on stderr) and the
+commands that move a task (start, report, approve, return, block, unblock), write documents
+(import, report --html/--docx, export, graph) or manage the database (db upgrade, db copy,
+db grant, db check). ``cli.py`` is the entry point and registers these commands; installed,
+both live in ``kehoach_workflow``.
+
+As in ``cli.py``, the package is imported inside the commands: ``--help`` stays fast.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import os
+import sys
+from typing import Annotated, Any
+
+import typer
+
+from workflow.text import escape, escape_lines, json_safe  # small: unicodedata only
+
+Plan = Annotated[str | None, typer.Option("--plan", envvar="WORKFLOW_PLAN", show_envvar=False,
+                                          help="Plan id (WORKFLOW_PLAN); optional with one plan.")]
+Db = Annotated[str | None, typer.Option("--db", envvar="WORKFLOW_DB", show_envvar=False,
+                                        help="SQLAlchemy URL or SQLite file (WORKFLOW_DB); "
+                                             "default ./workflow.db.")]
+Json = Annotated[bool, typer.Option("--json", help="Print one JSON document on stdout.")]
+As = Annotated[str | None, typer.Option("--as", envvar="WORKFLOW_ACTOR", show_envvar=False,
+                                        help="The agency acting (WORKFLOW_ACTOR).")]
+Note = Annotated[str | None, typer.Option("--note", help="What was done / why / the difficulty.")]
+TaskArg = Annotated[str, typer.Argument(help="Task id (or the document's numbering, e.g. II.4).",
+                                        show_default=False)]
+At = Annotated[str | None, typer.Option(
+    "--at", help="As the history says it stood then: a date (its end) or an ISO date-time.")]
+Force = Annotated[bool, typer.Option("--force", help="Replace an existing file.")]
+
+
+def now():
+    from workflow import clock  # the package: heavy, see the module docstring
+    return clock.now()
+
+
+def store(db: str | None):
+    from workflow.store.db import Store  # the package: heavy, see the module docstring
+    return Store(db)
+
+
+def out(data: Any, as_json: bool, render=None, *args: Any) -> None:
+    """The command's one output: its data as JSON, or the renderer's text. Nothing stored is
+    written raw to a terminal (an ESC in a note or title is shown escaped; JSON carries the
+    same values, escaped the JSON way)."""
+    if as_json:
+        sys.stdout.write(json_safe(json.dumps(data, ensure_ascii=False, indent=2, default=str))
+                         + "\n")
+    elif render is not None:
+        text = render(data, *args)
+        if text is not None:
+            sys.stdout.write(escape_lines(text) + "\n")
+
+
+def usage(message: str) -> None:
+    from workflow.errors import UsageError  # the package: heavy, see the module docstring
+    raise UsageError(message)
+
+
+def err(line: str) -> None:
+    """One line on stderr; whatever it echoes (a task id, a file name, a stored title) is
+    escaped, so an error can never rewrite the terminal either."""
+    sys.stderr.write(escape(line) + "\n")
+
+
+# --------------------------------------------------------------------------- moves
+
+MOVES = {  # trigger: its help (the triggers themselves: workflow.rules.kinds.Trigger)
+    "start": "Start a task: assigned → in_progress.\n\nWho may: the lead. Also required: every "
+             "dependency approved; not before its start date.\n\n"
+             "Example: workflow start quyet-toan-2023 --as so-y-te",
+    "report": "Report a task done: in_progress → reported.\n\nWho may: the lead. Also "
+              "required: a note: what was done. With --html/--docx instead: write the plan's "
+              "report, a page with the Gantt chart and the graph, or the Word report.\n\n"
+              'Example: workflow report quyet-toan-2023 --as so-y-te --note "Đã gửi Sở Tài '
+              'chính"\nExample: workflow report --html tinh-hinh.html --docx bao-cao.docx '
+              "--at 2024-06-30",
+    "approve": "Approve a reported task: reported → approved (final).\n\nWho may: the "
+               "approver (the task's approver, else the coordinator, else the issuer when the "
+               "coordinator leads the task). Also required: nothing more.\n\n"
+               "Example: workflow approve quyet-toan-2023 --as ubnd-tinh",
+    "return": "Send a reported task back: reported → in_progress.\n\nWho may: the approver. "
+              "Also required: a note: why it is sent back.\n\n"
+              'Example: workflow return quyet-toan-2023 --as ubnd-tinh --note "Thiếu số liệu"',
+    "block": "Report a difficulty that blocks a task: assigned, in_progress or reported → "
+             "blocked.\n\nWho may: the lead or a supporting agency. Also required: a note: "
+             "the difficulty. The block escalates at once (see workflow escalations).\n\n"
+             'Example: workflow block kiem-ke-tai-san --as ttyt-huyen --note "Thiếu biên bản"',
+    "unblock": "Resolve a block: blocked → the state it was blocked from.\n\nWho may: the "
+               "lead, the coordinator or the issuer. Also required: a note: how it was "
+               "resolved.\n\nExample: workflow unblock kiem-ke-tai-san --as so-y-te --note "
+               '"Đã bổ sung"',
+}
+HtmlOut = Annotated[str | None, typer.Option(
+    "--html", help="Write the plan's status as one self-contained page.")]
+DocxOut = Annotated[str | None, typer.Option(
+    "--docx", help="Write the periodic progress report (Word).")]
+
+
+def _moved(trigger: str, task: str, actor: str | None, note: str | None, plan: str | None,
+           db: str | None, as_json: bool) -> None:
+    from workflow.ops.move import move  # the package: heavy, see the module docstring
+    from workflow.views import render
+    r = move(store(db), plan_id=plan, task=task, trigger=trigger, actor=actor, note=note,
+             now=now())
+    out({"plan": r.plan, "task": r.task, "event": trigger, "from": r.from_state,
+          "to": r.to_state, "actor": r.actor, "seq": r.events[0]["seq"],
+          "escalations": [a.as_dict() for a in r.escalations]}, as_json, render.moved)
+
+
+def _move_command(app: typer.Typer, trigger: str) -> None:
+    def command(task: TaskArg, actor: As = None, note: Note = None, plan: Plan = None,
+                db: Db = None, as_json: Json = False) -> None:
+        _moved(trigger, task, actor, note, plan, db, as_json)
+
+    def report(task: Annotated[str | None, typer.Argument(
+                   help="Task id (or the document's numbering); leave out with --html/--docx.",
+                   show_default=False)] = None,
+               actor: As = None, note: Note = None, html: HtmlOut = None, docx: DocxOut = None,
+               at: At = None, force: Force = False, plan: Plan = None, db: Db = None,
+               as_json: Json = False) -> None:
+        if html or docx:
+            if task or actor or note:
+                usage("--html/--docx write the plan's report; a task move is a separate "
+                       "command")
+            documents({".html": html, ".docx": docx}, at, force, plan, db)
+            return
+        if task is None:
+            usage("missing TASK (or --html FILE / --docx FILE for the plan's report)")
+        _moved(trigger, task, actor, note, plan, db, as_json)
+
+    command = report if trigger == "report" else command
+    command.__doc__ = MOVES[trigger]
+    command.__name__ = f"{trigger}_"
+    app.command(trigger)(command)
+
+
+def register_moves(app: typer.Typer) -> None:
+    """The six move commands, each with its help from MOVES."""
+    for trigger in MOVES:
+        _move_command(app, trigger)
+
+
+# --------------------------------------------------------------------------- documents
+
+
+def import_(file: Annotated[str, typer.Argument(help="The plan's document: .docx, .pdf, .txt, "
+                                                ".md, .xlsx or .csv.")],
+            output: Annotated[str | None, typer.Option(
+                "--output", "-o", help="Write the draft here (whole or not at all); default "
+                "stdout.")] = None,
+            as_json: Json = False) -> None:
+    """Draft a definition from the plan's own document; lines to check are marked CHECK.
+
+    Example: workflow import ke-hoach-179.docx --output definitions/dong-nai.yaml
+    """
+    from workflow.plan.importer import import_document, write_output  # heavy, see above
+    draft = import_document(file)
+    text = (json.dumps(draft.data(), ensure_ascii=False, indent=2) + "\n" if as_json
+            else draft.yaml())
+    if output:
+        write_output(output, text)
+    else:
+        sys.stdout.write(text)
+    sys.stderr.write(draft.summary() + "\n")
+
+
+@contextlib.contextmanager
+def _progress(what: str):
+    """A progress bar on stderr when it is a terminal; nothing when piped."""
+    if not sys.stderr.isatty():
+        yield lambda step, done, total: None
+        return
+    from rich.console import Console  # only on a terminal: rich costs ~50 ms
+    from rich.progress import Progress
+    with Progress(console=Console(stderr=True), transient=True) as bar:
+        task = bar.add_task(what, total=None)
+        yield lambda step, done, total: bar.update(
+            task, description=f"{what}: {step}", completed=done, total=total)
+
+
+def documents(paths: dict[str, str | None], at: str | None, force: bool, plan: str | None,
+              db: str | None) -> None:
+    """Gathers the plan once (as of --at) and writes each file asked for, whole or not at all."""
+    from workflow.store import lookup  # the package: heavy, see the module docstring
+    from workflow.views import files, report_data
+    targets = {k: files.check_target(p, (k,), force=force) for k, p in paths.items() if p}
+    with _progress("đọc dữ liệu") as tick, store(db).read() as conn:
+        p = lookup.select_plan(conn, plan)
+        data = report_data.gather(conn, p, now(), at, progress=tick,
+                                  history_limit=None if ".xlsx" in targets else 30)
+    for suffix, target in targets.items():
+        with _progress(target.name) as tick, files.atomic(target) as stream:
+            warning = _renderer(suffix)(data, stream, tick)
+        if warning:
+            err(f"warning: {warning}")
+        err(f"wrote {target}")
+
+
+def _renderer(suffix: str):
+    if suffix == ".html":
+        from workflow.views import html  # the package: heavy, see the module docstring
+
+        def write_html(data, stream, tick):
+            page, warning = html.page(data, progress=tick)
+            stream.write(page.encode())
+            return warning
+        return write_html
+    from workflow.views import docx, phuluc, xlsx  # the package: heavy, see the docstring
+    return {".docx": docx.write, ".xlsx": xlsx.write, ".csv": phuluc.write_csv}[suffix]
+
+
+def export(output: Annotated[str, typer.Option(
+               "--output", "-o", help="FILE.xlsx (sheets Nhiệm vụ, Tổng hợp, Lịch sử) or "
+                                      "FILE.csv (the first sheet, UTF-8 with BOM).",
+               show_default=False)],
+           at: At = None, force: Force = False, plan: Plan = None, db: Db = None) -> None:
+    """Write the plan in the phụ lục layout, one row per task, with its state.
+
+    Example: workflow export --output phu-luc.xlsx --at 2024-06-30
+    """
+    suffix = os.path.splitext(output)[1].lower()
+    if suffix not in (".xlsx", ".csv"):
+        usage(f"--output {output}: name a file ending in .xlsx or .csv")
+    documents({suffix: output}, at, force, plan, db)
+
+
+def graph(fmt: Annotated[str, typer.Option("--format", help="mermaid, dot or svg (laid out by "
+                                                            "Graphviz's dot).")] = "mermaid",
+          at: At = None, plan: Plan = None, db: Db = None) -> None:
+    """Print the dependency graph between tasks, nodes marked by state (groups folded).
+
+    Example: workflow graph --format dot | dot -Tpng > graph.png
+    """
+    if fmt not in ("mermaid", "dot", "svg"):
+        usage(f"--format {fmt!r}: formats are mermaid, dot, svg")
+    from workflow.store import lookup  # the package: heavy, see the module docstring
+    from workflow.views import graph as graphs
+    from workflow.views import report_data
+    with store(db).read() as conn:
+        data = report_data.gather(conn, lookup.select_plan(conn, plan), now(), at,
+                                  history_limit=0)
+    text = graphs.to_mermaid(data) if fmt == "mermaid" else graphs.to_dot(data)
+    sys.stdout.write(graphs.to_svg(text) + "\n" if fmt == "svg" else text)
+
+
+# --------------------------------------------------------------------------- database
+
+
+def db_upgrade(db: Db = None, as_json: Json = False) -> None:
+    """Bring the database's schema to this workflow's revision (an empty one is created).
+
+    Run it after installing a newer workflow; back the database up first. Safe to repeat:
+    a database already at this revision is left alone.
+
+    Example: workflow db upgrade --db postgresql://workflow@db.internal/workflow
+    """
+    from workflow.ops.transfer import upgrade_schema  # the package: heavy, see the docstring
+    from workflow.views import render
+    out(upgrade_schema(db), as_json, render.upgraded_schema)
+
+
+def db_copy(source: Annotated[str, typer.Option(
+                "--from", help="The database to copy from (URL or SQLite file).",
+                show_default=False)],
+            target: Annotated[str, typer.Option(
+                "--to", help="The database to copy into; created if it is a new SQLite file "
+                             "or an empty PostgreSQL database.", show_default=False)],
+            plans: Annotated[list[str] | None, typer.Option(
+                "--plan", help="Only this plan (repeatable); default: every plan.")] = None,
+            as_json: Json = False) -> None:
+    """Copy plans with their whole history into another database, hash chain intact.
+
+    Verifies the source's history first and the copy's after, in one transaction: nothing
+    is written unless every plan copied and verified. Plans already in the target are
+    refused (exit 6). The source is only read.
+
+    Example: workflow db copy --from workflow.db --to postgresql://workflow@db.internal/workflow
+    """
+    from workflow.ops.transfer import copy  # the package: heavy, see the module docstring
+    from workflow.views import render
+    out(copy(source, target, plans), as_json, render.copied)
+
+
+
+
+def db_grant(role: Annotated[str, typer.Argument(help="The person's login role (created if "
+                                                      "missing).", show_default=False)],
+             read_only: Annotated[bool, typer.Option(
+                 "--read-only", help="Only reading: lists, reports, history, audit verify.")]
+             = False,
+             service: Annotated[bool, typer.Option(
+                 "--service", help="The sweep's role (workflow escalate / watch): also "
+                                   "creates recurring occurrences.")] = False,
+             apply: Annotated[bool, typer.Option(
+                 "--apply", help="Run the statements (as the owner of the tables, or a role "
+                                 "that may create roles) instead of printing them.")] = False,
+             db: Db = None, as_json: Json = False) -> None:
+    """Print (or apply) the grants for a person's role on PostgreSQL: exactly what workflow
+    needs, after revoking what the role had on the tables.
+
+    Example: workflow db grant nguyen --apply --db postgresql://workflow@db.internal/workflow
+    """
+    from workflow.store import roles  # the package: heavy, see the module docstring
+    from workflow.views import render
+    if read_only and service:
+        usage("--read-only and --service exclude each other; pick one")
+    level = "read-only" if read_only else "service" if service else "person"
+    found = store(db)
+    with found.write() if apply else found.read() as conn:
+        statements = roles.grants(conn, role, level)
+        if apply:
+            roles.apply(conn, statements)
+    out({"role": role, "level": level, "applied": apply, "statements": statements}, as_json,
+        render.granted)
+
+
+def db_check(db: Db = None, as_json: Json = False) -> None:
+    """List the roles with privileges on the workflow tables; exit 7 if one has more than
+    workflow needs (beyond what db grant gives).
+
+    Example: workflow db check --db postgresql://workflow@db.internal/workflow
+    """
+    from workflow.store import roles  # the package: heavy, see the module docstring
+    with store(db).read() as conn:
+        reports = roles.check(conn)
+    out([r.as_dict() for r in reports], as_json, lambda _data: roles.check_text(reports))
+    roles.refuse_extra(reports)

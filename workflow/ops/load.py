@@ -1,0 +1,86 @@
+"""Loading a plan (``workflow load``): create it, leave it as it is, or upgrade it.
+
+One transaction. When the plan exists its row is locked before anything is read, so a move or
+a sweep of the same plan waits for the load and then sees the upgraded plan whole.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime
+
+from sqlalchemy import select
+
+from workflow import clock, logs
+from workflow.errors import ConflictError
+from workflow.ops.occurrences import create_due
+from workflow.ops.upgrade import upgrade_plan
+from workflow.plan.definitions import Plan, load_file
+from workflow.rules.kinds import EventKind
+from workflow.store import bulk, expand
+from workflow.store.audit import Appender
+from workflow.store.db import Store
+from workflow.store.models import PLAN_ROW, AgencyRow, DependencyRow, PlanRow, TaskRow, UnitRow
+
+PLAN, TASK, AGENCY, DEP, UNIT = (PlanRow.__table__, TaskRow.__table__, AgencyRow.__table__,
+                                 DependencyRow.__table__, UnitRow.__table__)
+log = logs.get_logger("workflow")
+
+
+@dataclass
+class LoadResult:
+    plan: str
+    status: str  # created | unchanged | upgraded
+    tasks: int
+    changes: dict[str, list[str]] = field(default_factory=dict)
+
+
+def load_plan(store: Store, plan: Plan, *, now: datetime, actor: str | None = None,
+              upgrade: bool = False) -> LoadResult:
+    with store.write() as conn:
+        existing = conn.execute(select(*PLAN_ROW).where(PLAN.c.id == plan.id)
+                                .with_for_update()).one_or_none()
+        if existing is not None:
+            if existing.digest == plan.digest:
+                return LoadResult(plan.id, "unchanged", len(plan.tasks))
+            if not upgrade:
+                raise ConflictError(
+                    f"plan {plan.id} is already loaded from a different definition (stored "
+                    f"{existing.digest[:12]}, file {plan.digest[:12]}); nothing was written. "
+                    f"To apply the changes: workflow load {plan.source} --upgrade")
+            changes = upgrade_plan(conn, store.person(conn), existing, plan, now=now,
+                                   actor=actor)
+            return LoadResult(plan.id, "upgraded", len(plan.tasks), changes)
+        _create(conn, store.person(conn), plan, now, actor)
+    log.info("plan_loaded", plan=plan.id, tasks=len(plan.tasks), digest=plan.digest[:12])
+    return LoadResult(plan.id, "created", len(plan.tasks))
+
+
+def _create(conn, person: str, plan: Plan, now: datetime, actor: str | None) -> None:
+    now_u = clock.to_utc(now)
+    conn.execute(PLAN.insert().values(**expand.plan_columns(plan), loaded_at=now_u,
+                                      head_seq=0, head_hash=""))
+    conn.execute(AGENCY.insert(), expand.agency_rows(plan))
+    row = conn.execute(select(*PLAN_ROW).where(PLAN.c.id == plan.id)).one()
+    count = 0
+    for batch in expand.batches(expand.task_rows(plan, row, now_u)):
+        bulk.insert(conn, TASK, batch)
+        count += len(batch)
+    for batch in expand.batches(expand.dependency_rows(plan)):
+        bulk.insert(conn, DEP, batch)
+    if plan.units:
+        conn.execute(UNIT.insert(), expand.unit_rows(plan))
+    events = Appender(conn, plan.id, person, head=row)
+    events.add(event=EventKind.LOAD, at=now, actor=actor,
+               note=f"loaded {plan.source} ({len(plan.tasks)} tasks, {count} rows)",
+               data={"digest": plan.digest, "source": plan.source,
+                     "tasks": len(plan.tasks), "definition": plan.canonical()})
+    create_due(conn, events, row, now)
+    events.flush()
+
+
+def load(file: str, db: str | None, *, now: datetime, actor: str | None,
+         upgrade: bool) -> LoadResult:
+    """``workflow load FILE``: the file is read and checked before the database is touched."""
+    plan = load_file(file)
+    return load_plan(Store(db, create=True), plan, now=now, actor=actor, upgrade=upgrade)

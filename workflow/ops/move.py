@@ -1,0 +1,143 @@
+"""A move (start, report, approve, return, block, unblock): judged and written in one
+transaction.
+
+The transaction begins by taking the plan's lock (SQLite: ``BEGIN IMMEDIATE``; PostgreSQL:
+the plan row ``FOR UPDATE``), then reads the task, the person's membership and the open
+dependencies, lets the state machine judge, and writes: the task's new state, its history
+event, the dependants it releases, its group's roll-up and any escalation it resolves or
+raises. Loads, upgrades and membership changes take the same lock, so none of them can slip
+between judging and writing: a move sees the plan whole, before or after them.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any
+
+from sqlalchemy import bindparam, select
+from sqlalchemy.engine import Connection, Row
+
+from workflow import clock, logs
+from workflow.errors import MoveRefusedError, UsageError
+from workflow.ops import escalate, members
+from workflow.rules import lifecycle
+from workflow.rules.escalation import Action, cause_of, chain_for
+from workflow.rules.kinds import Kind, State, Trigger
+from workflow.rules.machine import Move, fire
+from workflow.store import lookup
+from workflow.store.audit import Appender
+from workflow.store.db import Store
+from workflow.store.models import DependencyRow, TaskRow
+from workflow.store.tasks import TaskTable
+from workflow.store.timeorder import refuse_backwards
+from workflow.text import control_char, describe, nfc
+
+TASK, DEP = TaskRow.__table__, DependencyRow.__table__
+log = logs.get_logger("workflow")
+
+_OPEN_DEPENDENCIES = (
+    select(TASK.c.task_id, TASK.c.state)
+    .join(DEP, (DEP.c.plan_id == TASK.c.plan_id) & (DEP.c.depends_on == TASK.c.task_id))
+    .where(DEP.c.plan_id == bindparam("plan_id"), DEP.c.task_id == bindparam("task_id"),
+           TASK.c.state != State.APPROVED)
+    .order_by(TASK.c.position))
+_FIRST_INSTANCE = (select(TASK.c.task_id)
+                   .where(TASK.c.plan_id == bindparam("plan_id"),
+                          TASK.c.parent == bindparam("task_id"))
+                   .order_by(TASK.c.pk).limit(1))
+
+
+@dataclass
+class MoveResult:
+    plan: str
+    task: str
+    trigger: str
+    from_state: str
+    to_state: str
+    actor: str
+    events: list[dict[str, Any]]
+    escalations: list[Action]
+
+
+def move(store: Store, *, plan_id: str | None, task: str, trigger: str, actor: str | None,
+         note: str | None, now: datetime) -> MoveResult:
+    if not actor:
+        raise UsageError(f"say who {trigger}s: --as AGENCY (or WORKFLOW_ACTOR)")
+    note = _note(note)
+    with store.write() as conn:
+        plan = lookup.select_plan(conn, plan_id, lock=True)
+        row = lookup.find_task(conn, plan, task)
+        who = lookup.find_agency(conn, plan, actor)
+        person = store.person(conn)
+        members.check(conn, plan, person, who)
+        m = judge(conn, plan, row, trigger, who, note, now)
+        result = write_move(conn, plan, row, m, m.state, now, person)
+    log.info("task_moved", plan=plan.id, task=row.task_id, trigger=trigger, src=row.state,
+             dest=result.to_state, actor=who)
+    # No delivery here: a move never waits for a receiver. Its escalation is in the outbox
+    # now; the sweep (escalate, watch) delivers it at its next pass.
+    return result
+
+
+def _note(note: str | None) -> str | None:
+    """A note is text: newlines and tabs, but no control character (an ESC sequence in a
+    note would rewrite the terminal of whoever reads the history)."""
+    note = nfc(note).strip() if note else None
+    bad = control_char(note) if note else None
+    if bad is not None:
+        raise MoveRefusedError(f"the note contains the control character {describe(bad)}; a "
+                               "note is text, with newlines and tabs but no other control "
+                               "characters: remove it")
+    return note
+
+
+def judge(conn: Connection, plan: Row, row: Row, trigger: str, actor: str,
+          note: str | None, now: datetime) -> Move:
+    """The move as the machine sees it, fired: its ``state`` is the new state, or it raises
+    MoveRefusedError saying which rule refused it."""
+    if row.kind == Kind.GROUP:
+        _refuse_group(conn, plan, row, trigger)
+    open_deps = conn.execute(_OPEN_DEPENDENCIES, {"plan_id": plan.id, "task_id": row.task_id}
+                             ).all() if trigger == Trigger.START else []
+    m = Move(task=row.task_id, state=row.state, trigger=trigger, actor=actor, lead=row.lead,
+             support=tuple(json.loads(row.support)), approver=row.approver,
+             coordinator=plan.coordinator, issuer=plan.issuer, note=note,
+             blocked_from=row.blocked_from, open_dependencies=[tuple(d) for d in open_deps],
+             start=row.start, today=clock.today(now, plan.timezone))
+    fire(m)
+    return m
+
+
+def write_move(conn: Connection, plan: Row, row: Row, m: Move, new_state: str, now: datetime,
+               person: str) -> MoveResult:
+    """Writes a judged move in the caller's transaction. The task is updated only at the
+    version it was judged at: a task moved meanwhile is a conflict (exit 6), nothing written."""
+    now_u = clock.to_utc(now)
+    events = Appender(conn, plan.id, person, head=plan)
+    refuse_backwards(conn, plan, row.task_id, now, f"{m.trigger} {row.task_id}")
+    task = lifecycle.Task(row._mapping)
+    lifecycle.apply_move(TaskTable(conn, plan.id, doing=m.trigger), task, m.trigger, m.actor,
+                         new_state, now_u, plan)
+    event = events.add(event=m.trigger, at=now, task_id=row.task_id, from_state=row.state,
+                       to_state=new_state, actor=m.actor, note=m.note)
+    actions = escalate.resolve_open(conn, events, task, now,
+                                    f"resolved by {m.trigger} from {m.actor}")
+    if m.trigger == Trigger.BLOCK:
+        chain = chain_for(task, plan)
+        cause = cause_of(task, chain, now_u)
+        actions += escalate.raise_escalation(conn, events, task, chain, cause,
+                                             timedelta(seconds=plan.step_after), now)
+    events.flush()
+    return MoveResult(plan.id, row.task_id, m.trigger, row.state, new_state, m.actor,
+                      [event], actions)
+
+
+def _refuse_group(conn: Connection, plan: Row, row: Row, trigger: str) -> None:
+    first = conn.execute(_FIRST_INSTANCE, {"plan_id": plan.id,
+                                           "task_id": row.task_id}).scalar_one_or_none()
+    what = "recurs" if row.rule else "is fanned out over units"
+    example = f", e.g. workflow {trigger} {first}" if first else ""
+    raise MoveRefusedError(f"{row.task_id} {what}: move its instances ({row.task_id}/...)"
+                           f"{example}; list them with workflow tasks '{row.task_id}/*'")

@@ -1,0 +1,73 @@
+"""The names the engine speaks in, defined once: states, triggers, event kinds, reasons.
+
+Each is a StrEnum: its members are the very strings stored in the database and printed in
+JSON, so ``row.state == State.APPROVED`` holds for a row read back, and nothing else in the
+package spells a state, a trigger or an event kind as a string literal.
+"""
+
+from __future__ import annotations
+
+from enum import StrEnum
+
+
+class State(StrEnum):
+    ASSIGNED = "assigned"
+    IN_PROGRESS = "in_progress"
+    REPORTED = "reported"
+    APPROVED = "approved"
+    BLOCKED = "blocked"
+
+
+class Trigger(StrEnum):
+    """A move, named by its trigger; its history event has the same name."""
+
+    START = "start"
+    REPORT = "report"
+    APPROVE = "approve"
+    RETURN = "return"
+    BLOCK = "block"
+    UNBLOCK = "unblock"
+
+
+class EventKind(StrEnum):
+    """History events that are not moves."""
+
+    LOAD = "load"
+    UPGRADE = "upgrade"
+    CREATED = "created"  # a recurring occurrence came into being
+    ESCALATION_RAISED = "escalation_raised"
+    ESCALATION_CLIMBED = "escalation_climbed"
+    ESCALATION_RESOLVED = "escalation_resolved"
+    MEMBER_ADDED = "member_added"
+    MEMBER_REMOVED = "member_removed"
+
+
+class Reason(StrEnum):
+    """Why a task is escalated, in order of precedence."""
+
+    BLOCKED = "blocked"
+    OVERDUE = "overdue"
+    STALLED = "stalled"
+
+
+class Step(StrEnum):
+    """What an escalation sweep or move did to an escalation."""
+
+    RAISED = "raised"
+    CLIMBED = "climbed"
+    RESOLVED = "resolved"
+
+
+class Kind(StrEnum):
+    """A task row: a plain task, a group (fanned out or recurring: it rolls up), an instance."""
+
+    TASK = "task"
+    GROUP = "group"
+    INSTANCE = "instance"
+
+
+EVENT_KINDS: tuple[str, ...] = (*Trigger, *EventKind)
+ESCALATION_EVENTS = (EventKind.ESCALATION_RAISED, EventKind.ESCALATION_CLIMBED,
+                     EventKind.ESCALATION_RESOLVED)
+OPEN_STATES = (State.ASSIGNED, State.IN_PROGRESS, State.REPORTED)  # may stall or be overdue
+MOVE_EVENTS = frozenset(Trigger)  # `"start" in Trigger` is an error on Python 3.11: use this

@@ -1,0 +1,167 @@
+"""What happens to a task, written once: its birth, a move, its dependants, its group.
+
+The database path (``workflow.ops.move``, the sweep, load and upgrade) and the as-of replay
+(``workflow.views.asof``) both call these functions; each gives them its own ``Tasks`` (rows
+in a transaction, or dicts being replayed) and applies the changes they return. So a rule
+added here (a deadline extension, a joint lead) holds for the present and for the past alike.
+
+Pure: no database, no clock of its own; ``at`` is always a parameter (UTC).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+from datetime import date, datetime, timedelta
+from typing import Any, Protocol
+
+from workflow import clock
+from workflow.rules.kinds import OPEN_STATES, Kind, State, Trigger
+
+
+class Settings(Protocol):
+    """The plan settings the rules read (a plan row, or the settings in force as of then)."""
+
+    timezone: str
+    stall_after: int  # seconds
+
+
+class Task(dict):
+    """A task row as a dict that reads like a database Row (``task.state``)."""
+
+    def __getattr__(self, name: str) -> Any:
+        try:
+            return self[name]
+        except KeyError:
+            raise AttributeError(name) from None
+
+
+class Tasks(Protocol):
+    """The tasks of one plan, as the caller holds them (database rows or replayed dicts)."""
+
+    def task(self, task_id: str) -> Task | None: ...
+
+    def dependents(self, task_id: str) -> Iterable[Task]: ...
+
+    def child_states(self, parent: str) -> dict[str, int]: ...
+
+    def change(self, task: Task, changes: dict[str, Any]) -> None:
+        """Writes ``changes`` to the task, and updates ``task`` itself to match."""
+
+
+# --------------------------------------------------------------------------- timing
+
+
+def stall_at(state: str, open_deps: int, start: date | None, moved: datetime,
+             settings: Settings) -> datetime | None:
+    """When the task stalls if nothing moves it; None while it cannot stall (waiting, done)."""
+    if state not in OPEN_STATES:
+        return None
+    clock_from = moved
+    if state == State.ASSIGNED:
+        if open_deps:
+            return None  # waiting on dependencies: the clock starts when they are approved
+        if start is not None:
+            clock_from = max(clock_from, clock.start_of_day(start, settings.timezone))
+    return clock_from + timedelta(seconds=settings.stall_after)
+
+
+def overdue_at(due: date | None, settings: Settings) -> datetime | None:
+    """The first moment the task is overdue: the end of its due day in the plan's timezone."""
+    return clock.end_of_day(due, settings.timezone) if due else None
+
+
+# --------------------------------------------------------------------------- birth
+
+
+def new_task(*, kind: str, due: date | None, start: date | None, open_deps: int,
+             at: datetime, settings: Settings) -> dict[str, Any]:
+    """The state columns of a task that comes into being at ``at`` (loaded, created as a
+    recurring occurrence, or added by an upgrade). A group never stalls itself: it rolls up."""
+    group = kind == Kind.GROUP
+    return {
+        "state": State.ASSIGNED.value, "version": 0, "last_move_at": at, "blocked_from": None,
+        "blocked_by": None, "reported_at": None, "approved_at": None, "on_time": None,
+        "open_deps": open_deps,
+        "stall_at": None if group else stall_at(State.ASSIGNED, open_deps, start, at, settings),
+        "overdue_at": None if group else overdue_at(due, settings),
+    }
+
+
+# --------------------------------------------------------------------------- moves
+
+
+def move_changes(task: Task, trigger: str, actor: str, new_state: str, at: datetime,
+                 settings: Settings) -> dict[str, Any]:
+    """What a move the machine allowed does to the task's own row."""
+    changes: dict[str, Any] = {
+        "state": new_state, "version": task.version + 1, "last_move_at": at,
+        "stall_at": stall_at(new_state, task.open_deps, task.start, at, settings)}
+    if trigger == Trigger.BLOCK:
+        changes.update(blocked_from=task.state, blocked_by=actor)
+    elif trigger == Trigger.UNBLOCK:
+        changes.update(blocked_from=None, blocked_by=None)
+    elif trigger == Trigger.REPORT:
+        changes["reported_at"] = at
+    elif trigger == Trigger.APPROVE:
+        due_end = overdue_at(task.due, settings)
+        changes.update(approved_at=at, overdue_at=None,
+                       on_time=due_end is None or (task.reported_at or at) < due_end)
+    return changes
+
+
+def apply_move(tasks: Tasks, task: Task, trigger: str, actor: str, new_state: str,
+               at: datetime, settings: Settings) -> None:
+    """A move and everything it sets off: dependants released, the group rolled up."""
+    tasks.change(task, move_changes(task, trigger, actor, new_state, at, settings))
+    if trigger == Trigger.APPROVE:
+        release(tasks, task.task_id, at, settings)
+    if task.get("parent"):
+        roll_up(tasks, task.parent, at, settings)
+
+
+def released(dependent: Task, at: datetime, settings: Settings) -> dict[str, Any]:
+    """One dependency of ``dependent`` was approved: its wait may end, its stall clock start."""
+    left = dependent.open_deps - 1
+    changes: dict[str, Any] = {"open_deps": left}
+    if left == 0 and dependent.state == State.ASSIGNED:
+        changes["stall_at"] = stall_at(State.ASSIGNED, 0, dependent.start, at, settings)
+    return changes
+
+
+def release(tasks: Tasks, task_id: str, at: datetime, settings: Settings) -> None:
+    for dependent in list(tasks.dependents(task_id)):
+        tasks.change(dependent, released(dependent, at, settings))
+
+
+# --------------------------------------------------------------------------- groups
+
+
+def roll_up_state(counts: Mapping[str, int], finished: bool = True) -> str:
+    """A group's state from its instances': blocked while any is, approved when all are."""
+    total = sum(counts.values())
+    if counts.get(State.BLOCKED):
+        return State.BLOCKED
+    if total and counts.get(State.APPROVED, 0) == total:
+        return State.APPROVED if finished else State.IN_PROGRESS
+    if counts.get(State.ASSIGNED, 0) == total:
+        return State.ASSIGNED
+    if counts.get(State.REPORTED, 0) + counts.get(State.APPROVED, 0) == total:
+        return State.REPORTED
+    return State.IN_PROGRESS
+
+
+def roll_up(tasks: Tasks, parent: str, at: datetime, settings: Settings) -> None:
+    """The group follows its instances; a group that becomes approved releases its dependants.
+    A recurring group is finished only when its rule has no occurrence left to create."""
+    group = tasks.task(parent)
+    if group is None:
+        return
+    finished = not group.get("rule") or group.get("next_create_at") is None
+    state = roll_up_state(tasks.child_states(parent), finished=finished)
+    if state == group.state:
+        return
+    tasks.change(group, {"state": state.value, "version": group.version + 1,
+                         "last_move_at": at,
+                         "approved_at": at if state == State.APPROVED else None})
+    if state == State.APPROVED:
+        release(tasks, parent, at, settings)

@@ -1,0 +1,210 @@
+"""The tables against the history: what ``audit verify`` checks once the hash chain holds.
+
+Every row workflow keeps beside the history is a consequence of events in it, so each can be
+rebuilt from them and compared:
+
+- a task's state and version: its moves (each one a move the state machine allows from the
+  state the one before left, an unblock back to the state it was blocked from);
+- the membership table: the ``member_added`` / ``member_removed`` events, with who added;
+- the escalation rows: one per ``escalation_raised``, climbed and resolved by its events;
+- the outbox: each row one raised or climbed escalation event, saying what that event says.
+
+The first disagreement is an ``AuditError`` (exit 7) naming it. On PostgreSQL the database's
+guards refuse these changes from a person's role (revision 0003); on SQLite, or by a role that
+owns the tables, they can still be made, and this is where they show.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, field
+from datetime import datetime
+from functools import cache
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.engine import Connection
+
+from workflow.clock import to_utc
+from workflow.errors import AuditError
+from workflow.rules.machine import TRIGGERS, machine
+from workflow.store.models import DeliveryRow, EscalationRow, MemberRow, TaskRow
+
+TASK, MEMBER = TaskRow.__table__, MemberRow.__table__
+ESC, OUTBOX = EscalationRow.__table__, DeliveryRow.__table__
+MEMBER_EVENTS = ("member_added", "member_removed")
+
+
+@cache
+def _destinations() -> dict[tuple[str, str], tuple[str, ...]]:
+    """(trigger, from state) -> the states the machine may take the task to."""
+    return {(t, src): tuple(tr.dest for tr in trs)
+            for t, ev in machine().events.items() for src, trs in ev.transitions.items()}
+
+
+def _same_moment(a: datetime | None, b: datetime | None) -> bool:
+    return (a is None) == (b is None) and (a is None or to_utc(a) == to_utc(b))
+
+
+@dataclass
+class Episode:
+    """One escalation as its events tell it."""
+
+    seq: int
+    reason: str
+    level: int
+    escalated_to: str
+    raised_at: datetime
+    resolved_at: datetime | None = None
+
+
+@dataclass
+class Replay:
+    """Folds a plan's events (in seq order) into what the tables must hold."""
+
+    plan_id: str
+    tasks: dict[str, tuple[str, int]] = field(default_factory=dict)  # state after, moves
+    blocked_from: dict[str, str] = field(default_factory=dict)
+    members: dict[tuple[str, str], str] = field(default_factory=dict)  # -> who added
+    episodes: dict[str, list[Episode]] = field(default_factory=dict)
+    notices: dict[int, dict[str, Any]] = field(default_factory=dict)  # raised/climbed by seq
+    problem: str | None = None  # the first move the state machine does not allow
+
+    def feed(self, e: dict[str, Any]) -> None:
+        kind = e["event"]
+        if kind in TRIGGERS:
+            self._move(e)
+        elif kind in MEMBER_EVENTS:
+            data = json.loads(e["data"] or "{}")
+            key = (data.get("person"), data.get("agency"))
+            if kind == "member_added":
+                self.members[key] = e["person"]
+            else:
+                self.members.pop(key, None)
+        elif kind.startswith("escalation_"):
+            self._escalation(e)
+
+    def _move(self, e: dict[str, Any]) -> None:
+        task = e["task_id"]
+        state, moves = self.tasks.get(task, ("assigned", 0))
+        self.tasks[task] = (e["to_state"], moves + 1)
+        if self.problem is not None:
+            return
+        where = f"plan {self.plan_id}: event seq {e['seq']} ({e['event']} on {task})"
+        if e["from_state"] != state:
+            self.problem = (f"{where} starts from {e['from_state']}, but the history before it "
+                            f"leaves the task {state}")
+        elif e["to_state"] not in _destinations().get((e["event"], state), ()):
+            self.problem = (f"{where}: the state machine does not {e['event']} a task that is "
+                            f"{state} (to {e['to_state']})")
+        elif e["event"] == "unblock" and e["to_state"] != self.blocked_from.get(task):
+            self.problem = (f"{where} goes back to {e['to_state']}, but the task was blocked "
+                            f"from {self.blocked_from.get(task)}")
+        if e["event"] == "block":
+            self.blocked_from[task] = state
+
+    def _escalation(self, e: dict[str, Any]) -> None:
+        kind, episodes = e["event"], self.episodes.setdefault(e["task_id"], [])
+        if kind == "escalation_raised":
+            episodes.append(Episode(e["seq"], e["reason"], e["level"], e["escalated_to"],
+                                    e["at"]))
+        elif episodes and kind == "escalation_climbed":
+            episodes[-1].level, episodes[-1].escalated_to = e["level"], e["escalated_to"]
+        elif episodes and kind == "escalation_resolved":
+            episodes[-1].resolved_at = e["at"]
+        if kind in ("escalation_raised", "escalation_climbed"):
+            self.notices[e["seq"]] = {"action": kind.removeprefix("escalation_"),
+                                      "task": e["task_id"], "level": e["level"],
+                                      "escalated_to": e["escalated_to"], "reason": e["reason"]}
+
+    # ------------------------------------------------------------------ the tables
+
+    def check(self, conn: Connection) -> None:
+        if self.problem is not None:
+            raise AuditError(f"{self.problem}; the history was written outside workflow")
+        self._tasks(conn)
+        self._members(conn)
+        self._escalations(conn)
+        self._outbox(conn)
+
+    def _tasks(self, conn: Connection) -> None:
+        rows = conn.execute(select(TASK.c.task_id, TASK.c.state, TASK.c.version).where(
+            TASK.c.plan_id == self.plan_id, TASK.c.kind != "group")
+            .execution_options(yield_per=5000))
+        for task_id, state, version in rows:
+            expected, moves = self.tasks.get(task_id, ("assigned", 0))
+            if (state, version) != (expected, moves):
+                raise AuditError(f"plan {self.plan_id}: task {task_id} is {state} (version "
+                                 f"{version}) but its history says {expected} after {moves} "
+                                 "move(s); the task table was changed outside workflow")
+
+    def _members(self, conn: Connection) -> None:
+        have = {(r.person, r.agency): r.added_by for r in conn.execute(
+            select(MEMBER.c.person, MEMBER.c.agency, MEMBER.c.added_by)
+            .where(MEMBER.c.plan_id == self.plan_id))}
+        for (person, agency), by in sorted(have.items()):
+            if (person, agency) not in self.members:
+                raise AuditError(f"plan {self.plan_id}: {person} is a member of {agency} but "
+                                 "no member_added event in the history made them one; the "
+                                 "membership table was changed outside workflow")
+            if self.members[(person, agency)] != by:
+                raise AuditError(f"plan {self.plan_id}: {person}'s membership of {agency} says "
+                                 f"added by {by}, but the history says "
+                                 f"{self.members[(person, agency)]}; the membership table was "
+                                 "changed outside workflow")
+        for person, agency in sorted(set(self.members) - set(have)):
+            raise AuditError(f"plan {self.plan_id}: the history makes {person} a member of "
+                             f"{agency}, but the membership table does not; it was changed "
+                             "outside workflow")
+
+    def _escalations(self, conn: Connection) -> None:
+        rows: dict[str, list] = {}
+        for r in conn.execute(select(ESC).where(ESC.c.plan_id == self.plan_id)
+                              .order_by(ESC.c.id)):
+            rows.setdefault(r.task_id, []).append(r)
+        for task in sorted(set(rows) | set(self.episodes)):
+            told, kept = self.episodes.get(task, []), rows.get(task, [])
+            for i in range(max(len(told), len(kept))):
+                ep = told[i] if i < len(told) else None
+                row = kept[i] if i < len(kept) else None
+                what = f"plan {self.plan_id}: task {task}: escalation {i + 1}"
+                if ep is None:
+                    raise AuditError(f"{what} ({row.reason}, to {row.escalated_to}) has no "
+                                     "escalation_raised event; it was added outside workflow")
+                if row is None:
+                    raise AuditError(f"{what}, raised at event seq {ep.seq}, is missing from "
+                                     "the escalations; it was deleted outside workflow")
+                if ((row.reason, row.level, row.escalated_to) != (
+                        ep.reason, ep.level, ep.escalated_to)
+                        or not _same_moment(row.raised_at, ep.raised_at)
+                        or not _same_moment(row.resolved_at, ep.resolved_at)):
+                    state = "resolved" if row.resolved_at else "open"
+                    said = "resolved" if ep.resolved_at else "open"
+                    raise AuditError(
+                        f"{what} is {state} at level {row.level} ({row.escalated_to}) but its "
+                        f"events (from seq {ep.seq}) say {said} at level {ep.level} "
+                        f"({ep.escalated_to}); it was changed outside workflow")
+
+    def _outbox(self, conn: Connection) -> None:
+        seen: set[int] = set()
+        for r in conn.execute(select(OUTBOX.c.id, OUTBOX.c.event_seq, OUTBOX.c.task_id,
+                                     OUTBOX.c.payload)
+                              .where(OUTBOX.c.plan_id == self.plan_id).order_by(OUTBOX.c.id)):
+            what = f"plan {self.plan_id}: outbox row {r.id} (event seq {r.event_seq})"
+            told = self.notices.get(r.event_seq)
+            if told is None:
+                raise AuditError(f"{what}: that event is not a raised or climbed escalation; "
+                                 "the row was added outside workflow")
+            if r.event_seq in seen:
+                raise AuditError(f"{what}: a second row for the same event; it was added "
+                                 "outside workflow")
+            seen.add(r.event_seq)
+            try:
+                payload = json.loads(r.payload)
+            except ValueError:
+                payload = None
+            if (not isinstance(payload, dict) or r.task_id != told["task"]
+                    or payload.get("plan") != self.plan_id
+                    or any(payload.get(k) != v for k, v in told.items())):
+                raise AuditError(f"{what} does not say what its event says; it was changed "
+                                 "outside workflow")

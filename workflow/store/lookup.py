@@ -1,0 +1,112 @@
+"""Finding what a command names: the plan, a task, an agency. Shared by operations and views.
+
+``select_plan(..., lock=True)`` is how every write transaction of a plan begins: on
+PostgreSQL it takes the plan row's lock (``SELECT ... FOR UPDATE``), so writers of one plan
+follow one another and each reads what the one before it committed; on SQLite the write
+transaction already holds the database's lock (``BEGIN IMMEDIATE``).
+"""
+
+from __future__ import annotations
+
+import difflib
+import json
+
+from sqlalchemy import bindparam, select
+from sqlalchemy.engine import Connection, Row
+
+from workflow.errors import NotFoundError, UsageError
+from workflow.plan.names import cached_index, numbering
+from workflow.rules.kinds import Kind
+from workflow.store.models import PLAN_ROW, AgencyRow, PlanRow, TaskRow
+from workflow.text import nfc
+
+PLAN, TASK, AGENCY = PlanRow.__table__, TaskRow.__table__, AgencyRow.__table__
+
+# Built once: SQLAlchemy compiles each of these a single time per process.
+_PLAN_BY_ID = select(*PLAN_ROW).where(PLAN.c.id == bindparam("plan_id"))
+_PLAN_LOCKED = _PLAN_BY_ID.with_for_update()
+_TASK_BY_ID = select(TASK).where(TASK.c.plan_id == bindparam("plan_id"),
+                                 TASK.c.task_id == bindparam("task_id"))
+_AGENCY_BY_ID = select(AGENCY.c.id).where(AGENCY.c.plan_id == bindparam("plan_id"),
+                                          AGENCY.c.id == bindparam("agency"))
+
+
+def plan_ids(conn: Connection) -> list[str]:
+    return list(conn.execute(select(PLAN.c.id).order_by(PLAN.c.id)).scalars())
+
+
+def select_plan(conn: Connection, plan_id: str | None, *, lock: bool = False) -> Row:
+    """The plan named, or the only one loaded; ``lock``: hold its row until commit."""
+    given = plan_id
+    if plan_id:
+        plan_id = nfc(plan_id.strip())
+    else:
+        ids = conn.execute(select(PLAN.c.id).order_by(PLAN.c.id).limit(2)).scalars().all()
+        if not ids:
+            raise NotFoundError("no plan is loaded; load one first: workflow load FILE")
+        if len(ids) > 1:
+            raise UsageError(f"several plans are loaded ({', '.join(plan_ids(conn))}); choose "
+                             "one with --plan ID or WORKFLOW_PLAN")
+        plan_id = ids[0]
+    row = conn.execute(_PLAN_LOCKED if lock else _PLAN_BY_ID, {"plan_id": plan_id}).one_or_none()
+    if row is None:
+        raise NotFoundError(f"no plan {given!r}; loaded plans: "
+                            f"{', '.join(plan_ids(conn)) or 'none (workflow load FILE)'}")
+    return row
+
+
+def find_task(conn: Connection, plan: Row, ref: str) -> Row:
+    """A task by id (in any case), or by the document's numbering (``ref``: "1", "1." and "1)"
+    alike) when that names one task; ``REF/UNIT`` is the instance for UNIT of the task ``REF``
+    numbers (``1/phu-quoc``)."""
+    ref = nfc(ref.strip())
+    row = _task_by_id(conn, plan, ref) or _task_by_ref(conn, plan, ref)
+    if row is None and "/" in ref:
+        numbered, unit = ref.rsplit("/", 1)
+        group = _task_by_ref(conn, plan, numbered)
+        if group is not None:
+            row = _task_by_id(conn, plan, f"{group.task_id}/{unit.strip()}")
+    if row is not None:
+        return row
+    ids = conn.execute(select(TASK.c.task_id).where(TASK.c.plan_id == plan.id)
+                       .limit(20000)).scalars().all()
+    close = difflib.get_close_matches(ref.lower(), ids, n=3, cutoff=0.6)
+    hint = f"; did you mean {', '.join(close)}?" if close else "; list them with workflow tasks"
+    raise NotFoundError(f"no task {ref!r} in plan {plan.id}{hint}")
+
+
+def _task_by_id(conn: Connection, plan: Row, task_id: str) -> Row | None:
+    row = conn.execute(_TASK_BY_ID, {"plan_id": plan.id, "task_id": task_id}).one_or_none()
+    if row is None and task_id.lower() != task_id:  # ids are lower case
+        row = conn.execute(_TASK_BY_ID, {"plan_id": plan.id,
+                                         "task_id": task_id.lower()}).one_or_none()
+    return row
+
+
+def _task_by_ref(conn: Connection, plan: Row, ref: str) -> Row | None:
+    """The task the document numbers ``ref`` (its group, not its instances, which share the
+    ref), or None; several tasks numbered alike are refused, naming them."""
+    rows = conn.execute(select(TASK).where(
+        TASK.c.plan_id == plan.id, TASK.c.ref.in_(numbering(ref)),
+        TASK.c.kind != Kind.INSTANCE).order_by(TASK.c.position).limit(6)).all()
+    if len(rows) > 1:
+        shown = ", ".join(r.task_id for r in rows[:5]) + (", ..." if len(rows) > 5 else "")
+        raise UsageError(f"{ref!r} numbers several tasks of plan {plan.id} ({shown}); "
+                         "give the task id")
+    return rows[0] if rows else None
+
+
+def find_agency(conn: Connection, plan: Row, ref: str) -> str:
+    """An agency by id, name or alias, written as people write them (``plan.names``)."""
+    exact = conn.execute(_AGENCY_BY_ID, {"plan_id": plan.id, "agency": ref}).scalar_one_or_none()
+    if exact is not None:  # the usual case: the id as it is
+        return exact
+    index = cached_index((plan.id, plan.digest), lambda: (  # agencies change with the digest
+        (r.id, r.name, json.loads(r.aliases)) for r in conn.execute(
+            select(AGENCY).where(AGENCY.c.plan_id == plan.id).order_by(AGENCY.c.id))))
+    return index.resolve(ref, f"plan {plan.id}")
+
+
+def agency_names(conn: Connection, plan: Row) -> dict[str, str]:
+    return dict(conn.execute(select(AGENCY.c.id, AGENCY.c.name)
+                             .where(AGENCY.c.plan_id == plan.id)).all())

@@ -1,0 +1,81 @@
+"""Task rows as JSON and back: how an upgrade records what it changed, so history can
+replay it and rewind it (``workflow.views.asof``). Times travel as UTC text, dates as ISO."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from datetime import date, datetime
+from typing import Any
+
+from sqlalchemy import Date, DateTime
+from sqlalchemy.engine import Row
+
+from workflow import clock
+from workflow.store.audit import utc_text
+from workflow.store.models import TaskRow
+
+TASK = TaskRow.__table__
+
+
+def _column_types() -> dict[str, type]:
+    """Which task columns hold times and which dates (UTCDateTime wraps a DateTime)."""
+    out: dict[str, type] = {}
+    for col in TASK.columns:
+        kind = getattr(col.type, "impl_instance", col.type)
+        if isinstance(kind, DateTime):
+            out[col.name] = datetime
+        elif isinstance(kind, Date):
+            out[col.name] = date
+    return out
+
+
+_TYPES = _column_types()
+
+
+def plain(row: Row | Mapping[str, Any]) -> dict[str, Any]:
+    """A task row as JSON-safe values (times as UTC text, dates as ISO)."""
+    values = row._mapping if isinstance(row, Row) else row
+    out = {}
+    for key, value in values.items():
+        if key == "plan_id":
+            continue
+        if isinstance(value, datetime):
+            value = utc_text(value)
+        elif isinstance(value, date):
+            value = value.isoformat()
+        out[key] = value
+    return out
+
+
+def decode(key: str, value: Any) -> Any:
+    if value is None:
+        return None
+    kind = _TYPES.get(key)
+    if kind is datetime:
+        return clock.to_utc(datetime.fromisoformat(value))
+    if kind is date:
+        return date.fromisoformat(value)
+    return value
+
+
+def decoded(values: Mapping[str, Any]) -> dict[str, Any]:
+    return {k: decode(k, v) for k, v in values.items()}
+
+
+def row_changes(before: Mapping[str, Row], after: Mapping[str, Row]) -> dict[str, Any]:
+    """What an upgrade did to the task rows (by task id), so history can replay and rewind it:
+    ``added`` and ``removed`` rows in full, ``changed`` columns as [before, after]."""
+    out: dict[str, dict[str, Any]] = {"added": {}, "removed": {}, "changed": {}}
+    for task_id, row in after.items():
+        new = plain(row)
+        if task_id not in before:
+            out["added"][task_id] = new
+            continue
+        old = plain(before[task_id])
+        diff = {k: [old.get(k), v] for k, v in new.items() if old.get(k) != v}
+        if diff:
+            out["changed"][task_id] = diff
+    for task_id, row in before.items():
+        if task_id not in after:
+            out["removed"][task_id] = plain(row)
+    return out

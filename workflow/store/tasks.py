@@ -1,0 +1,76 @@
+"""The task table of one plan as ``lifecycle.Tasks``: the rules' changes, written in place.
+
+Used inside the caller's write transaction (a move, a sweep). Every change is an UPDATE of one
+row by its key and the version it was read at, so a row changed behind the transaction's back
+is refused (exit 6) instead of overwritten. The statements are built once per set of columns.
+"""
+
+from __future__ import annotations
+
+from functools import cache
+from typing import Any
+
+from sqlalchemy import bindparam, func, select, update
+from sqlalchemy.engine import Connection
+
+from workflow.errors import ConflictError, NotFoundError
+from workflow.rules.lifecycle import Task
+from workflow.store.models import DependencyRow, TaskRow
+
+TASK, DEP = TaskRow.__table__, DependencyRow.__table__
+
+_BY_ID = select(TASK).where(TASK.c.plan_id == bindparam("plan_id"),
+                            TASK.c.task_id == bindparam("task_id"))
+_DEPENDENTS = select(TASK).where(
+    TASK.c.plan_id == bindparam("plan_id"),
+    TASK.c.task_id.in_(select(DEP.c.task_id).where(DEP.c.plan_id == bindparam("plan_id"),
+                                                   DEP.c.depends_on == bindparam("task_id"))))
+_CHILD_STATES = (select(TASK.c.state, func.count())
+                 .where(TASK.c.plan_id == bindparam("plan_id"),
+                        TASK.c.parent == bindparam("task_id"))
+                 .group_by(TASK.c.state))
+_NOW = select(TASK.c.state).where(TASK.c.pk == bindparam("pk"))
+
+
+@cache
+def _update(columns: frozenset[str]):
+    return (update(TASK).where(TASK.c.pk == bindparam("pk_"),
+                               TASK.c.version == bindparam("version_"))
+            .values({c: bindparam(c) for c in sorted(columns)}))
+
+
+class TaskTable:
+    """``doing`` names the move in a refusal ("another start or move got there first")."""
+
+    def __init__(self, conn: Connection, plan_id: str, doing: str = "change") -> None:
+        self.conn = conn
+        self.plan_id = plan_id
+        self.doing = doing
+
+    def task(self, task_id: str) -> Task | None:
+        row = self.conn.execute(_BY_ID, {"plan_id": self.plan_id,
+                                         "task_id": task_id}).one_or_none()
+        return None if row is None else Task(row._mapping)
+
+    def dependents(self, task_id: str) -> list[Task]:
+        return [Task(r._mapping) for r in self.conn.execute(
+            _DEPENDENTS, {"plan_id": self.plan_id, "task_id": task_id})]
+
+    def child_states(self, parent: str) -> dict[str, int]:
+        return dict(self.conn.execute(_CHILD_STATES, {"plan_id": self.plan_id,
+                                                      "task_id": parent}).all())
+
+    def change(self, task: Task, changes: dict[str, Any]) -> None:
+        done = self.conn.execute(_update(frozenset(changes)),
+                                 {**changes, "pk_": task.pk, "version_": task.version})
+        if done.rowcount != 1:
+            now = self.conn.execute(_NOW, {"pk": task.pk}).scalar_one_or_none()
+            if now is None:  # an upgrade of the plan removed the task
+                raise NotFoundError(f"{task.task_id} was removed from plan {self.plan_id} while "
+                                    "you moved it (the plan was upgraded); nothing was written. "
+                                    "Check with: workflow tasks")
+            raise ConflictError(
+                f"{task.task_id} changed while you moved it: it was {task.state}, it is now "
+                f"{now} (another {self.doing} or move got there first); nothing was "
+                f"written. Check with: workflow show {task.task_id}")
+        task.update(changes)

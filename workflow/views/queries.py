@@ -1,0 +1,265 @@
+"""Read-only queries returning plain data (dicts, lists). No formatting here."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterable, Iterator
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import and_, case, func, or_, select
+from sqlalchemy.engine import Connection, Row
+
+from workflow import clock
+from workflow.rules.kinds import ESCALATION_EVENTS, Kind, State
+from workflow.rules.membership import role
+from workflow.store.lookup import agency_names
+from workflow.store.models import DEP, ESC, EVENT, MEMBER, PLAN, PLAN_ROW, TASK
+
+
+def _iso(moment: datetime | None, tz: str) -> str | None:
+    return clock.local(moment, tz).isoformat() if moment else None
+
+
+def _open_esc_columns():
+    return (ESC.c.level.label("esc_level"), ESC.c.escalated_to.label("esc_to"),
+            ESC.c.reason.label("esc_reason"), ESC.c.since.label("esc_since"),
+            ESC.c.raised_at.label("esc_raised"))
+
+
+def _with_escalation(query):
+    return query.outerjoin(ESC, and_(ESC.c.task_pk == TASK.c.pk, ESC.c.resolved_at.is_(None)))
+
+
+def task_dict(row: Row, plan: Row, now_u: datetime) -> dict[str, Any]:
+    overdue = (row.state != State.APPROVED and row.overdue_at is not None
+               and row.overdue_at <= now_u)
+    return {
+        "id": row.task_id, "plan": plan.id, "title": row.title, "ref": row.ref,
+        "state": row.state, "lead": row.lead, "support": json.loads(row.support),
+        "approver": row.approver, "due": row.due.isoformat() if row.due else None,
+        "start": row.start.isoformat() if row.start else None,
+        "depends_on": json.loads(row.depends_on), "overdue": overdue,
+        "escalation_level": row.esc_level or 0, "escalated_to": row.esc_to,
+        "escalation_reason": row.esc_reason, "blocked_from": row.blocked_from,
+        "on_time": row.on_time, "version": row.version, "note": row.note,
+        "kind": row.kind, "parent": row.parent, "unit": row.unit,
+        "last_move_at": _iso(row.last_move_at, plan.timezone),
+    }
+
+
+def with_names(task: dict[str, Any], names: dict[str, str]) -> dict[str, Any]:
+    """Adds ``lead_name``, ``support_names`` and ``approver_name`` beside the ids (a joint lead's
+    ``lead`` is a list, and so is its ``lead_name``); None where an id has no agency."""
+    lead = task["lead"]
+    task["lead_name"] = ([names.get(a) for a in lead] if isinstance(lead, list)
+                         else names.get(lead))
+    task["support_names"] = [names.get(a) for a in task["support"]]
+    task["approver_name"] = names.get(task["approver"])
+    return task
+
+
+def plans(conn: Connection, now: datetime) -> list[dict[str, Any]]:
+    now_u = clock.to_utc(now)
+    counts: dict[str, dict[str, int]] = {}
+    for plan_id, state, n in conn.execute(select(TASK.c.plan_id, TASK.c.state, func.count())
+                                          .where(TASK.c.kind != Kind.GROUP)
+                                          .group_by(TASK.c.plan_id, TASK.c.state)):
+        counts.setdefault(plan_id, {})[state] = n
+    overdue = dict(conn.execute(select(TASK.c.plan_id, func.count()).where(
+        TASK.c.overdue_at <= now_u, TASK.c.state != State.APPROVED).group_by(TASK.c.plan_id)).all())
+    escalated = dict(conn.execute(select(ESC.c.plan_id, func.count()).where(
+        ESC.c.resolved_at.is_(None)).group_by(ESC.c.plan_id)).all())
+    out = []
+    for p in conn.execute(select(*PLAN_ROW).order_by(PLAN.c.id)):
+        c = counts.get(p.id, {})
+        out.append({
+            "id": p.id, "title": p.title, "issuer": p.issuer, "coordinator": p.coordinator,
+            "tasks": sum(c.values()), "counts": {s.value: c.get(s, 0) for s in State},
+            "overdue": overdue.get(p.id, 0), "escalated": escalated.get(p.id, 0),
+            "loaded_at": _iso(p.loaded_at, p.timezone), "events": p.head_seq,
+        })
+    return out
+
+
+def tasks(conn: Connection, plan: Row, now: datetime, *, state: str | None = None,
+          agency: str | None = None, lead: str | None = None, overdue: bool = False,
+          blocked: bool = False, pattern: str | None = None,
+          unit: str | None = None) -> list[dict[str, Any]]:
+    now_u = clock.to_utc(now)
+    q = _with_escalation(select(TASK, *_open_esc_columns())).where(TASK.c.plan_id == plan.id)
+    filtered = bool(state or agency or lead or overdue or blocked or unit
+                    or (pattern and "/" in pattern))
+    # Unfiltered: one line per task of the plan (a fanned-out task as its group, with counts).
+    # Filtered or a pattern with '/': the concrete work, instances included.
+    q = q.where(TASK.c.kind != (Kind.GROUP if filtered else Kind.INSTANCE))
+    if unit:
+        q = q.where(TASK.c.unit == unit)
+    if state:
+        q = q.where(TASK.c.state == state)
+    if blocked:
+        q = q.where(TASK.c.state == State.BLOCKED)
+    if overdue:
+        q = q.where(TASK.c.overdue_at <= now_u, TASK.c.state != State.APPROVED)
+    if lead:
+        q = q.where(TASK.c.lead == lead)
+    if agency:
+        # support is a JSON list of ids; ids cannot contain '"', so this match is exact.
+        q = q.where(or_(TASK.c.lead == agency, TASK.c.support.contains(f'"{agency}"')))
+    if pattern:
+        q = q.where(TASK.c.task_id.like(_like(pattern), escape="\\"))
+    names = agency_names(conn, plan)
+    out = [with_names(task_dict(r, plan, now_u), names)
+           for r in conn.execute(q.order_by(TASK.c.position, TASK.c.pk))]
+    groups = [t for t in out if t["kind"] == Kind.GROUP]
+    if groups:
+        counts = instance_counts(conn, plan, [g["id"] for g in groups])
+        for g in groups:
+            g["instances"] = counts.get(g["id"], {})
+    return out
+
+
+def instance_counts(conn: Connection, plan: Row, parents: list[str]) -> dict[str, dict]:
+    """Per group task: how many of its instances are in each state."""
+    out: dict[str, dict[str, int]] = {}
+    for parent, state, n in conn.execute(
+            select(TASK.c.parent, TASK.c.state, func.count())
+            .where(TASK.c.plan_id == plan.id, TASK.c.parent.in_(parents))
+            .group_by(TASK.c.parent, TASK.c.state)):
+        out.setdefault(parent, dict.fromkeys((s.value for s in State), 0))[state] = n
+    return out
+
+
+def _like(pattern: str) -> str:
+    escaped = pattern.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+    return escaped.replace("*", "%").replace("?", "_")
+
+
+def task_detail(conn: Connection, plan: Row, task_pk: int, now: datetime,
+                last: int = 10) -> dict[str, Any]:
+    now_u = clock.to_utc(now)
+    row = conn.execute(_with_escalation(select(TASK, *_open_esc_columns()))
+                       .where(TASK.c.pk == task_pk)).one()
+    out = with_names(task_dict(row, plan, now_u), agency_names(conn, plan))
+    deps = dict(conn.execute(select(TASK.c.task_id, TASK.c.state).where(
+        TASK.c.plan_id == plan.id, TASK.c.task_id.in_(out["depends_on"]))).all())
+    kinds = dict(conn.execute(select(TASK.c.task_id, TASK.c.kind).where(
+        TASK.c.plan_id == plan.id, TASK.c.task_id.in_(out["depends_on"]))).all())
+    paired = set()
+    if row.kind == Kind.GROUP and out["depends_on"]:
+        paired = set(conn.execute(select(DEP.c.depends_on).where(
+            DEP.c.plan_id == plan.id, DEP.c.task_id.like(f"{_like(row.task_id)}/%", escape="\\"),
+            DEP.c.depends_on.contains("/"))).scalars())
+        paired = {p.rsplit("/", 1)[0] for p in paired}
+    out["dependencies"] = [
+        {"id": d, "state": deps.get(d),
+         "waits_for": "the same unit" if "/" in d or d in paired else
+                      "every instance" if kinds.get(d) == Kind.GROUP else "the task"}
+        for d in out["depends_on"]]
+    if row.kind == Kind.GROUP:
+        out["instances"] = instance_counts(conn, plan, [row.task_id]).get(row.task_id, {})
+    out["escalation"] = None if row.esc_level is None else {
+        "level": row.esc_level, "escalated_to": row.esc_to, "reason": row.esc_reason,
+        "since": _iso(row.esc_since, plan.timezone),
+        "raised_at": _iso(row.esc_raised, plan.timezone),
+    }
+    events = conn.execute(select(EVENT).where(EVENT.c.plan_id == plan.id,
+                                              EVENT.c.task_id == row.task_id)
+                          .order_by(EVENT.c.seq.desc()).limit(last)).all()
+    out["last_moves"] = [event_dict(e, plan) for e in reversed(events)]
+    return out
+
+
+def event_dict(e: Row, plan: Row) -> dict[str, Any]:
+    out = {
+        "seq": e.seq, "plan": e.plan_id, "task": e.task_id, "event": e.event,
+        "from": e.from_state, "to": e.to_state, "actor": e.actor, "person": e.person,
+        "at": _iso(e.at, plan.timezone), "note": e.note,
+    }
+    if e.event in ESCALATION_EVENTS:
+        out.update(escalated_to=e.escalated_to, level=e.level, reason=e.reason)
+    out["hash"] = e.hash
+    return out
+
+
+def history(conn: Connection, plan: Row, *, task: str | None = None, agency: str | None = None,
+            events: Iterable[str] | None = None, since: datetime | None = None,
+            until: datetime | None = None) -> list[dict[str, Any]]:
+    return list(iter_history(conn, plan, task=task, agency=agency, events=events, since=since,
+                             until=until))
+
+
+def iter_history(conn: Connection, plan: Row, *, task: str | None = None,
+                 agency: str | None = None, events: Iterable[str] | None = None,
+                 since: datetime | None = None,
+                 until: datetime | None = None) -> Iterator[dict[str, Any]]:
+    """The plan's events oldest first, streamed: ``agency`` acted or was escalated to;
+    ``events`` are kinds; ``since`` and ``until`` are inclusive. Parsing: workflow.views.asof."""
+    q = select(EVENT).where(EVENT.c.plan_id == plan.id)
+    if task is not None:
+        q = q.where(EVENT.c.task_id == task)
+    if agency is not None:
+        q = q.where(or_(EVENT.c.actor == agency, EVENT.c.escalated_to == agency))
+    if events is not None:
+        q = q.where(EVENT.c.event.in_(list(events)))
+    if since is not None:
+        q = q.where(EVENT.c.at >= clock.to_utc(since))
+    if until is not None:
+        q = q.where(EVENT.c.at <= clock.to_utc(until))
+    for e in conn.execute(q.order_by(EVENT.c.seq).execution_options(yield_per=1000)):
+        yield event_dict(e, plan)
+
+
+SUMMARY_COLUMNS = ("tasks", "approved", "on_time", "done_late", "overdue", "not_yet_due",
+                   "awaiting_approval", "blocked", "escalated")
+
+
+def summary(conn: Connection, plan: Row, now: datetime, by: str = "agency") -> dict[str, Any]:
+    """Per lead agency (or task, or unit) and for the plan, classified as the government's
+    task-tracking reports do. Fanned-out and recurring tasks count once per instance."""
+    now_u = clock.to_utc(now)
+    is_open = TASK.c.state != State.APPROVED
+    late = and_(is_open, TASK.c.overdue_at.is_not(None), TASK.c.overdue_at <= now_u)
+
+    def n(cond):
+        return func.sum(case((cond, 1), else_=0))
+
+    key = {"agency": TASK.c.lead, "task": func.coalesce(TASK.c.parent, TASK.c.task_id),
+           "unit": func.coalesce(TASK.c.unit, "-")}[by]
+    q = _with_escalation(select(
+        key.label("key"), func.count(), n(TASK.c.state == "approved"),
+        n(and_(TASK.c.state == "approved", TASK.c.on_time.is_(True))),
+        n(and_(TASK.c.state == "approved", TASK.c.on_time.is_(False))),
+        n(late), n(and_(is_open, ~late)), n(TASK.c.state == State.REPORTED),
+        n(TASK.c.state == State.BLOCKED),
+        n(ESC.c.id.is_not(None)),
+    )).where(TASK.c.plan_id == plan.id, TASK.c.kind != Kind.GROUP).group_by(key).order_by(key)
+    agencies = []
+    total = dict.fromkeys(SUMMARY_COLUMNS, 0)
+    for lead, *values in conn.execute(q):
+        row = dict(zip(SUMMARY_COLUMNS, (int(v or 0) for v in values), strict=True))
+        agencies.append({by: lead, **row})
+        for k in SUMMARY_COLUMNS:
+            total[k] += row[k]
+    return {"plan": plan.id, "at": clock.local(now_u, plan.timezone).isoformat(),
+            "by": by, "rows" if by != "agency" else "agencies": agencies, "total": total}
+
+
+def open_escalations(conn: Connection, plan: Row, now: datetime) -> list[dict[str, Any]]:
+    now_u = clock.to_utc(now)
+    rows = conn.execute(select(ESC).where(ESC.c.plan_id == plan.id, ESC.c.resolved_at.is_(None))
+                        .order_by(ESC.c.since, ESC.c.task_id)).all()
+    return [{"task": r.task_id, "plan": plan.id, "escalated_to": r.escalated_to,
+             "level": r.level, "reason": r.reason, "must_act": r.must_act,
+             "since": _iso(r.since, plan.timezone),
+             "age_hours": round((now_u - r.since).total_seconds() / 3600, 1)} for r in rows]
+
+
+def members(conn: Connection, plan: Row, agency: str | None = None) -> list[dict[str, Any]]:
+    """The plan's memberships (of one agency), by agency then person."""
+    rows = conn.execute(select(MEMBER).where(MEMBER.c.plan_id == plan.id)
+                        .order_by(MEMBER.c.agency, MEMBER.c.person))
+    return [{"plan": plan.id, "person": r.person, "agency": r.agency,
+             "role": role(plan, r.agency), "added_by": r.added_by,
+             "added_at": clock.local(r.added_at, plan.timezone).isoformat()}
+            for r in rows if agency is None or r.agency == agency]
