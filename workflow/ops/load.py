@@ -14,7 +14,7 @@ from sqlalchemy import select
 from workflow import clock, logs
 from workflow.errors import ConflictError
 from workflow.ops.occurrences import create_due
-from workflow.ops.upgrade import upgrade_plan
+from workflow.ops.upgrade import fill_words, upgrade_plan
 from workflow.plan.definitions import Plan, load_file
 from workflow.rules.kinds import EventKind
 from workflow.store import bulk, expand
@@ -42,6 +42,8 @@ def load_plan(store: Store, plan: Plan, *, now: datetime, actor: str | None = No
                                 .with_for_update()).one_or_none()
         if existing is not None:
             if existing.digest == plan.digest:
+                if upgrade:
+                    fill_words(conn, plan)
                 return LoadResult(plan.id, "unchanged", len(plan.tasks))
             if not upgrade:
                 raise ConflictError(

@@ -31,7 +31,9 @@ def occurrence_row(group: Row, day: date, open_deps: int, now_u: datetime,
         "position": group.position, "kind": Kind.INSTANCE.value, "parent": group.task_id,
         "unit": day.isoformat(), "title": f"{group.title} ({day.day}/{day.month}/{day.year})",
         "ref": group.ref, "note": group.note, "lead": group.lead, "support": group.support,
-        "approver": group.approver, "depends_on": group.depends_on, "due": day, "start": None,
+        "approver": group.approver, "depends_on": group.depends_on, "due": day,
+        # Its own day: the rule's words ("hằng tháng") stay on the group.
+        "original_due": day, "due_text": None, "start": None,
         **new_task(kind=Kind.INSTANCE, due=day, start=None, open_deps=open_deps, at=now_u,
                    settings=plan)}
 

@@ -16,7 +16,7 @@ from datetime import datetime
 from types import SimpleNamespace
 from typing import Any
 
-from sqlalchemy import delete, select, update
+from sqlalchemy import delete, or_, select, update
 from sqlalchemy.engine import Connection, Row
 
 from workflow import clock
@@ -143,3 +143,20 @@ def _write_tasks(conn: Connection, plan_row: Row, rows: dict[str, Row], wanted: 
             changed.append(task_id)
         conn.execute(update(TASK).where(TASK.c.pk == row.pk).values(**values))
     return changed
+
+
+def fill_words(conn: Connection, plan: Plan) -> int:
+    """``load --upgrade`` of the definition already loaded: tasks loaded before revision 0004
+    get their deadline words (which no stored definition kept). Only NULL words are written,
+    nothing a move depends on changes, so no event is needed; returns the rows filled."""
+    filled = 0
+    for t in plan.tasks.values():
+        if not t.due_text:
+            continue
+        mine = TASK.c.task_id == t.id
+        if t.repeat is None:  # a fanned-out task's instances share its words
+            mine = or_(mine, TASK.c.parent == t.id)
+        filled += conn.execute(update(TASK).where(
+            TASK.c.plan_id == plan.id, mine, TASK.c.due_text.is_(None))
+            .values(due_text=t.due_text)).rowcount
+    return filled

@@ -57,7 +57,8 @@ def task_rows(plan: Plan, plan_row: Settings, now_u: datetime) -> Iterator[dict[
             "plan_id": plan.id, "task_id": t.id, "position": position, "kind": Kind.TASK.value,
             "parent": None, "unit": None, "title": t.title, "ref": t.ref, "note": t.note,
             "lead": t.lead, "support": _dumps(t.support), "approver": t.approver,
-            "depends_on": _dumps(t.depends_on), "due": t.due, "start": t.start, "rule": None,
+            "depends_on": _dumps(t.depends_on), "due": t.due, "original_due": t.due,
+            "due_text": t.due_text, "start": t.start, "rule": None,
             "next_create_at": None,
         }
         values.update(over)

@@ -77,6 +77,11 @@ class TaskRow(SQLModel, table=True):
     approver: str
     depends_on: str  # JSON list of task ids
     due: date | None = None
+    # The due before any extension (today the definition's: an extension changes ``due`` only).
+    original_due: date | None = None
+    # The definition's own words for the deadline ("Quý III/2024", "Thường xuyên"); NULL for a
+    # recurring task's occurrences and for rows loaded before revision 0004 until the next upgrade.
+    due_text: str | None = Field(default=None, sa_column=Column(Text))
     start: date | None = None
     state: str = "assigned"
     blocked_from: str | None = None

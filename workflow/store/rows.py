@@ -65,7 +65,7 @@ def decoded(values: Mapping[str, Any]) -> dict[str, Any]:
 def row_changes(before: Mapping[str, Row], after: Mapping[str, Row]) -> dict[str, Any]:
     """What an upgrade did to the task rows (by task id), so history can replay and rewind it:
     ``added`` and ``removed`` rows in full, ``changed`` columns as [before, after]."""
-    out: dict[str, dict[str, Any]] = {"added": {}, "removed": {}, "changed": {}}
+    out: dict[str, Any] = {"added": {}, "removed": {}, "changed": {}, "deadline_words": True}
     for task_id, row in after.items():
         new = plain(row)
         if task_id not in before:
@@ -79,3 +79,17 @@ def row_changes(before: Mapping[str, Row], after: Mapping[str, Row]) -> dict[str
         if task_id not in after:
             out["removed"][task_id] = plain(row)
     return out
+
+
+def current(rows: dict[str, Any]) -> dict[str, Any]:
+    """An upgrade's recorded ``rows`` as if recorded today. Those recorded before revision 0004
+    (no ``deadline_words`` mark) know no ``original_due`` or ``due_text``: the revision set
+    ``original_due`` to the due (there were no extensions), so a due they changed moved it
+    too; the words were first written by a later upgrade, so they had none."""
+    if rows.get("deadline_words"):
+        return rows
+    full = {k: {t: {"due_text": None, **v, "original_due": v.get("due")}
+                for t, v in rows[k].items()} for k in ("added", "removed")}
+    changed = {t: {**d, "original_due": d["due"]} if "due" in d else d
+               for t, d in rows["changed"].items()}
+    return {**full, "changed": changed, "deadline_words": True}

@@ -39,6 +39,8 @@ def task_dict(row: Row, plan: Row, now_u: datetime) -> dict[str, Any]:
         "state": row.state, "lead": row.lead, "support": json.loads(row.support),
         "approver": row.approver, "due": row.due.isoformat() if row.due else None,
         "start": row.start.isoformat() if row.start else None,
+        "original_due": row.original_due.isoformat() if row.original_due else None,
+        "due_text": row.due_text,
         "depends_on": json.loads(row.depends_on), "overdue": overdue,
         "escalation_level": row.esc_level or 0, "escalated_to": row.esc_to,
         "escalation_reason": row.esc_reason, "blocked_from": row.blocked_from,

@@ -71,6 +71,26 @@ def _named(agency: str | list[str], name: str | list[str | None] | None) -> str:
     return f"{agency} ({name})" if name and name != agency else agency
 
 
+def _due(t: dict[str, Any]) -> str:
+    """The date, then the definition's words when they say more than the date ("Quý III/2024"),
+    the due before an extension, and OVERDUE."""
+    due, words = t["due"], (t.get("due_text") or "").strip()
+    out = due or "-"
+    if words and not _same_day(words, due):
+        out += f"  ({words})"
+    if t.get("original_due") and t["original_due"] != due:
+        out += f"  (extended; was {t['original_due']})"
+    return out + ("  (OVERDUE)" if t["overdue"] else "")
+
+
+def _same_day(words: str, due: str | None) -> bool:
+    """"2024-06-30", "30/6/2024" and "30/06/2024" are the date itself, not more words."""
+    if due is None:
+        return False
+    y, m, d = due.split("-")
+    return words in (due, f"{int(d)}/{int(m)}/{y}", f"{d}/{m}/{y}")
+
+
 def task_view(t: dict[str, Any]) -> str:
     lines = [f"{t['id']}  [{t['state']}]  plan {t['plan']}"]
     lines.extend(wrap(t["title"], indent="  "))
@@ -81,7 +101,7 @@ def task_view(t: dict[str, Any]) -> str:
             t["support"], t.get("support_names") or [None] * len(t["support"]), strict=True))
          or "-"),
         ("approver", _named(t["approver"], t.get("approver_name"))),
-        ("due", (t["due"] or "-") + ("  (OVERDUE)" if t["overdue"] else "")),
+        ("due", _due(t)),
         ("start", t.get("start")),
         ("blocked from", t.get("blocked_from")),
     ]

@@ -37,7 +37,7 @@ from workflow.rules.kinds import ESCALATION_EVENTS, MOVE_EVENTS, EventKind, Kind
 from workflow.rules.lifecycle import Task
 from workflow.rules.recurrence import next_create_at, rule_from_json
 from workflow.store.models import EventRow, TaskRow
-from workflow.store.rows import decode, decoded, plain
+from workflow.store.rows import current, decode, decoded, plain
 
 TASK, EVENT = TaskRow.__table__, EventRow.__table__
 
@@ -141,9 +141,9 @@ class Replay:
     def _upgrade(self, e: Row) -> None:
         data = json.loads(e.data) if e.data else {}
         self.settings = _settings(self.plan_row, data.get("definition"))
-        rows = data.get("rows")
-        if rows is None:  # an upgrade recorded before rows were kept: nothing to replay
-            return
+        if data.get("rows") is None:  # an upgrade recorded before rows were kept: nothing
+            return  # to replay
+        rows = current(data["rows"])
         for task_id in rows["removed"]:
             self.tasks.pop(task_id, None)
             self.escalations.pop(task_id, None)
@@ -224,6 +224,7 @@ def _static(conn: Connection, plan: Row) -> tuple[dict[str, dict[str, Any]], dic
         rows = json.loads(data).get("rows") if data else None
         if rows is None:
             continue
+        rows = current(rows)
         for task_id in rows["added"]:
             static.pop(task_id, None)
         for task_id, values in rows["removed"].items():
