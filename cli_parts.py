@@ -103,37 +103,51 @@ DocxOut = Annotated[str | None, typer.Option(
     "--docx", help="Write the periodic progress report (Word).")]
 
 
+MoveTask = Annotated[str, typer.Argument(
+    help="Task id (or the document's numbering, e.g. II.4); with '*', every task it matches "
+         "moves, or none does: 'kiem-ke-tai-san/*', '2.*'.", show_default=False)]
+DryRun = Annotated[bool, typer.Option(
+    "--dry-run", help="List what would move and what would be refused; write nothing.")]
+
+
 def _moved(trigger: str, task: str, actor: str | None, note: str | None, plan: str | None,
-           db: str | None, as_json: bool) -> None:
-    from workflow.ops.move import move  # the package: heavy, see the module docstring
+           db: str | None, as_json: bool, dry_run: bool = False) -> None:
+    """One move; a TASK with '*' (or --dry-run) moves every match in one transaction, or none."""
+    from workflow.ops.move import move, move_many  # the package: heavy, see the docstring
     from workflow.views import render
-    r = move(store(db), plan_id=plan, task=task, trigger=trigger, actor=actor, note=note,
-             now=now())
-    out({"plan": r.plan, "task": r.task, "event": trigger, "from": r.from_state,
-          "to": r.to_state, "actor": r.actor, "seq": r.events[0]["seq"],
-          "escalations": [a.as_dict() for a in r.escalations]}, as_json, render.moved)
+    if "*" not in task and not dry_run:
+        r = move(store(db), plan_id=plan, task=task, trigger=trigger, actor=actor, note=note,
+                 now=now())
+        out(r.as_dict(), as_json, render.moved)
+        return
+    batch = move_many(store(db), plan_id=plan, pattern=task, trigger=trigger, actor=actor,
+                      note=note, now=now(), dry_run=dry_run)
+    out(batch.rows(), as_json, render.moved_many)
+    if batch.refused:  # a dry run that would be refused: listed above, and exit 4
+        raise batch.error()
 
 
 def _move_command(app: typer.Typer, trigger: str) -> None:
-    def command(task: TaskArg, actor: As = None, note: Note = None, plan: Plan = None,
-                db: Db = None, as_json: Json = False) -> None:
-        _moved(trigger, task, actor, note, plan, db, as_json)
+    def command(task: MoveTask, actor: As = None, note: Note = None, dry_run: DryRun = False,
+                plan: Plan = None, db: Db = None, as_json: Json = False) -> None:
+        _moved(trigger, task, actor, note, plan, db, as_json, dry_run)
 
     def report(task: Annotated[str | None, typer.Argument(
                    help="Task id (or the document's numbering); leave out with --html/--docx.",
                    show_default=False)] = None,
-               actor: As = None, note: Note = None, html: HtmlOut = None, docx: DocxOut = None,
+               actor: As = None, note: Note = None, dry_run: DryRun = False,
+               html: HtmlOut = None, docx: DocxOut = None,
                at: At = None, force: Force = False, plan: Plan = None, db: Db = None,
                as_json: Json = False) -> None:
         if html or docx:
-            if task or actor or note:
+            if task or actor or note or dry_run:
                 usage("--html/--docx write the plan's report; a task move is a separate "
                        "command")
             documents({".html": html, ".docx": docx}, at, force, plan, db)
             return
         if task is None:
             usage("missing TASK (or --html FILE / --docx FILE for the plan's report)")
-        _moved(trigger, task, actor, note, plan, db, as_json)
+        _moved(trigger, task, actor, note, plan, db, as_json, dry_run)
 
     command = report if trigger == "report" else command
     command.__doc__ = MOVES[trigger]

@@ -7,12 +7,15 @@ dependencies, lets the state machine judge, and writes: the task's new state, it
 event, the dependants it releases, its group's roll-up and any escalation it resolves or
 raises. Loads, upgrades and membership changes take the same lock, so none of them can slip
 between judging and writing: a move sees the plan whole, before or after them.
+
+``move_many`` is the same move in a loop, for every task a pattern names, in one transaction:
+each judged as the moves before it left the plan, all written or none.
 """
 
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -60,6 +63,60 @@ class MoveResult:
     events: list[dict[str, Any]]
     escalations: list[Action]
 
+    def as_dict(self) -> dict[str, Any]:
+        return {"plan": self.plan, "task": self.task, "event": self.trigger,
+                "from": self.from_state, "to": self.to_state, "actor": self.actor,
+                "seq": self.events[0]["seq"], "escalations": [a.as_dict() for a in
+                                                              self.escalations]}
+
+
+@dataclass
+class Refusal:
+    task: str
+    state: str
+    reason: str
+
+
+@dataclass
+class Batch:
+    """What a pattern's moves did (or, ``dry_run``, would do), task by task: all moved, or
+    none."""
+
+    plan: str
+    trigger: str
+    actor: str
+    dry_run: bool
+    outcomes: list[MoveResult | Refusal] = field(default_factory=list)
+
+    @property
+    def refused(self) -> list[Refusal]:
+        return [o for o in self.outcomes if isinstance(o, Refusal)]
+
+    @property
+    def moved(self) -> list[MoveResult]:
+        return [o for o in self.outcomes if isinstance(o, MoveResult)]
+
+    def rows(self) -> list[dict[str, Any]]:
+        """One move result per task, in the document's order; a dry run's have no ``seq``
+        (nothing was written) and a refusal has ``to`` null and ``refused``, the reason."""
+        return [self._row(o) for o in self.outcomes]
+
+    def _row(self, o: MoveResult | Refusal) -> dict[str, Any]:
+        if isinstance(o, Refusal):
+            return {"plan": self.plan, "task": o.task, "event": self.trigger, "from": o.state,
+                    "to": None, "actor": self.actor, "seq": None, "escalations": [],
+                    "dry_run": self.dry_run, "refused": o.reason}
+        row = dict(o.as_dict(), dry_run=self.dry_run)
+        return dict(row, seq=None) if self.dry_run else row
+
+    def error(self) -> MoveRefusedError:
+        refused = self.refused
+        return MoveRefusedError(
+            f"{len(refused)} of {len(self.outcomes)} tasks cannot {self.trigger}; nothing was "
+            "moved" + (" (a dry run)" if self.dry_run else ""),
+            details=[] if self.dry_run else [f"{r.task} ({r.state}): {r.reason}"
+                                             for r in refused])
+
 
 def move(store: Store, *, plan_id: str | None, task: str, trigger: str, actor: str | None,
          note: str | None, now: datetime) -> MoveResult:
@@ -79,6 +136,44 @@ def move(store: Store, *, plan_id: str | None, task: str, trigger: str, actor: s
     # No delivery here: a move never waits for a receiver. Its escalation is in the outbox
     # now; the sweep (escalate, watch) delivers it at its next pass.
     return result
+
+
+def move_many(store: Store, *, plan_id: str | None, pattern: str, trigger: str,
+              actor: str | None, note: str | None, now: datetime,
+              dry_run: bool = False) -> Batch:
+    """Every task ``pattern`` names (``lookup.match_tasks``; one task when it has no ``*``)
+    moves in one transaction, or none does. Each is judged and written as ``move`` does, on the
+    plan as the moves before it left it (approving one may let the next start). When any is
+    refused, MoveRefusedError lists each refusal and nothing is written; a dry run is judged
+    and written alike, then rolled back."""
+    if not actor:
+        raise UsageError(f"say who {trigger}s: --as AGENCY (or WORKFLOW_ACTOR)")
+    note = _note(note)
+    with store.write() as conn:
+        plan = lookup.select_plan(conn, plan_id, lock=True)
+        ids = [r.task_id for r in (lookup.match_tasks(conn, plan, pattern) if "*" in pattern
+                                   else [lookup.find_task(conn, plan, pattern)])]
+        who = lookup.find_agency(conn, plan, actor)
+        person = store.person(conn)
+        members.check(conn, plan, person, who)
+        batch = Batch(plan.id, trigger, who, dry_run)
+        savepoint = conn.begin_nested()
+        for task_id in ids:
+            row = lookup.find_task(conn, plan, task_id)  # as the moves before it left it
+            try:
+                m = judge(conn, plan, row, trigger, who, note, now)
+                batch.outcomes.append(write_move(conn, plan, row, m, m.state, now, person))
+            except MoveRefusedError as err:
+                batch.outcomes.append(Refusal(task_id, row.state, str(err)))
+                continue
+            plan = lookup.select_plan(conn, plan.id)  # the history's new head
+        (savepoint.rollback if batch.refused or dry_run else savepoint.commit)()
+    if batch.refused and not dry_run:
+        raise batch.error()
+    for r in batch.moved if not dry_run else []:
+        log.info("task_moved", plan=r.plan, task=r.task, trigger=trigger, src=r.from_state,
+                 dest=r.to_state, actor=who)
+    return batch
 
 
 def _note(note: str | None) -> str | None:

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import difflib
 import json
+import re
 
 from sqlalchemy import bindparam, select
 from sqlalchemy.engine import Connection, Row
@@ -73,6 +74,32 @@ def find_task(conn: Connection, plan: Row, ref: str) -> Row:
     close = difflib.get_close_matches(ref.lower(), ids, n=3, cutoff=0.6)
     hint = f"; did you mean {', '.join(close)}?" if close else "; list them with workflow tasks"
     raise NotFoundError(f"no task {ref!r} in plan {plan.id}{hint}")
+
+
+def match_tasks(conn: Connection, plan: Row, pattern: str) -> list[Row]:
+    """The tasks a pattern with ``*`` names, in the document's order: by id (in any case), by
+    the document's numbering (``2.*``), or by numbering and unit (``II.4/*``). Groups are left
+    out (their instances move); NotFoundError when nothing matches."""
+    pattern = nfc(pattern.strip())
+    wanted = re.compile(".*".join(map(re.escape, pattern.casefold().split("*"))), re.DOTALL)
+    rows = conn.execute(select(TASK).where(TASK.c.plan_id == plan.id, TASK.c.kind != Kind.GROUP)
+                        .order_by(TASK.c.position, TASK.c.pk)).all()
+    found = [r for r in rows if any(wanted.fullmatch(k.casefold()) for k in _names_of(r))]
+    if not found:
+        raise NotFoundError(f"no task of plan {plan.id} matches {pattern!r}; list them with "
+                            f"workflow tasks '{pattern}'")
+    return found
+
+
+def _names_of(row: Row) -> list[str]:
+    """What a pattern may match: the id, the numbering, and numbering/unit of an instance."""
+    names = [row.task_id]
+    number = numbering(row.ref)[0] if row.ref else None
+    if number:
+        names.append(number)
+        if row.parent:
+            names.append(f"{number}/{row.task_id[len(row.parent) + 1:]}")
+    return names
 
 
 def _task_by_id(conn: Connection, plan: Row, task_id: str) -> Row | None:

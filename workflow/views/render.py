@@ -220,6 +220,20 @@ def moved(r: dict[str, Any]) -> str:
     return text + "".join(f"\n  escalation {action_line(a)}" for a in r["escalations"])
 
 
+def moved_many(rows: list[dict[str, Any]]) -> str:
+    """A pattern's moves: each task's, then what they came to."""
+    dry = bool(rows and rows[0]["dry_run"])
+    lines = [f"refused {r['task']} ({r['from']}): {r['refused']}" if r.get("refused")
+             else ("would move " if dry else "") + moved(r) for r in rows]
+    refused = sum(1 for r in rows if r.get("refused"))
+    if dry:
+        lines.append(f"dry run: {len(rows) - refused} of {len(rows)} tasks would "
+                     f"{rows[0]['event']}, {refused} refused; nothing was written")
+    else:
+        lines.append(f"{_n(len(rows), 'task')} moved in one transaction")
+    return "\n".join(lines)
+
+
 def swept(actions: list[dict[str, Any]]) -> str:
     return "\n".join(action_line(a) for a in actions) or "nothing to do"
 
