@@ -20,10 +20,10 @@ from collections.abc import Iterable
 import holidays
 from holidays.countries.vietnam import VietnamStaticHolidays
 
-from workflow.dates import DateParseError, parse_date
+from workflow.dates import DateParseError, Duration, parse_date
 
 __all__ = ["VIETNAM", "CalendarError", "WorkingCalendar", "add_working_days", "is_working_day",
-           "pause_reason", "read_calendar", "working_days_between"]
+           "pause_reason", "read_calendar", "relative_due", "working_days_between"]
 
 Date = datetime.date
 _ONE_DAY = datetime.timedelta(days=1)
@@ -166,6 +166,16 @@ def add_working_days(day: Date, n: int, cal: WorkingCalendar = VIETNAM) -> Date:
 
 def working_days_between(start: Date, end: Date, cal: WorkingCalendar = VIETNAM) -> int:
     return cal.between(start, end)
+
+
+def relative_due(approved_day: Date, within: Duration, cal: WorkingCalendar = VIETNAM) -> Date:
+    """The due day of ``due: {after: TASK, within: ...}`` once TASK was approved on
+    ``approved_day``: that many working days (``wd``), days or weeks after it."""
+    if within.unit == "wd":
+        return cal.add(approved_day, within.amount)
+    if within.unit in ("d", "w"):
+        return approved_day + within.timedelta()
+    raise ValueError(f"a relative deadline is counted in days, weeks or working days, not {within}")
 
 
 def pause_reason(start: Date, end: Date, cal: WorkingCalendar = VIETNAM) -> str | None:

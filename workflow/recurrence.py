@@ -63,6 +63,8 @@ def occurrences(rep: Repeat, after: date | None = None) -> Iterator[date]:
 
 
 def _safe_date(year: int, month: int, day: int) -> date | None:
+    if day == 31:  # the last day of the month ("hằng quý", "trước ngày 01/7 hằng năm")
+        return date(year, month, calendar.monthrange(year, month)[1])
     try:
         return date(year, month, day)
     except ValueError:  # 29/2 in a common year

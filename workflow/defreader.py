@@ -1,0 +1,165 @@
+"""Reading a composed YAML node tree: text, lists and mappings, with every problem and its line.
+
+``Reader`` collects problems instead of stopping at the first, so validation reports them all.
+"""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+from collections.abc import Iterator
+from datetime import date
+
+from workflow.dates import DateParseError, Duration, normalize_text, parse_date, read_duration
+from workflow.errors import Problem
+from workflow.text import describe, escape, unsafe_char
+from workflow.yamlnodes import Mapping, Node, Scalar, Sequence
+
+_ID_RE = re.compile(r"^[^\W_A-Z](?:[^\W_A-Z]|-)*$")  # lowercase letters (any script), digits, '-'
+RESERVED: dict[str, str] = {}  # key -> why it may not be used (none at present)
+
+
+def nfc(text: str) -> str:
+    return unicodedata.normalize("NFC", text)
+
+
+# --------------------------------------------------------------------------- reading
+
+
+class Reader:
+    """Walks the composed node tree, collecting problems instead of stopping at the first."""
+
+    def __init__(self, filename: str) -> None:
+        self.filename = filename
+        self.problems: list[Problem] = []
+        self.warnings: list[str] = []
+
+    def problem(self, node: Node | int | None, key: str, message: str) -> None:
+        line = node if isinstance(node, int) or node is None else node.line
+        self.problems.append(Problem(self.filename, line, key, message))
+
+    def warn(self, node: Node | None, key: str, message: str) -> None:
+        line = f":{node.line}" if node is not None else ""
+        self.warnings.append(f"{self.filename}{line}: {key}: {message}")
+
+    def mapping(self, node: Node, key: str, allowed: dict[str, str] | None,
+                what: str) -> Iterator[tuple[str, Node, Node]]:
+        """Yields (key, key node, value node); reports non-mappings, duplicates, unknown keys."""
+        if not isinstance(node, Mapping):
+            self.problem(node, key, f"expected {what}, found {kind(node)}")
+            return
+        seen: dict[str, int] = {}
+        for knode, vnode in node.value:
+            if not isinstance(knode, Scalar):
+                self.problem(knode, key, "a key must be plain text")
+                continue
+            name = nfc(knode.value.strip())
+            path = f"{key}.{name}" if key else name
+            if self.refused(knode, path, name):
+                continue
+            if name in seen:
+                self.problem(knode, path, f"duplicate key (first at line {seen[name]})")
+                continue
+            seen[name] = knode.line
+            if allowed is not None and name not in allowed:
+                if name in RESERVED:
+                    self.problem(knode, path, RESERVED[name])
+                else:
+                    self.problem(knode, path, f"unknown key; allowed keys are {', '.join(allowed)}")
+                continue
+            yield name, knode, vnode
+
+    def refused(self, node: Node, key: str, value: str, allow: str = "") -> bool:
+        """Reports a control or format character (an ESC, a NUL that PostgreSQL cannot store,
+        a zero-width space that makes two ids look alike); True when there is one."""
+        bad = unsafe_char(value, allow)
+        if bad is None:
+            return False
+        self.problem(node, escape(key), f"contains {describe(bad)}; control and invisible "
+                     "format characters are not allowed here: remove it")
+        return True
+
+    def text(self, node: Node | None, key: str, *, required: bool = False) -> str | None:
+        if node is None or is_null(node):
+            if required:
+                self.problem(node, key, "is required and must not be empty")
+            return None
+        if not isinstance(node, Scalar):
+            self.problem(node, key, f"expected text, found {kind(node)}")
+            return None
+        if self.refused(node, key, node.value, allow="\n\t"):  # both become spaces below
+            return None
+        value = normalize_text(node.value)
+        if not value and required:
+            self.problem(node, key, "must not be empty")
+            return None
+        return value or None
+
+    def text_list(self, node: Node | None, key: str) -> list[tuple[str, Node]]:
+        if node is None or is_null(node):
+            return []
+        if not isinstance(node, Sequence):
+            self.problem(node, key, f"expected a list such as [a, b], found {kind(node)}")
+            return []
+        items = []
+        for item in node.value:
+            value = self.text(item, key)
+            if value is not None:
+                items.append((value, item))
+        return items
+
+
+def read_period(r: Reader, node: Node | None, key: str, *, never: bool = False
+                ) -> Duration | None:
+    """A duration (h, d, w, wd; "never" where ``never``), or None after reporting why not."""
+    raw = r.text(node, key, required=True)
+    if raw is None:
+        return None
+    try:
+        return read_duration(raw, never=never)
+    except DateParseError as err:
+        r.problem(node, key, str(err))
+        return None
+
+
+def is_null(node: Node | None) -> bool:
+    """YAML's null: an empty or ~/null plain scalar (quoted "null" is the text null)."""
+    return isinstance(node, Scalar) and node.is_null
+
+
+def kind(node: Node | None) -> str:
+    if node is None or is_null(node):
+        return "nothing"
+    if isinstance(node, Mapping):
+        return "a mapping"
+    if isinstance(node, Sequence):
+        return "a list"
+    return f'"{escape(node.value)}"'
+
+
+def valid_id(r: Reader, node: Node | int | None, key: str, value: str, what: str) -> bool:
+    if _ID_RE.match(value):
+        return True
+    r.problem(node, key, f'"{value}" is not a valid {what}: use lowercase letters, digits '
+              "and '-'" + suggest_id(value))
+    return False
+
+
+def suggest_id(raw: str) -> str:
+    ascii_text = unicodedata.normalize("NFKD", raw.replace("đ", "d").replace("Đ", "D"))
+    ascii_text = "".join(c for c in ascii_text if not unicodedata.combining(c)).lower()
+    slug = re.sub(r"[^a-z0-9]+", "-", ascii_text).strip("-")
+    return f', e.g. "{slug}"' if slug else ""
+
+
+def read_date(r: Reader, node: Node | None, key: str, which: str) -> date | None:
+    """One day (``which`` is "due" or "start": the last or first day a phrase names)."""
+    raw = r.text(node, key)
+    if raw is None:
+        return None
+    try:
+        return parse_date(raw, kind=which)
+    except DateParseError as err:
+        r.problem(node, key, str(err))
+        return None
+
