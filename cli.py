@@ -96,13 +96,17 @@ def _out(data: Any, as_json: bool, text: str | None = None) -> None:
 
 @app.command()
 def validate(files: Annotated[list[str], typer.Argument(help="Definition files.")],
-             as_json: Json = False) -> None:
+             as_json: Json = False,
+             explain: Annotated[bool, typer.Option(
+                 "--explain", help="Also say what every deadline and clock was read as.")] = False
+             ) -> None:
     """Check definition files; change nothing.
 
-    Example: workflow validate definitions/*.yaml
+    Example: workflow validate --explain definitions/*.yaml
     """
     from workflow.definitions import load_file
     from workflow.errors import DefinitionError, NotFoundError
+    from workflow.views.explain import explain_plan, render_explain
     results, codes = [], set()
     for f in files:
         try:
@@ -113,7 +117,8 @@ def validate(files: Annotated[list[str], typer.Argument(help="Definition files."
             codes.add(err.exit_code)
             continue
         results.append({"file": f, "valid": True, "plan": plan.id, "tasks": len(plan.tasks),
-                        "agencies": len(plan.agencies), "warnings": list(plan.warnings)})
+                        "agencies": len(plan.agencies), "warnings": list(plan.warnings)}
+                       | ({"explain": explain_plan(plan)} if explain else {}))
     if as_json:
         _out(results, True)
     else:
@@ -123,6 +128,8 @@ def validate(files: Annotated[list[str], typer.Argument(help="Definition files."
                 lines.append(f"ok  {r['file']}: plan {r['plan']}, {r['tasks']} tasks, "
                              f"{r['agencies']} agencies")
                 lines += [f"    warning: {w}" for w in r["warnings"]]
+                if explain:
+                    lines.append(render_explain(r["explain"]))
         if lines:
             _out(None, False, "\n".join(lines))
     if codes:
