@@ -3,6 +3,7 @@ period, notify; and the cycle check over the finished tasks."""
 
 from __future__ import annotations
 
+import itertools
 import re
 from datetime import date
 
@@ -204,14 +205,16 @@ def check_cycles(r: Reader, tasks: dict[str, TaskDef]) -> None:
 
 
 def _report_cycle(r: Reader, tasks: dict[str, TaskDef], cycle: list[str]) -> None:
-    first, second = tasks[cycle[0]], cycle[1]
-    if second in first.depends_on:
-        r.problem(first.line, f"tasks.{first.id}.depends_on",
+    first = tasks[cycle[0]]
+    key = "depends_on" if cycle[1] in first.depends_on else "due.after"
+    if all(b in tasks[a].depends_on for a, b in itertools.pairwise(cycle)):
+        r.problem(first.line, f"tasks.{first.id}.{key}",
                   f"dependency cycle: {' → '.join(cycle)}")
         return
-    r.problem(first.line, f"tasks.{first.id}.due.after",
-              f"cycle: {' → '.join(cycle)} (a deadline after a task that waits, through "
-              "depends_on or due.after, for this one); the chain must end")
+    links = [f"{a} depends on {b}" if b in tasks[a].depends_on else
+             f"{a} is due after {b} is approved" for a, b in itertools.pairwise(cycle)]
+    r.problem(first.line, f"tasks.{first.id}.{key}",
+              f"cycle: {' → '.join(cycle)} ({'; '.join(links)}); the chain must end")
 
 
 # --------------------------------------------------------------------------- escalation
