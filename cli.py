@@ -1,7 +1,7 @@
 """The `workflow` command line: parse, call one engine or report function, format, exit.
 
 Errors: one line on stderr (``Error: ...``), details after, a traceback only with --debug.
-Exit codes are SPEC.md's; each error class in workflow.errors carries its own.
+Exit codes are the README's table; each error class in workflow.errors carries its own.
 The workflow package is imported inside commands so that ``--help`` stays fast.
 """
 
@@ -276,13 +276,15 @@ def history(task: Annotated[str | None, typer.Argument(help="Only this task's ev
                 "--format", help="text (default), json, jsonl or csv (UTF-8 with BOM, for "
                                  "Excel).")] = None,
             output: Annotated[str | None, typer.Option(
-                "--output", "-o", help="Write to this file instead of stdout.")] = None,
+                "--output", "-o", help="Write to this file (replaced whole, keeping its mode "
+                                       "and owner; - is stdout) instead of stdout.")] = None,
             plan: Plan = None, db: Db = None, as_json: Json = False) -> None:
     """The moves and escalations, oldest first; filter them, or export them.
 
     Example: workflow history --agency so-tai-chinh --since 2024-04-01 --format csv -o h.csv
     """
     from workflow import history as hist
+    from workflow import outfile
     if as_json and fmt not in (None, "json"):
         _usage(f"--json and --format {fmt} disagree; give one of them")
     fmt = "json" if as_json else (fmt or "text").lower()
@@ -295,9 +297,9 @@ def history(task: Annotated[str | None, typer.Argument(help="Only this task's ev
                            agency=engine.find_agency(conn, p, agency) if agency else None,
                            kinds=event, since=since, until=until)
         sys.stdout.flush()
-        with hist.output(output, sys.stdout.buffer) as out:
+        with outfile.text(output, sys.stdout.buffer) as out:
             count = hist.write(rows, fmt, out)
-    if output:
+    if not outfile.is_stdout(output):
         _err(f"wrote {count} event{'s' * (count != 1)} to {output} ({fmt})")
 
 
@@ -349,7 +351,9 @@ def _move(trigger: str, task: str, actor: str | None, note: str | None, plan: st
 @app.command()
 def start(task: TaskArg, actor: As = None, note: Note = None, plan: Plan = None, db: Db = None,
           as_json: Json = False) -> None:
-    """Start a task (its lead; every dependency approved; not before its start date).
+    """Start a task: assigned → in_progress.
+
+    Who may: the lead. Also required: every dependency approved; not before its start date.
 
     Example: workflow start quyet-toan-2023 --as so-y-te
     """
@@ -367,8 +371,10 @@ def report(task: Annotated[str | None, typer.Argument(
                "--docx", help="Write the periodic progress report (Word).")] = None,
            at: At = None, force: Force = False, plan: Plan = None, db: Db = None,
            as_json: Json = False) -> None:
-    """Report a task done (its lead; a note saying what was done); or, with --html/--docx,
-    write the plan's report: a page with the Gantt chart and the graph, or the Word report.
+    """Report a task done: in_progress → reported.
+
+    Who may: the lead. Also required: a note: what was done. With --html/--docx instead:
+    write the plan's report, a page with the Gantt chart and the graph, or the Word report.
 
     Example: workflow report quyet-toan-2023 --as so-y-te --note "Đã gửi Sở Tài chính"
     Example: workflow report --html tinh-hinh.html --docx bao-cao.docx --at 2024-06-30
@@ -386,7 +392,10 @@ def report(task: Annotated[str | None, typer.Argument(
 @app.command()
 def approve(task: TaskArg, actor: As = None, note: Note = None, plan: Plan = None, db: Db = None,
             as_json: Json = False) -> None:
-    """Approve a reported task (its approver).
+    """Approve a reported task: reported → approved (final).
+
+    Who may: the approver (the task's approver, else the coordinator, else the issuer when
+    the coordinator leads the task). Also required: nothing more.
 
     Example: workflow approve quyet-toan-2023 --as ubnd-tinh
     """
@@ -396,7 +405,9 @@ def approve(task: TaskArg, actor: As = None, note: Note = None, plan: Plan = Non
 @app.command("return")
 def return_(task: TaskArg, actor: As = None, note: Note = None, plan: Plan = None,
             db: Db = None, as_json: Json = False) -> None:
-    """Send a reported task back to in_progress (its approver; a note saying why).
+    """Send a reported task back: reported → in_progress.
+
+    Who may: the approver. Also required: a note: why it is sent back.
 
     Example: workflow return quyet-toan-2023 --as ubnd-tinh --note "Thiếu số liệu"
     """
@@ -406,7 +417,10 @@ def return_(task: TaskArg, actor: As = None, note: Note = None, plan: Plan = Non
 @app.command()
 def block(task: TaskArg, actor: As = None, note: Note = None, plan: Plan = None, db: Db = None,
           as_json: Json = False) -> None:
-    """Report a difficulty that blocks a task (its lead or a supporting agency; a note).
+    """Report a difficulty that blocks a task: assigned, in_progress or reported → blocked.
+
+    Who may: the lead or a supporting agency. Also required: a note: the difficulty. The
+    block escalates at once (see workflow escalations).
 
     Example: workflow block kiem-ke-tai-san --as ttyt-huyen --note "Thiếu biên bản"
     """
@@ -416,7 +430,10 @@ def block(task: TaskArg, actor: As = None, note: Note = None, plan: Plan = None,
 @app.command()
 def unblock(task: TaskArg, actor: As = None, note: Note = None, plan: Plan = None,
             db: Db = None, as_json: Json = False) -> None:
-    """Resolve a block; the task returns to where it was (lead, coordinator or issuer; a note).
+    """Resolve a block: blocked → the state it was blocked from.
+
+    Who may: the lead, the coordinator or the issuer. Also required: a note: how it was
+    resolved.
 
     Example: workflow unblock kiem-ke-tai-san --as so-y-te --note "Đã bổ sung"
     """
@@ -455,11 +472,13 @@ def escalations(plan: Plan = None, db: Db = None, as_json: Json = False) -> None
 
 _EVERY = re.compile(r"^\s*(\d+)\s*([smhdw])\s*$", re.IGNORECASE)
 _UNIT = {"s": "seconds", "m": "minutes", "h": "hours", "d": "days", "w": "weeks"}
+_MAX_EVERY = timedelta(days=366)  # longer is surely a typo; far longer overflows a datetime
 
 
 @app.command()
-def watch(every: Annotated[str, typer.Option("--every", help="How often: 30s, 15m, 1h, 1d.")]
-          = "15m", plan: Plan = None, db: Db = None) -> None:
+def watch(every: Annotated[str, typer.Option(
+              "--every", help="How often: 30s, 15m, 1h, 1d; at most 366d.")] = "15m",
+          plan: Plan = None, db: Db = None) -> None:
     """Run the sweep on a schedule until stopped (SIGINT/SIGTERM).
 
     Example: workflow watch --every 15m
@@ -467,11 +486,19 @@ def watch(every: Annotated[str, typer.Option("--every", help="How often: 30s, 15
     m = _EVERY.match(every)
     if not m or int(m.group(1)) == 0:
         _usage(f"--every {every!r}: write a whole number with s, m, h, d or w, e.g. 15m")
-    interval = timedelta(**{_UNIT[m.group(2).lower()]: int(m.group(1))})
+    try:
+        interval = timedelta(**{_UNIT[m.group(2).lower()]: int(m.group(1))})
+    except OverflowError:
+        interval = _MAX_EVERY * 2
+    if interval > _MAX_EVERY:
+        _usage(f"--every {every!r}: at most a year (366d); e.g. 15m")
+    from workflow.channels import host_config
     from workflow.scheduler import run_every
     store = _store(db)
     engine = _wf()
-    run_every(interval, lambda: engine.sweep(store, plan_id=plan, now=_now()))
+    host_config()  # a broken notify configuration stops watch now (exit 2), not every pass
+    run_every(interval, lambda stop: engine.sweep(store, plan_id=plan, now=_now(), stop=stop),
+              lambda stop: engine.deliver(store, _now(), stop, warn=False))
 
 
 @audit_app.command()
@@ -547,9 +574,8 @@ def db_copy(source: Annotated[str, typer.Option(
 
     Example: workflow db copy --from workflow.db --to postgresql://workflow@db.internal/workflow
     """
-    from workflow.store import Store
-    from workflow.transfer import copy_plans
-    results = copy_plans(Store(source), Store(target, create=True), plans or None)
+    from workflow.transfer import copy_databases
+    results = copy_databases(source, target, plans or None)
     data = [r.as_dict() for r in results]
     text = "\n".join(
         f"copied {r['plan']}: {_n(r['rows'].get('wf_task', 0), 'task')}, "

@@ -60,7 +60,8 @@ class Appender:
             raise NotFoundError(f"no plan {plan_id!r}")
         self.seq, self.hash = head.head_seq, head.head_hash or GENESIS
         self.pending: list[dict[str, Any]] = []
-        self.cache: dict[str, Any] = {}  # per-transaction lookups (e.g. the plan's notify)
+        self.cache: dict[str, Any] = {}  # per-transaction lookups (e.g. agency names)
+        self.deferred: dict[Any, list[dict[str, Any]]] = {}  # table -> rows, with the events
 
     def add(self, *, event: str, at: datetime, task_id: str | None = None,
             from_state: str | None = None, to_state: str | None = None,
@@ -80,7 +81,14 @@ class Appender:
         self.pending.append(row)
         return row
 
+    def defer(self, table, row: dict[str, Any]) -> None:
+        """A row that goes with this transaction's events (an outbox item): one bulk insert."""
+        self.deferred.setdefault(table, []).append(row)
+
     def flush(self) -> None:
+        for table, rows in self.deferred.items():
+            self.conn.execute(table.insert(), rows)
+        self.deferred = {}
         if not self.pending:
             return
         self.conn.execute(EVENT.insert(), self.pending)

@@ -32,6 +32,11 @@ from workflow.planmodel import (
     task_canonical,
 )
 from workflow.plansections import (
+    AGENCY_KEYS,
+    CALENDAR_KEYS,
+    ESCALATION_KEYS,
+    REPEAT_KEYS,
+    UNIT_KEYS,
     WEEKDAYS,
     check_cycles,
     read_agencies,
@@ -42,11 +47,13 @@ from workflow.plansections import (
     read_units,
 )
 from workflow.taskdefs import TASK_KEYS, read_tasks
+from workflow.taskdue import RELATIVE_KEYS
 from workflow.yamlnodes import Mapping, Node, compose
 
-__all__ = ["DEFAULT_AHEAD", "DEFAULT_STALL_AFTER", "DEFAULT_STEP_AFTER", "LEAD_EACH",
-           "PLAN_KEYS", "TASK_KEYS", "WEEKDAYS", "Agency", "Plan", "Repeat", "TaskDef", "Unit",
-           "load_file", "nfc", "parse", "read_text", "task_canonical"]
+__all__ = ["AGENCY_KEYS", "CALENDAR_KEYS", "DEFAULT_AHEAD", "DEFAULT_STALL_AFTER",
+           "DEFAULT_STEP_AFTER", "ESCALATION_KEYS", "LEAD_EACH", "PLAN_KEYS", "RELATIVE_KEYS",
+           "REPEAT_KEYS", "TASK_KEYS", "UNIT_KEYS", "WEEKDAYS", "Agency", "Plan", "Repeat",
+           "TaskDef", "Unit", "load_file", "nfc", "parse", "read_text", "task_canonical"]
 
 MAX_FILE_BYTES = 64 * 1024 * 1024
 
@@ -62,7 +69,7 @@ PLAN_KEYS = {
     "calendar": "the year's swapped days: {days_off: [2/5/2025], working_days: [26/4/2025]}",
     "agencies": "a mapping of agency id to {name: ...}",
     "units": "named lists of units (districts, communes) that tasks may fan out over",
-    "notify": "where escalations are delivered: {command: ..., webhook: ...}",
+    "notify": "the name of a delivery channel the delivering host configures",
     "tasks": "a mapping of task id to its fields",
 }
 

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import difflib
 import json
+import threading
 import unicodedata
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
@@ -18,7 +19,7 @@ from typing import TYPE_CHECKING, Any
 from sqlalchemy import func, select, update
 from sqlalchemy.engine import Connection, Row
 
-from workflow import bulk, clock, delivery, escalation, logs, members
+from workflow import bulk, clock, delivery, escalation, logs, members, transport
 from workflow.audit import Appender, loaded_at, refuse_backwards
 from workflow.errors import ConflictError, MoveRefusedError, NotFoundError, UsageError
 from workflow.machine import Move, fire
@@ -283,8 +284,8 @@ def _commit_move(store: Store, plan: Row, row: Row, m: Move, new_state: str,
         events.flush()
     log.info("task_moved", plan=plan.id, task=row.task_id, trigger=m.trigger, src=row.state,
              dest=new_state, actor=m.actor)
-    if any(a.action == "raised" for a in actions):
-        deliver(store, now)
+    # No delivery here: a move never waits for a receiver. Its escalation is in the outbox
+    # now; the sweep (escalate, watch) delivers it at its next pass.
     return MoveResult(plan.id, row.task_id, m.trigger, row.state, new_state, m.actor,
                       [event], actions)
 
@@ -330,7 +331,11 @@ def _roll_up(conn: Connection, plan: Row, parent: str, now_u: datetime) -> None:
 
 def _raise_changed(conn: Connection, row: Row, m: Move) -> None:
     now_row = conn.execute(select(TASK.c.state, TASK.c.version)
-                           .where(TASK.c.pk == row.pk)).one()
+                           .where(TASK.c.pk == row.pk)).one_or_none()
+    if now_row is None:  # an upgrade of the plan removed the task after the move was judged
+        raise NotFoundError(f"{row.task_id} was removed from plan {row.plan_id} while you "
+                            f"moved it (the plan was upgraded); nothing was written. Check "
+                            f"with: workflow tasks")
     raise ConflictError(f"{row.task_id} changed while you moved it: it was {row.state}, it is "
                         f"now {now_row.state} (another {m.trigger} or move got there first); "
                         f"nothing was written. Check with: workflow show {row.task_id}")
@@ -354,8 +359,10 @@ def _release_dependents(conn: Connection, plan: Row, task_id: str, now_u: dateti
 # --------------------------------------------------------------------------- sweep
 
 
-def sweep(store: Store, *, plan_id: str | None, now: datetime) -> list[escalation.Action]:
-    """One escalation sweep over one plan, or every plan; each plan in its own transaction."""
+def sweep(store: Store, *, plan_id: str | None, now: datetime,
+          stop: threading.Event = transport.NEVER) -> list[escalation.Action]:
+    """One escalation sweep over one plan, or every plan, each plan in its own transaction;
+    then one delivery pass (bounded by its budget; ``stop`` ends it early)."""
     from workflow import recurrence
     with store.read() as conn:
         ids = ([select_plan(conn, plan_id).id] if plan_id else
@@ -379,13 +386,14 @@ def sweep(store: Store, *, plan_id: str | None, now: datetime) -> list[escalatio
     counts = {a: sum(1 for x in actions if x.action == a)
               for a in ("raised", "climbed", "resolved")}
     log.info("sweep_done", plans=len(ids), **counts)
-    deliver(store, now)
+    deliver(store, now, stop)
     return actions
 
 
-def deliver(store: Store, now: datetime) -> None:
-    """Delivers the outbox after the sweep or move committed; a failure is only logged."""
+def deliver(store: Store, now: datetime, stop: threading.Event = transport.NEVER, *,
+            warn: bool = True) -> None:
+    """Delivers the outbox after the sweep committed; a failure is only logged."""
     try:
-        delivery.deliver_pending(store, now)
+        delivery.deliver_pending(store, now, stop=stop, warn=warn)
     except Exception as err:  # the escalations are committed; delivery retries next time
         log.error("delivery_error", error=f"{type(err).__name__}: {err}")

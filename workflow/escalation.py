@@ -17,7 +17,7 @@ from datetime import datetime, timedelta
 from sqlalchemy import and_, select, update
 from sqlalchemy.engine import Connection
 
-from workflow import delivery
+from workflow import outbox
 from workflow.audit import Appender, task_last_at
 from workflow.clock import to_utc
 from workflow.models import EscalationRow, PlanRow, TaskRow
@@ -119,13 +119,10 @@ def _record(log: Appender, task, action: str, level: int, to: str, reason: str,
     event = log.add(event=f"escalation_{action}", at=now, task_id=task.task_id,
                     from_state=task.state, to_state=task.state, escalated_to=to, level=level,
                     reason=reason, note=note or f"{must_act} must act ({reason})")
-    notify = delivery.plan_notify(log.conn, task.plan_id, log.cache)
-    if delivery.targets(notify):  # to the outbox, in this same transaction
-        delivery.enqueue(log.conn, plan_id=task.plan_id, seq=event["seq"], now=now, payload={
-            "plan": task.plan_id, "task": task.task_id, "title": task.title, "action": action,
-            "level": level, "escalated_to": to, "reason": reason, "must_act": must_act,
-            "state": task.state, "due": task.due.isoformat() if task.due else None,
-            "at": to_utc(now).isoformat(), "seq": event["seq"], "notify": notify})
+    # To the outbox in this same transaction, whatever the mover's environment: the host that
+    # delivers decides the channel. Resolutions are not sent (SPEC.md: raises and climbs are).
+    outbox.enqueue(log, task, event=event, action=action, level=level, to=to, reason=reason,
+                   must_act=must_act, now=now)
     return Action(task.task_id, action, level, to, reason, task.plan_id)
 
 

@@ -26,16 +26,12 @@ from __future__ import annotations
 import csv
 import difflib
 import json
-import os
 import re
-import tempfile
 from collections import Counter, defaultdict
 from collections.abc import Iterable, Iterator, Mapping
 from contextlib import contextmanager
 from datetime import date, datetime, timedelta
 from functools import cache
-from io import TextIOWrapper
-from pathlib import Path
 from types import SimpleNamespace
 from typing import IO, Any
 
@@ -47,7 +43,7 @@ from sqlalchemy.schema import CreateIndex, CreateTable
 from workflow import clock, escalation, recurrence, render, reports
 from workflow.audit import utc_text
 from workflow.definitions import nfc
-from workflow.errors import NotFoundError, UsageError, WorkflowError
+from workflow.errors import NotFoundError, UsageError
 from workflow.machine import TRIGGERS
 from workflow.models import DependencyRow, EscalationRow, EventRow, PlanRow, TaskRow
 from workflow.text import escape_lines, json_safe
@@ -659,41 +655,3 @@ def write(rows: Iterable[dict[str, Any]], fmt: str, out: IO[str]) -> int:
         if not n:
             out.write("no events\n")
     return n
-
-
-@contextmanager
-def output(path: str | None, stdout: IO[bytes]) -> Iterator[IO[str]]:
-    """A UTF-8 text stream to ``path``, or to ``stdout`` (binary) when no path is given.
-
-    A file is written under a temporary name and renamed into place when complete, so a
-    failed export never leaves half a file behind.
-    """
-    if path is None:
-        stream = TextIOWrapper(stdout, encoding="utf-8", newline="")
-        try:
-            yield stream
-        finally:
-            try:
-                stream.flush()
-            finally:
-                stream.detach()  # leave the caller's stdout open
-        return
-    target = Path(path).expanduser()
-    if not target.parent.is_dir():
-        raise NotFoundError(f"cannot write {path}: no directory {target.parent}")
-    if target.is_dir():
-        raise UsageError(f"cannot write {path}: it is a directory; name a file in it")
-    try:
-        fd, tmp = tempfile.mkstemp(prefix=f".{target.name}.", dir=target.parent)
-    except OSError as err:
-        raise WorkflowError(f"cannot write {path}: {err.strerror}") from None
-    try:
-        with open(fd, "w", encoding="utf-8", newline="") as stream:
-            yield stream
-        mask = os.umask(0)
-        os.umask(mask)
-        os.chmod(tmp, 0o666 & ~mask)  # as open() would have made it (mkstemp makes 0600)
-        os.replace(tmp, target)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise

@@ -7,6 +7,7 @@ import itertools
 import re
 from datetime import date
 
+from workflow import channels
 from workflow.calendar import CalendarError, read_calendar
 from workflow.dates import DateParseError, Deadline, parse_deadline, parse_duration
 from workflow.defreader import Reader, is_null, read_date, read_period, valid_id
@@ -22,8 +23,6 @@ ESCALATION_KEYS = {
 }
 CALENDAR_KEYS = {"days_off": "extra days off, e.g. [2/5/2025]",
                  "working_days": "weekend days worked, e.g. [26/4/2025]"}
-NOTIFY_KEYS = {"command": "a command that gets each escalation as JSON on stdin",
-               "webhook": "an http(s) URL that gets each escalation as a JSON POST"}
 UNIT_KEYS = {"name": "the unit's name", "agency": "the agency that acts for the unit"}
 REPEAT_KEYS = {
     "weekly": "a weekday: monday … sunday, or thứ 2 … thứ 7, chủ nhật",
@@ -294,12 +293,21 @@ def read_plan_period(r: Reader, node: Node) -> Deadline | None:
 
 
 def read_notify(r: Reader, node: Node) -> dict[str, str]:
-    notify: dict[str, str] = {}
-    for name, _k, vnode in r.mapping(node, "notify", NOTIFY_KEYS,
-                                     "a mapping such as {command: ..., webhook: ...}"):
-        target = r.text(vnode, f"notify.{name}", required=True)
-        if name == "webhook" and target and not re.match(r"^https?://", target):
-            r.problem(vnode, "notify.webhook", f'"{target}" is not an http(s) URL')
-        elif target:
-            notify[name] = target
-    return notify
+    """``notify: NAME`` or ``{channel: NAME}``. A plan only names a channel: what runs and
+    which URL is called are the delivering host's configuration, never the plan's."""
+    name, where = None, node
+    if isinstance(node, Mapping):
+        for key, knode, vnode in r.mapping(node, "notify", None, "a channel name"):
+            if key == "channel":
+                name, where = r.text(vnode, "notify.channel", required=True), vnode
+            else:
+                r.problem(knode, f"notify.{key}", "a plan cannot say what runs or which URL is "
+                          f"called; channels are configured {channels.CONFIGURED_BY}; name "
+                          "one, e.g. notify: zalo-so-y-te")
+    else:
+        name = r.text(node, "notify", required=True)
+    if name and not channels.NAME_RE.match(name):
+        r.problem(where, "notify", f'"{name}" is not a channel name (lowercase letters, digits '
+                  f"and '-'); channels are configured {channels.CONFIGURED_BY}")
+        return {}
+    return {"channel": name} if name else {}

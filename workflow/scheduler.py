@@ -1,33 +1,42 @@
 """Runs the escalation sweep on a schedule. The only module that imports APScheduler.
 
-One job, coalesced (a backlog of missed runs becomes one run), never overlapping itself, first
-run at start-up. A sweep that fails is logged and the schedule goes on. SIGINT/SIGTERM stop
-the scheduler cleanly; the sweep in progress, one transaction, either commits or rolls back.
+Two jobs on one worker thread, so they never overlap: the sweep (every ``every``, first run at
+start-up; it delivers what it raised, one digest per recipient) and, between sweeps, a delivery
+pass every ``DELIVER_EVERY`` so that a block raised by a move goes out within seconds rather
+than at the next sweep. Missed runs coalesce. A job that fails is logged and the schedule goes
+on. SIGINT/SIGTERM stop the scheduler and set the ``stop`` event the jobs were given: a delivery
+in progress gives up at once (its rows stay pending), the sweep's transaction commits or rolls
+back, and the process exits within seconds.
 """
 
 from __future__ import annotations
 
 import signal
+import threading
 import time
 from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 
+from apscheduler.executors.pool import ThreadPoolExecutor
 from apscheduler.schedulers.blocking import BlockingScheduler
 from apscheduler.triggers.interval import IntervalTrigger
 
 from workflow import logs
 
 log = logs.get_logger("workflow.watch")
+DELIVER_EVERY = timedelta(seconds=5)
 
 
-def run_every(every: timedelta, sweep: Callable[[], list]) -> int:
+def run_every(every: timedelta, sweep: Callable[[threading.Event], list],
+              deliver: Callable[[threading.Event], object] | None = None) -> int:
     """Blocks until SIGINT/SIGTERM; returns the number of sweeps run."""
     runs: dict[str, int] = {"count": 0, "stopping": 0}
+    stopping = threading.Event()
 
     def job() -> None:
         started = time.perf_counter()
         try:
-            actions = sweep()
+            actions = sweep(stopping)
         except Exception as err:  # a failed sweep must not stop the schedule
             log.error("sweep_failed", error=f"{type(err).__name__}: {err}",
                       seconds=round(time.perf_counter() - started, 3))
@@ -39,10 +48,21 @@ def run_every(every: timedelta, sweep: Callable[[], list]) -> int:
         log.info("sweep_ran", seconds=round(time.perf_counter() - started, 3), **counts,
                  tasks=sorted({f"{x.plan}/{x.task}" for x in actions})[:20])
 
-    scheduler = BlockingScheduler(timezone=UTC)
+    def deliver_job() -> None:
+        try:
+            deliver(stopping)  # type: ignore[misc]
+        except Exception as err:  # a failed delivery must not stop the schedule
+            log.error("delivery_job_failed", error=f"{type(err).__name__}: {err}")
+
+    # One worker: a delivery pass never runs beside the sweep (it would split its digests).
+    scheduler = BlockingScheduler(timezone=UTC, executors={"default": ThreadPoolExecutor(1)})
     scheduler.add_job(job, IntervalTrigger(seconds=every.total_seconds(), timezone=UTC),
                       id="sweep", coalesce=True, max_instances=1, misfire_grace_time=None,
                       next_run_time=datetime.now(UTC))
+    if deliver is not None and every > DELIVER_EVERY:
+        scheduler.add_job(deliver_job, IntervalTrigger(
+            seconds=DELIVER_EVERY.total_seconds(), timezone=UTC), id="deliver",
+            coalesce=True, max_instances=1, misfire_grace_time=None)
 
     def stop(signum, _frame) -> None:
         # Only the first signal acts. A second one while stopping (an impatient Ctrl-C, a
@@ -51,6 +71,7 @@ def run_every(every: timedelta, sweep: Callable[[], list]) -> int:
         if runs["stopping"]:
             return
         runs["stopping"] = 1
+        stopping.set()
         log.info("watch_stopping", signal=signal.Signals(signum).name)
         if scheduler.running:
             scheduler.shutdown(wait=False)

@@ -24,6 +24,7 @@ import weakref
 from collections.abc import Iterator
 from contextlib import contextmanager, suppress
 from pathlib import Path
+from urllib.parse import quote
 
 from sqlalchemy import create_engine, event, text
 from sqlalchemy.engine import URL, Connection, Engine, make_url
@@ -31,7 +32,6 @@ from sqlalchemy.exc import (
     ArgumentError,
     DBAPIError,
     IntegrityError,
-    NoSuchModuleError,
     SQLAlchemyError,
 )
 from sqlalchemy.pool import NullPool, QueuePool
@@ -55,6 +55,9 @@ _PG_CONFLICT = {"40001": "another process changed the same rows at the same mome
                 "40P01": "this change and another one waited for each other (a deadlock)"}
 # ... and "waited too long for a lock".
 _PG_BUSY = {"55P03", "57014"}
+# The databases (and their drivers) workflow is built and tested for; anything else, even a
+# URL SQLAlchemy knows (mysql://), is a command-line error, not a failure to connect.
+_DRIVERS = {"sqlite": ("", "pysqlite"), "postgresql": ("psycopg",)}
 
 
 def database_url(value: str | None) -> URL:
@@ -67,10 +70,16 @@ def database_url(value: str | None) -> URL:
         # psycopg 3 is the driver we ship; SQLAlchemy's bare scheme means psycopg2.
         value = "postgresql+psycopg://" + value.split("://", 1)[1]
     try:
-        return make_url(value)
+        url = make_url(value)
     except ArgumentError:
         raise UsageError(f"cannot read database URL {value!r}; give a file path or a "
                          "URL such as postgresql+psycopg://user@host/db") from None
+    backend, _, driver = url.drivername.partition("+")
+    if driver not in _DRIVERS.get(backend, ()):
+        raise UsageError(f"workflow does not work with {url.drivername!r} databases (--db "
+                         f"{url.render_as_string(hide_password=True)}); give a SQLite file "
+                         "path (or sqlite:///FILE) or postgresql://user@host/db")
+    return url
 
 
 def busy_timeout() -> float:
@@ -102,23 +111,14 @@ class Store:
         self.dialect = parsed.get_backend_name()
         self.display = (parsed.database or ":memory:" if self.dialect == "sqlite"
                         else parsed.render_as_string(hide_password=True))
+        # Set for a SQLite file: whether it is opened read-only, and what this Store created
+        # (the file and its folders), which ``discard`` removes again.
+        self.read_only = False
+        self.created: list[Path] = []
         if self.dialect == "sqlite" and parsed.database not in (None, "", ":memory:"):
-            path = Path(parsed.database)
-            if path.is_dir():
-                raise NotFoundError(f"{path} is a directory, not a database; give a file such "
-                                    "as workflow.db")
-            if not (create or upgrade) and not path.exists():
-                raise NotFoundError(f"no database at {path}; load a plan first: "
-                                    "workflow load FILE (or point --db / WORKFLOW_DB at it)")
-            if not path.exists() and upgrade and not create:
-                raise NotFoundError(f"no database at {path}; nothing to upgrade")
-            if create:
-                path.parent.mkdir(parents=True, exist_ok=True)
+            self._open_file(Path(parsed.database), create, upgrade)
         try:
             self.engine = self._make_engine(parsed)
-        except NoSuchModuleError:
-            raise UsageError(f"unknown kind of database {parsed.drivername!r} in --db; give a "
-                             "file path, sqlite:///FILE or postgresql://user@host/db") from None
         except (ImportError, SQLAlchemyError) as err:
             raise StoreError(f"cannot use database {self.display}: {err}") from None
         self._person: str | None = None
@@ -127,6 +127,49 @@ class Store:
         self.migrated: tuple[schema.State, schema.State] | None = None
         with self._translate():
             self._ensure_schema(create, upgrade)
+
+    def _open_file(self, path: Path, create: bool, upgrade: bool) -> None:
+        if path.is_dir():
+            raise NotFoundError(f"{path} is a directory, not a database; give a file such "
+                                "as workflow.db")
+        if path.exists():
+            # A file we may not write, or in a folder where SQLite cannot make its -wal and
+            # -shm files (an archive on a read-only mount, a 0444 copy) is opened read-only:
+            # reading commands work, a change is refused with one line.
+            self.read_only = not _writable(path)
+            return
+        if not (create or upgrade):
+            raise NotFoundError(f"no database at {path}; load a plan first: "
+                                "workflow load FILE (or point --db / WORKFLOW_DB at it)")
+        if not create:
+            raise NotFoundError(f"no database at {path}; nothing to upgrade")
+        missing = [d for d in (path.parent, *path.parent.parents) if not d.exists()]
+        path.parent.mkdir(parents=True, exist_ok=True)
+        self.created = [path, *missing]  # the file first, then its folders, innermost first
+
+    def discard(self) -> None:
+        """Closes the database, and removes the SQLite file (and folders) this Store created
+        while it holds no plan: a failed ``db copy`` into a new file leaves nothing behind.
+        A file that holds a plan (another process wrote into it meanwhile) is kept."""
+        if self.created and self._holds_plans():
+            self.created = []
+        self.engine.dispose()
+        if not self.created:
+            return
+        file, *folders = self.created
+        for suffix in ("", "-wal", "-shm", "-journal"):
+            Path(f"{file}{suffix}").unlink(missing_ok=True)
+        for folder in folders:
+            with suppress(OSError):
+                folder.rmdir()
+        self.created = []
+
+    def _holds_plans(self) -> bool:
+        try:
+            with self.read() as conn:
+                return conn.execute(text("SELECT 1 FROM wf_plan LIMIT 1")).first() is not None
+        except WorkflowError:  # no schema, or unreadable: nothing of value in it
+            return False
 
     def _make_engine(self, parsed) -> Engine:
         timeout = self.busy_timeout
@@ -152,15 +195,19 @@ class Store:
             return engine
         if self.dialect != "sqlite":
             return create_engine(parsed, poolclass=NullPool)
+        if self.read_only:
+            parsed = _read_only_url(parsed)
         engine = create_engine(parsed, connect_args={"timeout": timeout})
+        read_only = self.read_only
 
         @event.listens_for(engine, "connect")
         def _on_connect(dbapi_conn, _record) -> None:
             dbapi_conn.isolation_level = None  # we issue BEGIN ourselves (below)
             cur = dbapi_conn.cursor()
             cur.execute(f"PRAGMA busy_timeout={int(timeout * 1000)}")
-            cur.execute("PRAGMA journal_mode=WAL")
-            cur.execute("PRAGMA synchronous=FULL")
+            if not read_only:
+                cur.execute("PRAGMA journal_mode=WAL")
+                cur.execute("PRAGMA synchronous=FULL")
             cur.execute("PRAGMA foreign_keys=ON")
             cur.close()
 
@@ -203,6 +250,10 @@ class Store:
             if code in _PG_BUSY or (self.dialect == "sqlite" and (
                     "locked" in msg or "busy" in msg)):
                 raise self._busy() from None
+            if self.dialect == "sqlite" and "readonly" in msg:
+                raise StoreError(f"the database {self.display} is read-only (its file or its "
+                                 "folder cannot be written): reading works, changes do not; "
+                                 "nothing was written") from None
             if self.dialect == "sqlite" and "not a database" in msg:
                 raise NotFoundError(f"{self.display} is not a workflow database (SQLite: {msg});"
                                     " point --db / WORKFLOW_DB at one") from None
@@ -289,6 +340,30 @@ class Store:
 
 
 _SERVER_CURSORS = "workflow_server_cursors"
+
+
+def _writable(path: Path) -> bool:
+    """Whether SQLite can write the database: the file, and its -wal and -shm files, which it
+    makes beside the file when the folder lets it (else they must be there, writable)."""
+    if not os.access(path, os.W_OK):
+        return False
+    return os.access(path.parent, os.W_OK) or all(
+        os.access(f"{path}{suffix}", os.W_OK) for suffix in ("-wal", "-shm"))
+
+
+def _read_only_url(url: URL) -> URL:
+    """A SQLite URI that opens the file read-only.
+
+    A database in WAL mode needs its -shm file, which a reader makes when it may write the
+    folder. Where it may not and no -wal file exists (so no connection has the file open in WAL
+    mode), the file is opened as immutable, which needs neither; a -wal file left there holds
+    committed moves, so it is read (through ``mode=ro``) rather than ignored.
+    """
+    path = Path(url.database or "")
+    query = {"mode": "ro", "uri": "true"}
+    if not os.access(path.parent, os.W_OK) and not Path(f"{path}-wal").exists():
+        query["immutable"] = "1"
+    return URL.create("sqlite", database="file:" + quote(str(path)), query=query)
 
 
 @contextmanager

@@ -55,6 +55,23 @@ def _surrogate(table: Table):
     return None
 
 
+def copy_databases(source: str, target: str,
+                   plan_ids: list[str] | None = None) -> list[Copied]:
+    """``workflow db copy``: the target is created if it is a new SQLite file, and removed
+    again if the copy fails, so a failed copy leaves no empty database behind."""
+    from_store = Store(source)
+    to_store = Store(target, create=True)
+    try:
+        results = copy_plans(from_store, to_store, plan_ids)
+    except BaseException:
+        to_store.discard()
+        raise
+    finally:
+        from_store.dispose()
+    to_store.dispose()
+    return results
+
+
 def copy_plans(source: Store, target: Store, plan_ids: list[str] | None = None) -> list[Copied]:
     if source.url == target.url:
         raise UsageError("--from and --to are the same database; give two different ones")

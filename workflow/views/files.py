@@ -4,12 +4,12 @@ into place when complete. Operating-system errors become ours here, once."""
 from __future__ import annotations
 
 import os
-import tempfile
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 from typing import IO
 
+from workflow import outfile
 from workflow.errors import ConflictError, NotFoundError, UsageError
 
 
@@ -35,21 +35,7 @@ def check_target(path: str, suffixes: tuple[str, ...], *, force: bool) -> Path:
 
 @contextmanager
 def atomic(target: Path) -> Iterator[IO[bytes]]:
-    """A binary stream whose content replaces ``target`` only when the block completes."""
-    try:
-        fd, tmp = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".part", dir=target.parent)
-    except OSError as err:
-        raise NotFoundError(f"cannot write {target}: {err.strerror}") from None
-    try:
-        with open(fd, "wb") as stream:
-            yield stream
-        mask = os.umask(0)
-        os.umask(mask)
-        os.chmod(tmp, 0o666 & ~mask)  # as open() would have made it (mkstemp makes 0600)
-        os.replace(tmp, target)
-    except OSError as err:
-        Path(tmp).unlink(missing_ok=True)
-        raise NotFoundError(f"cannot write {target}: {err.strerror}") from None
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
+    """A binary stream whose content replaces ``target`` only when the block completes
+    (through ``workflow.outfile``, the one place that writes files)."""
+    with outfile.binary(str(target), None) as stream:  # type: ignore[arg-type]: never stdout
+        yield stream

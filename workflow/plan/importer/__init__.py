@@ -7,13 +7,12 @@ the provinces use (``layout``), declares each agency once (``agencies``), reads 
 
 from __future__ import annotations
 
-import os
 import re
-import tempfile
 from collections import Counter
 from pathlib import Path
 
-from workflow.errors import DocumentError, NotFoundError, UsageError
+from workflow import outfile
+from workflow.errors import DocumentError
 from workflow.plan.importer.agencies import Registry
 from workflow.plan.importer.blocks import Para
 from workflow.plan.importer.draft import Draft, make_tasks
@@ -98,21 +97,6 @@ def _known(registry: Registry, name: str) -> str:
 
 
 def write_output(path: str | Path, text: str) -> None:
-    """Writes the whole file or nothing: a temporary file beside it, then a rename."""
-    target = Path(path)
-    try:
-        fd, tmp = tempfile.mkstemp(prefix=f".{target.name}.", dir=target.parent or ".")
-    except FileNotFoundError:
-        raise NotFoundError(f"{target.parent}: no such directory for --output") from None
-    except OSError as err:
-        raise UsageError(f"{target}: cannot write there: {err.strerror}") from None
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8") as f:
-            f.write(text)
-        os.replace(tmp, target)
-    except OSError as err:
-        Path(tmp).unlink(missing_ok=True)
-        raise UsageError(f"{target}: cannot write there: {err.strerror}") from None
-
-
-
+    """Writes the whole file or nothing (``workflow.outfile``: a temporary file, a rename)."""
+    with outfile.text(str(path), None) as out:  # type: ignore[arg-type]: a path, never stdout
+        out.write(text)
