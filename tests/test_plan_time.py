@@ -10,7 +10,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from tests.conftest import DEFINITIONS, write_plan
-from workflow.calendar import relative_due
+from workflow.calendar import CalendarError, WorkingCalendar, relative_due
 from workflow.dates import Duration, parse_deadline
 from workflow.definitions import parse
 from workflow.errors import DefinitionError
@@ -249,3 +249,11 @@ def test_unreadable_phrase_through_the_cli_is_one_error_line_with_file_and_line(
     first = r.err.splitlines()[0]
     assert first.startswith(f'Error: {path}:10: tasks.b.due: cannot read "sớm" as a date')
     assert "Thường xuyên" in first
+
+
+def test_working_days_back_to_the_calendars_first_years():
+    # found by Hypothesis: 254 working days before 1/1/1998 stay inside the calendar (1995-)
+    cal = WorkingCalendar()
+    assert cal.add(date(1998, 1, 1), -254) == date(1996, 12, 31)
+    with pytest.raises(CalendarError):
+        WorkingCalendar().add(date(1996, 1, 1), -600)

@@ -73,8 +73,11 @@ class WorkingCalendar:
             k = self._prefix[i + 1] + n - 1 if n > 0 else self._prefix[i] + n
             if 0 <= k < len(self._working):
                 return Date.fromordinal(self._working[k])
+            # cover far enough at once, but never past the calendar's ends: only a count that
+            # needs more than the whole calendar is refused
             year = self._hi + 1 + n // 200 if n > 0 else self._lo - 1 + n // 200
-            if not _FIRST_YEAR <= year <= _LAST_YEAR:
+            year = min(max(year, _FIRST_YEAR), _LAST_YEAR)
+            if (n > 0 and self._hi >= _LAST_YEAR) or (n < 0 and self._lo <= _FIRST_YEAR):
                 raise CalendarError(f"{n} working days from {_dmy(day)} leave the calendar "
                                     f"({_FIRST_YEAR}–{_LAST_YEAR})")
             self._cover(year)
