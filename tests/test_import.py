@@ -6,6 +6,7 @@ the expected drafts (tests/data/import/expected) were read line by line against 
 
 from __future__ import annotations
 
+import csv
 import json
 import zipfile
 from pathlib import Path
@@ -61,6 +62,12 @@ def test_round_trip_import_validate_load_tasks(source, run, tmp_path):
         due = parse_deadline(want["due"]).due if want["due"] else None
         assert (t["lead"], t["support"], t["due"]) == (
             lead, want["support"], due.isoformat() if due else None)
+    # ... and out again as the phụ lục: one row per task, in the document's order
+    sheet = tmp_path / f"{source.stem}.csv"
+    run.ok("export", "--output", sheet)
+    rows = list(csv.reader(sheet.read_text(encoding="utf-8-sig").splitlines()))
+    titles = {t["title"] for t in tasks}
+    assert len(rows) > len(tasks) and titles <= {cell for row in rows for cell in row}
 
 
 def _same_plan(a: dict, b: dict, *, header: bool = True) -> None:

@@ -175,9 +175,14 @@ def _agency_ref(r: Reader, index: AgencyIndex, agencies: dict[str, Agency]):
             return found
         if several:
             r.problem(node, key, f'"{raw}" names more than one agency: '
-                      f"{', '.join(sorted(several))}; use the id")
+                      f"{index.describe(sorted(several))}; use the id")
         else:
-            r.problem(node, key, f'unknown agency "{raw}"; known: {", ".join(agencies) or "none"}')
+            r.problem(node, key, f'unknown agency "{raw}"; {unknown_hint(raw)}')
         return None
+
+    def unknown_hint(raw: str) -> str:
+        close = index.closest(raw)
+        return (f"did you mean {index.describe(close)}?" if close
+                else f'known: {", ".join(agencies) or "none"}')
 
     return agency_ref

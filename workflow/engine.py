@@ -24,7 +24,7 @@ from workflow.audit import Appender, loaded_at, refuse_backwards
 from workflow.errors import ConflictError, MoveRefusedError, NotFoundError, UsageError
 from workflow.machine import Move, fire
 from workflow.models import PLAN_ROW, AgencyRow, DependencyRow, PlanRow, TaskRow, UnitRow
-from workflow.names import AgencyIndex
+from workflow.names import cached_index, numbering
 from workflow.store import Store
 from workflow.text import control_char, describe
 
@@ -62,39 +62,54 @@ def select_plan(conn: Connection, plan_id: str | None) -> Row:
 
 
 def find_task(conn: Connection, plan: Row, ref: str) -> Row:
-    """A task by id, or by the document's numbering (``ref``) when that is unique."""
+    """A task by id (in any case), or by the document's numbering (``ref``: "1", "1." and "1)"
+    alike) when that names one task; ``REF/UNIT`` is the instance for UNIT of the task ``REF``
+    numbers (``1/phu-quoc``)."""
     ref = nfc(ref.strip())
-    row = conn.execute(select(TASK).where(TASK.c.plan_id == plan.id,
-                                          TASK.c.task_id == ref)).one_or_none()
+    row = _task_by_id(conn, plan, ref) or _task_by_ref(conn, plan, ref)
+    if row is None and "/" in ref:
+        numbered, unit = ref.rsplit("/", 1)
+        group = _task_by_ref(conn, plan, numbered)
+        if group is not None:
+            row = _task_by_id(conn, plan, f"{group.task_id}/{unit.strip()}")
     if row is not None:
         return row
-    # A fanned-out task's instances share its ref: the ref names the task (its group).
-    by_ref = conn.execute(select(TASK).where(TASK.c.plan_id == plan.id, TASK.c.ref == ref,
-                                             TASK.c.kind != "instance").limit(2)).all()
-    if len(by_ref) == 1:
-        return by_ref[0]
     ids = conn.execute(select(TASK.c.task_id).where(TASK.c.plan_id == plan.id)
                        .limit(20000)).scalars().all()
-    close = difflib.get_close_matches(ref, ids, n=3, cutoff=0.6)
+    close = difflib.get_close_matches(ref.lower(), ids, n=3, cutoff=0.6)
     hint = f"; did you mean {', '.join(close)}?" if close else "; list them with workflow tasks"
     raise NotFoundError(f"no task {ref!r} in plan {plan.id}{hint}")
 
 
+def _task_by_id(conn: Connection, plan: Row, task_id: str) -> Row | None:
+    rows = {r.task_id: r for r in conn.execute(select(TASK).where(  # ids are lower case
+        TASK.c.plan_id == plan.id, TASK.c.task_id.in_({task_id, task_id.lower()})))}
+    return rows.get(task_id) or rows.get(task_id.lower())
+
+
+def _task_by_ref(conn: Connection, plan: Row, ref: str) -> Row | None:
+    """The task the document numbers ``ref`` (its group, not its instances, which share the
+    ref), or None; several tasks numbered alike are refused, naming them."""
+    rows = conn.execute(select(TASK).where(
+        TASK.c.plan_id == plan.id, TASK.c.ref.in_(numbering(ref)),
+        TASK.c.kind != "instance").order_by(TASK.c.position).limit(6)).all()
+    if len(rows) > 1:
+        shown = ", ".join(r.task_id for r in rows[:5]) + (", ..." if len(rows) > 5 else "")
+        raise UsageError(f"{ref!r} numbers several tasks of plan {plan.id} ({shown}); "
+                         "give the task id")
+    return rows[0] if rows else None
+
+
 def find_agency(conn: Connection, plan: Row, ref: str) -> str:
-    """An agency by id, name or alias, written in any Unicode form or case."""
+    """An agency by id, name or alias, written as people write them (workflow.names)."""
     exact = conn.execute(select(AGENCY.c.id).where(  # the usual case: the id as it is
         AGENCY.c.plan_id == plan.id, AGENCY.c.id == ref)).scalar_one_or_none()
     if exact is not None:
         return exact
-    rows = conn.execute(select(AGENCY).where(AGENCY.c.plan_id == plan.id)).all()
-    found, several = AgencyIndex((r.id, r.name, json.loads(r.aliases)) for r in rows).lookup(ref)
-    if found is not None:
-        return found
-    if several:
-        raise UsageError(f"{ref!r} names several agencies ({', '.join(sorted(several))}); "
-                         "use the id")
-    raise NotFoundError(f"no agency {ref!r} in plan {plan.id}; agencies: "
-                        f"{', '.join(r.id for r in rows)}")
+    index = cached_index((plan.id, plan.digest), lambda: (  # agencies change with the digest
+        (r.id, r.name, json.loads(r.aliases)) for r in conn.execute(
+            select(AGENCY).where(AGENCY.c.plan_id == plan.id).order_by(AGENCY.c.id))))
+    return index.resolve(ref, f"plan {plan.id}")
 
 
 # --------------------------------------------------------------------------- timing

@@ -45,9 +45,11 @@ from workflow.audit import utc_text
 from workflow.definitions import nfc
 from workflow.errors import NotFoundError, UsageError
 from workflow.machine import TRIGGERS
-from workflow.models import DependencyRow, EscalationRow, EventRow, PlanRow, TaskRow
+from workflow.models import AgencyRow, DependencyRow, EscalationRow, EventRow, PlanRow, TaskRow
+from workflow.names import numbering
 from workflow.text import escape_lines, json_safe
 
+AGENCY = AgencyRow.__table__
 PLAN, TASK, EVENT, DEP, ESC = (PlanRow.__table__, TaskRow.__table__, EventRow.__table__,
                               DependencyRow.__table__, EscalationRow.__table__)
 ESCALATION_EVENTS = ("escalation_raised", "escalation_climbed", "escalation_resolved")
@@ -473,7 +475,7 @@ def _memory() -> tuple[Engine, tuple[str, ...]]:
     each connection is a new, empty in-memory database (NullPool), created from this DDL."""
     mem = create_engine("sqlite://", poolclass=NullPool)
     ddl = []
-    for table in (PLAN, TASK, DEP, ESC, EVENT):
+    for table in (PLAN, AGENCY, TASK, DEP, ESC, EVENT):
         ddl.append(str(CreateTable(table).compile(dialect=mem.dialect)))
         ddl += [str(CreateIndex(i).compile(dialect=mem.dialect)) for i in table.indexes]
     return mem, tuple(ddl)
@@ -489,6 +491,9 @@ def _materialized(conn: Connection, plan: Row, replay: Replay,
         if conn.dialect.name != "sqlite":  # LIKE compares as the source database does
             mem.exec_driver_sql("PRAGMA case_sensitive_like = ON")
         mem.execute(PLAN.insert().values(**{"definition": "{}", **plan._mapping}))
+        agencies = conn.execute(select(AGENCY).where(AGENCY.c.plan_id == plan.id)).all()
+        if agencies:  # today's names, shown beside the ids
+            mem.execute(AGENCY.insert(), [dict(a._mapping) for a in agencies])
         rows = [{**t, "plan_id": plan.id} for t in replay.tasks.values()]
         if rows:
             mem.execute(TASK.insert(), rows)
@@ -555,14 +560,23 @@ def summary_at(conn: Connection, plan: Row, at: str | datetime | date, now: date
 
 
 def _find(replay: Replay, plan: Row, ref: str, at_u: datetime) -> _Task:
-    """A task by id, or by the document's numbering (``ref``): the task itself rather than its
-    instances when they share it."""
-    if ref in replay.tasks:
-        return replay.tasks[ref]
-    hits = [t for t in replay.tasks.values() if t.get("ref") == ref]
+    """A task by id (any case), or by the document's numbering (``ref``): the task itself rather
+    than its instances when they share it; ``REF/UNIT`` its instance for UNIT (as
+    ``engine.find_task``)."""
+    for task_id in (ref, ref.lower()):
+        if task_id in replay.tasks:
+            return replay.tasks[task_id]
+    hits = [t for t in replay.tasks.values() if t.get("ref") in numbering(ref)]
     top = [t for t in hits if t.get("kind") != "instance"]
     if len(hits) == 1 or len(top) == 1:
         return (top or hits)[0]
+    if not hits and "/" in ref:
+        head, unit = ref.rsplit("/", 1)
+        groups = [t for t in replay.tasks.values()
+                  if t.get("ref") in numbering(head) and t.get("kind") != "instance"]
+        instance = f"{groups[0].task_id}/{unit.strip().lower()}" if len(groups) == 1 else ""
+        if instance in replay.tasks:
+            return replay.tasks[instance]
     when = clock.local(at_u, plan.timezone).isoformat(timespec="minutes")
     if hits:
         raise NotFoundError(f"{ref!r} numbers several tasks of plan {plan.id} at {when} "

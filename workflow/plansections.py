@@ -11,7 +11,7 @@ from workflow import channels
 from workflow.calendar import CalendarError, read_calendar
 from workflow.dates import DateParseError, Deadline, parse_deadline, parse_duration
 from workflow.defreader import Reader, is_null, read_date, read_period, valid_id
-from workflow.names import AgencyIndex, exact
+from workflow.names import AgencyIndex, exact, spelled
 from workflow.planmodel import DEFAULT_AHEAD, Agency, Repeat, TaskDef, Unit
 from workflow.yamlnodes import Mapping, Node, Scalar
 
@@ -69,16 +69,22 @@ def read_agencies(r: Reader, node: Node) -> dict[str, Agency]:
 def _check_shared_names(r: Reader, words: dict[str, list[tuple[str | None, Node, str]]]
                         ) -> None:
     """An id, name or alias naming two agencies is an error naming both lines: a reference
-    to it would otherwise pick one of them without a word."""
+    to it would otherwise pick one of them without a word. Names and aliases are also compared
+    spelled one way ("UBND tỉnh" = "Ủy ban nhân dân tỉnh", "Tài chánh" = "Tài chính")."""
     first: dict[str, tuple[str, Node, str]] = {}
     for agency_id, entries in words.items():
         for word, node, key in entries:
             if not word:
                 continue
-            seen = first.setdefault(exact(word), (agency_id, node, key))
-            if seen[0] != agency_id:
-                r.problem(node, key, f'"{word}" also names agency "{seen[0]}" ({seen[2]}, line '
-                          f"{seen[1].line}); an id, name or alias may name one agency only")
+            keys = [exact(word)] if key == f"agencies.{agency_id}" else [
+                exact(word), "spelled: " + spelled(word)]
+            for k in keys:
+                seen = first.setdefault(k, (agency_id, node, key))
+                if seen[0] != agency_id:
+                    r.problem(node, key, f'"{word}" also names agency "{seen[0]}" ({seen[2]}, '
+                              f"line {seen[1].line}); an id, name or alias may name one agency "
+                              "only")
+                    break
 
 
 def read_units(r: Reader, node: Node, agencies: dict[str, Agency],

@@ -22,11 +22,14 @@ def wrap(text: str | None, indent: str = "    ", width: int = WIDTH) -> list[str
                          break_long_words=True, break_on_hyphens=False)
 
 
-def lead_text(t: dict[str, Any]) -> str:
-    """A group whose units each lead their own instance has no one lead: say so."""
+def lead_text(t: dict[str, Any], named: bool = False) -> str:
+    """A group whose units each lead their own instance has no one lead: say so. ``named``:
+    each lead's name beside its id."""
     lead = t["lead"]
     if t.get("kind") == "group" and lead == LEAD_EACH:
         return "each unit"
+    if named:
+        return _named(lead, t.get("lead_name"))
     return ", ".join(lead) if isinstance(lead, list) else lead
 
 
@@ -57,19 +60,33 @@ def task_table(tasks: list[dict[str, Any]]) -> str:
     return "\n".join(lines)
 
 
+def _named(agency: str | list[str], name: str | list[str | None] | None) -> str:
+    """``so-y-te (Sở Y tế)``; joint leads joined by ", "."""
+    if isinstance(agency, list):
+        names = name if isinstance(name, list) else [None] * len(agency)
+        return ", ".join(_named(a, n) for a, n in zip(agency, names, strict=True))
+    return f"{agency} ({name})" if name and name != agency else agency
+
+
 def task_view(t: dict[str, Any]) -> str:
     lines = [f"{t['id']}  [{t['state']}]  plan {t['plan']}"]
     lines.extend(wrap(t["title"], indent="  "))
     rows = [
         ("ref", t.get("ref")),
-        ("lead", lead_text(t)),
-        ("support", ", ".join(t["support"]) or "-"),
-        ("approver", t["approver"]),
+        ("lead", lead_text(t, named=True)),
+        ("support", ", ".join(_named(a, n) for a, n in zip(
+            t["support"], t.get("support_names") or [None] * len(t["support"]), strict=True))
+         or "-"),
+        ("approver", _named(t["approver"], t.get("approver_name"))),
         ("due", (t["due"] or "-") + ("  (OVERDUE)" if t["overdue"] else "")),
         ("start", t.get("start")),
         ("blocked from", t.get("blocked_from")),
     ]
-    lines += [f"  {k + ':':<14}{v}" for k, v in rows if v]
+    for k, v in rows:
+        if v:
+            lines += textwrap.wrap(v, width=WIDTH, initial_indent=f"  {k + ':':<14}",
+                                   subsequent_indent=" " * 16, break_long_words=False,
+                                   break_on_hyphens=False)
     if t.get("note"):
         lines += wrap(f"note: {t['note']}", indent="  ")
     if t.get("instances"):

@@ -12,10 +12,19 @@ from sqlalchemy.engine import Connection, Row
 
 from workflow import clock
 from workflow.machine import STATES
-from workflow.models import PLAN_ROW, DependencyRow, EscalationRow, EventRow, PlanRow, TaskRow
+from workflow.models import (
+    PLAN_ROW,
+    AgencyRow,
+    DependencyRow,
+    EscalationRow,
+    EventRow,
+    PlanRow,
+    TaskRow,
+)
 
 PLAN, TASK, EVENT, ESC, DEP = (PlanRow.__table__, TaskRow.__table__, EventRow.__table__,
                                EscalationRow.__table__, DependencyRow.__table__)
+AGENCY = AgencyRow.__table__
 
 
 def _iso(moment: datetime | None, tz: str) -> str | None:
@@ -47,6 +56,23 @@ def task_dict(row: Row, plan: Row, now_u: datetime) -> dict[str, Any]:
         "kind": row.kind, "parent": row.parent, "unit": row.unit,
         "last_move_at": _iso(row.last_move_at, plan.timezone),
     }
+
+
+def agency_names(conn: Connection, plan: Row) -> dict[str, str]:
+    """Agency id → its name, for showing names beside ids."""
+    return dict(conn.execute(select(AGENCY.c.id, AGENCY.c.name)
+                             .where(AGENCY.c.plan_id == plan.id)).all())
+
+
+def with_names(task: dict[str, Any], names: dict[str, str]) -> dict[str, Any]:
+    """Adds ``lead_name``, ``support_names`` and ``approver_name`` beside the ids (a joint lead's
+    ``lead`` is a list, and so is its ``lead_name``); None where an id has no agency."""
+    lead = task["lead"]
+    task["lead_name"] = ([names.get(a) for a in lead] if isinstance(lead, list)
+                         else names.get(lead))
+    task["support_names"] = [names.get(a) for a in task["support"]]
+    task["approver_name"] = names.get(task["approver"])
+    return task
 
 
 def plans(conn: Connection, now: datetime) -> list[dict[str, Any]]:
@@ -98,8 +124,9 @@ def tasks(conn: Connection, plan: Row, now: datetime, *, state: str | None = Non
         q = q.where(or_(TASK.c.lead == agency, TASK.c.support.contains(f'"{agency}"')))
     if pattern:
         q = q.where(TASK.c.task_id.like(_like(pattern), escape="\\"))
-    out = [task_dict(r, plan, now_u) for r in conn.execute(q.order_by(TASK.c.position,
-                                                                        TASK.c.pk))]
+    names = agency_names(conn, plan)
+    out = [with_names(task_dict(r, plan, now_u), names)
+           for r in conn.execute(q.order_by(TASK.c.position, TASK.c.pk))]
     groups = [t for t in out if t["kind"] == "group"]
     if groups:
         counts = instance_counts(conn, plan, [g["id"] for g in groups])
@@ -129,7 +156,7 @@ def task_detail(conn: Connection, plan: Row, task_pk: int, now: datetime,
     now_u = clock.to_utc(now)
     row = conn.execute(_with_escalation(select(TASK, *_open_esc_columns()))
                        .where(TASK.c.pk == task_pk)).one()
-    out = task_dict(row, plan, now_u)
+    out = with_names(task_dict(row, plan, now_u), agency_names(conn, plan))
     deps = dict(conn.execute(select(TASK.c.task_id, TASK.c.state).where(
         TASK.c.plan_id == plan.id, TASK.c.task_id.in_(out["depends_on"]))).all())
     kinds = dict(conn.execute(select(TASK.c.task_id, TASK.c.kind).where(
