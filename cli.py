@@ -63,14 +63,18 @@ _now, _store, _out, _usage, _err = parts.now, parts.store, parts.out, parts.usag
 
 @app.command()
 def validate(files: Annotated[list[str], typer.Argument(help="Definition files.")],
-             as_json: Json = False) -> None:
+             as_json: Json = False,
+             explain: Annotated[bool, typer.Option(
+                 "--explain", help="Also say what every deadline and clock was read as.")] = False
+             ) -> None:
     """Check definition files; change nothing.
 
-    Example: workflow validate definitions/*.yaml
+    Example: workflow validate --explain definitions/*.yaml
     """
     from workflow.plan.check import check_files  # the package: heavy, see the docstring
     from workflow.views import render
-    results, error = check_files(files)
+    from workflow.views.explain import explain_plan
+    results, error = check_files(files, explain_plan if explain else None)
     _out(results, as_json, render.validation)
     if error is not None:
         raise error

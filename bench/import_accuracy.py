@@ -5,7 +5,7 @@
 
 Accuracy compares each draft with tests/data/import/truth (ref, lead, support, due as a date,
 one reader's careful reading of the source). Tasks are matched by ref. Due is compared as the
-engine reads it (workflow.dates); supporting agencies by name, as F1 over all tasks.
+engine reads it (workflow.plan.dates); supporting agencies by name, as F1 over all tasks.
 Speed builds the Đồng Nai plan (94 tasks) as .docx and .pdf, then times, in the same run,
 the import against only extracting its text with the same library (median of 5).
 """

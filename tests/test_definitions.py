@@ -101,7 +101,8 @@ PLAN_LEVEL = [
     ("bad timezone", HEAD.replace("agencies:", "timezone: Mars/Olympus\nagencies:")
      + "  a: {title: t, lead: syt}\n", 5, "timezone", "unknown timezone"),
     ("bad duration", HEAD.replace("agencies:", "escalation: {stall_after: 7 days}\nagencies:")
-     + "  a: {title: t, lead: syt}\n", 5, "escalation.stall_after", "whole number with h, d or w"),
+     + "  a: {title: t, lead: syt}\n", 5, "escalation.stall_after",
+     "whole number with h, d, w or wd"),
     ("unknown escalation key", HEAD.replace("agencies:", "escalation: {stall: 7d}\nagencies:")
      + "  a: {title: t, lead: syt}\n", 5, "escalation.stall", "unknown key"),
     ("agency without name", HEAD.replace('stc: {name: "Sở Tài chính"}', "stc: {alias: x}")

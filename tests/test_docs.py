@@ -76,8 +76,8 @@ def test_each_move_help_says_who_may_and_what_is_required(trigger, capsys):
     assert f"Also required: {required}" in text
 
 
-KEY_TABLES = ["PLAN_KEYS", "TASK_KEYS", "AGENCY_KEYS", "ESCALATION_KEYS",
-              "UNIT_KEYS", "REPEAT_KEYS"]
+KEY_TABLES = ["PLAN_KEYS", "TASK_KEYS", "AGENCY_KEYS", "ESCALATION_KEYS", "CALENDAR_KEYS",
+              "RELATIVE_KEYS", "UNIT_KEYS", "REPEAT_KEYS"]
 
 
 @pytest.mark.parametrize("table", KEY_TABLES)

@@ -16,7 +16,7 @@ import pytest
 from tests.conftest import Runner
 from tests.documents import task_table, write_csv, write_docx, write_pdf, write_xlsx
 from workflow.errors import DocumentError
-from workflow.plan.dates import parse_date
+from workflow.plan.dates import parse_deadline
 from workflow.plan.importer import import_document
 from workflow.plan.importer.agencies import Registry, split_cell
 from workflow.plan.importer.sources import read_blocks
@@ -59,7 +59,7 @@ def test_round_trip_import_validate_load_tasks(source, run, tmp_path):
     for t in tasks:
         want = data["tasks"][t["id"]]
         lead = want["lead"] if isinstance(want["lead"], str) else want["lead"][0]
-        due = parse_date(want["due"]) if want["due"] else None
+        due = parse_deadline(want["due"]).due if want["due"] else None
         assert (t["lead"], t["support"], t["due"]) == (
             lead, want["support"], due.isoformat() if due else None)
     # ... and out again as the phụ lục: one row per task, in the document's order

@@ -2,15 +2,19 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 from workflow.errors import DefinitionError, InvalidFilesError, NotFoundError
 from workflow.plan.definitions import load_file
+from workflow.plan.model import Plan
 
 
-def check_files(files: list[str]) -> tuple[list[dict[str, Any]], InvalidFilesError | None]:
+def check_files(files: list[str], explain: Callable[[Plan], dict[str, Any]] | None = None
+                ) -> tuple[list[dict[str, Any]], InvalidFilesError | None]:
     """One result per file (valid, with the plan's size and warnings, or its problems), and
-    the error to raise when any failed: exit 3 if one is invalid, else 5 (missing)."""
+    the error to raise when any failed: exit 3 if one is invalid, else 5 (missing).
+    ``explain`` (``validate --explain``) adds what each valid plan's deadlines were read as."""
     results, problems, codes = [], [], set()
     for f in files:
         try:
@@ -22,7 +26,8 @@ def check_files(files: list[str]) -> tuple[list[dict[str, Any]], InvalidFilesErr
             codes.add(err.exit_code)
             continue
         results.append({"file": f, "valid": True, "plan": plan.id, "tasks": len(plan.tasks),
-                        "agencies": len(plan.agencies), "warnings": list(plan.warnings)})
+                        "agencies": len(plan.agencies), "warnings": list(plan.warnings)}
+                       | ({"explain": explain(plan)} if explain else {}))
     if not problems:
         return results, None
     code = DefinitionError.exit_code if DefinitionError.exit_code in codes else \

@@ -1,4 +1,8 @@
-"""A plan as the engine holds it: frozen, validated, in NFC; its canonical form and digest."""
+"""A plan as the engine holds it: frozen, validated, in NFC; its canonical form and digest.
+
+New keys enter ``canonical()`` only when a plan uses them, so a plan written before them keeps
+its digest (``load --upgrade`` sees no change).
+"""
 
 from __future__ import annotations
 
@@ -8,6 +12,8 @@ from dataclasses import dataclass, field
 from datetime import date, timedelta
 from functools import cached_property
 from typing import Any
+
+from workflow.plan.datevalues import Deadline, Duration
 
 DEFAULT_STALL_AFTER = timedelta(days=7)
 DEFAULT_STEP_AFTER = timedelta(days=3)
@@ -31,7 +37,12 @@ class Unit:
 
 @dataclass(frozen=True)
 class Repeat:
-    """weekly (weekday 0-6), monthly (day 1-31) or yearly ((day, month), ...) occurrences."""
+    """weekly (weekday 0-6), monthly (day 1-31), yearly ((day, month), ...) occurrences, or
+    quarterly (yearly days at the end of each quarter, from a phrase such as "hằng quý").
+
+    A day of 31 in ``days`` is the last day of its month (a phrase's "cuối tháng 6"); a day the
+    ``repeat:`` key wrote is always a real day of a leap year, so 31 never means anything else.
+    """
 
     every: str
     weekday: int | None = None
@@ -65,7 +76,7 @@ class TaskDef:
     start: date | None
     ref: str | None = None
     note: str | None = None
-    due_text: str | None = None
+    due_text: str | None = None  # the `due` phrase as written (NFC, spaces collapsed)
     line: int | None = None
     for_each: str | None = None  # a unit list id: one instance per unit
     lead_each: bool = False  # each unit's agency leads its own instance
@@ -73,6 +84,17 @@ class TaskDef:
     # Joint leads after the first (``lead: [a, b]``). Validated here; until the engine acts on
     # them, moves and escalation use ``lead`` (the first) only.
     co_leads: tuple[str, ...] = ()
+    # Why a task has no due date ("ongoing duty"), when its phrase says so ("Thường xuyên").
+    no_date_reason: str | None = None
+    # ``due: {after: TASK, within: 15wd}``: due ``due_within`` after TASK is approved.
+    due_after: str | None = None
+    due_within: Duration | None = None
+    # Per-task escalation clocks, overriding the plan's ``escalation:`` block.
+    stall_after: Duration | None = None
+    step_after: Duration | None = None
+    remind_before: Duration | None = None
+    # What the phrase was read as (for ``validate --explain``); its dates are the fields above.
+    deadline: Deadline | None = field(default=None, compare=False)
 
 
 @dataclass(frozen=True)
@@ -91,6 +113,17 @@ class Plan:
     document: str | None = None
     source: str = ""
     warnings: tuple[str, ...] = field(default=(), compare=False)
+    # escalation: values a timedelta cannot hold (working days, never), and reminders
+    stall_rule: Duration | None = None  # set when stall_after is in wd or never
+    step_rule: Duration | None = None  # set when step_after is in wd
+    remind_before: Duration | None = None
+    # calendar: the government's yearly swaps on top of Vietnam's public holidays; the engine
+    # builds the working days with ``calendar.WorkingCalendar(plan.days_off, plan.working_days)``
+    days_off: tuple[date, ...] = ()
+    working_days: tuple[date, ...] = ()
+    # period: the plan's own span ("2026 - 2030"); recurring deadlines without a window of
+    # their own start and end there
+    period: Deadline | None = None
 
     def canonical(self) -> dict[str, Any]:
         """The plan's meaning as plain data: what the digest covers and the store keeps."""
@@ -108,7 +141,19 @@ class Plan:
             "units": {lid: {u.id: {"name": u.name, "agency": u.agency} for u in us.values()}
                       for lid, us in self.units.items()},
             "tasks": {t.id: task_canonical(t) for t in self.tasks.values()},
-        } | ({"notify": self.notify} if self.notify else {})
+        } | ({"notify": self.notify} if self.notify else {}) | self._newer()
+
+    def _newer(self) -> dict[str, Any]:
+        """Keys added with issue 12, present only when the plan uses them."""
+        out: dict[str, Any] = _durations(stall_rule=self.stall_rule, step_rule=self.step_rule,
+                                         remind_before=self.remind_before)
+        if self.days_off or self.working_days:
+            out["calendar"] = {"days_off": [d.isoformat() for d in self.days_off],
+                               "working_days": [d.isoformat() for d in self.working_days]}
+        if self.period is not None:
+            out["period"] = {"text": self.period.text, "start": _iso(self.period.start),
+                             "due": _iso(self.period.due)}
+        return out
 
     @cached_property
     def digest(self) -> str:
@@ -118,12 +163,27 @@ class Plan:
 
 
 def task_canonical(t: TaskDef) -> dict[str, Any]:
-    return {
+    out = {
         "title": t.title, "ref": t.ref, "note": t.note, "lead": t.lead,
         "support": list(t.support), "approver": t.approver if t.approver_named else None,
         "depends_on": list(t.depends_on),
-        "due": t.due.isoformat() if t.due else None,
-        "start": t.start.isoformat() if t.start else None,
+        "due": _iso(t.due), "start": _iso(t.start),
         "for_each": t.for_each, "lead_each": t.lead_each,
         "repeat": t.repeat.canonical() if t.repeat else None,
-    } | ({"co_leads": list(t.co_leads)} if t.co_leads else {})  # older digests unchanged
+    }
+    if t.co_leads:  # older digests unchanged: these keys only when used
+        out["co_leads"] = list(t.co_leads)
+    if t.no_date_reason:
+        out["no_date"] = {"reason": t.no_date_reason, "text": t.due_text}
+    if t.due_after:
+        out["due_after"] = {"task": t.due_after, "within": str(t.due_within)}
+    return out | _durations(stall_after=t.stall_after, step_after=t.step_after,
+                            remind_before=t.remind_before)
+
+
+def _durations(**values: Duration | None) -> dict[str, str]:
+    return {k: str(v) for k, v in values.items() if v is not None}
+
+
+def _iso(day: date | None) -> str | None:
+    return day.isoformat() if day else None

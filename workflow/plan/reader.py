@@ -11,7 +11,13 @@ from datetime import date
 from pathlib import Path
 
 from workflow.errors import DefinitionError, NotFoundError, Problem
-from workflow.plan.dates import DateParseError, normalize_text, parse_date
+from workflow.plan.dates import (
+    DateParseError,
+    Duration,
+    normalize_text,
+    parse_date,
+    read_duration,
+)
 from workflow.plan.yamlnodes import Mapping, Node, Scalar, Sequence
 from workflow.text import describe, escape, nfc, strip_accents, unsafe_char
 
@@ -103,6 +109,19 @@ class Reader:
         return items
 
 
+def read_period(r: Reader, node: Node | None, key: str, *, never: bool = False
+                ) -> Duration | None:
+    """A duration (h, d, w, wd; "never" where ``never``), or None after reporting why not."""
+    raw = r.text(node, key, required=True)
+    if raw is None:
+        return None
+    try:
+        return read_duration(raw, never=never)
+    except DateParseError as err:
+        r.problem(node, key, str(err))
+        return None
+
+
 def is_null(node: Node | None) -> bool:
     """YAML's null: an empty or ~/null plain scalar (quoted "null" is the text null)."""
     return isinstance(node, Scalar) and node.is_null
@@ -154,6 +173,7 @@ def _suggest_id(raw: str) -> str:
 
 
 def read_date(r: Reader, node: Node | None, key: str, kind: str) -> date | None:
+    """One day (``kind`` is "due" or "start": the last or first day a phrase names)."""
     raw = r.text(node, key)
     if raw is None:
         return None

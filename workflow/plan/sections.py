@@ -1,27 +1,28 @@
 """The parts of a definition other than its tasks: agencies, units, recurrences, the
-escalation settings and the delivery channel; and the dependency-cycle check."""
+escalation settings, the calendar, the period and the delivery channel; and the cycle check
+over the finished tasks."""
 
 from __future__ import annotations
 
+import itertools
 import re
-from datetime import date, timedelta
+from datetime import date
 
-from workflow.plan.dates import DateParseError, parse_duration
-from workflow.plan.model import (
-    DEFAULT_AHEAD,
-    DEFAULT_STALL_AFTER,
-    DEFAULT_STEP_AFTER,
-    Agency,
-    Repeat,
-    TaskDef,
-    Unit,
-)
+from workflow.plan.dates import DateParseError, Deadline, parse_deadline, parse_duration
+from workflow.plan.model import DEFAULT_AHEAD, Agency, Repeat, TaskDef, Unit
 from workflow.plan.names import AgencyIndex, exact, spelled
-from workflow.plan.reader import Reader, is_null, read_date, valid_id
+from workflow.plan.reader import Reader, is_null, read_date, read_period, valid_id
+from workflow.plan.workdays import CalendarError, read_calendar
 from workflow.plan.yamlnodes import Mapping, Node, Scalar
 
 AGENCY_KEYS = {"name": "the agency's name", "aliases": "other ways the plans write it"}
-ESCALATION_KEYS = {"stall_after": "a duration such as 7d", "step_after": "a duration such as 3d"}
+ESCALATION_KEYS = {
+    "stall_after": "a duration such as 7d or 5wd, or never",
+    "step_after": "a duration such as 3d or 2wd",
+    "remind_before": "how long before the end of the due day to remind, e.g. 3d or 2wd",
+}
+CALENDAR_KEYS = {"days_off": "extra days off, e.g. [2/5/2025]",
+                 "working_days": "weekend days worked, e.g. [26/4/2025]"}
 # A plan names a delivery channel; the host that delivers configures it (workflow.ops.channels).
 NOTIFY_KEYS = {"channel": "the name of a delivery channel the delivering host configures"}
 CHANNEL_NAME_RE = re.compile(r"^[a-z0-9](?:[a-z0-9-]{0,62}[a-z0-9])?$")
@@ -182,9 +183,14 @@ def read_repeat(r: Reader, node: Node, key: str) -> Repeat | None:
 
 
 def check_cycles(r: Reader, tasks: dict[str, TaskDef]) -> None:
-    """Iterative DFS (a 10,000-task chain must not hit the recursion limit)."""
+    """A task waiting, through ``depends_on`` or ``due: {after: ...}``, on itself.
+
+    Iterative DFS (a 10,000-task chain must not hit the recursion limit).
+    """
     WHITE, GREY, BLACK = 0, 1, 2
     colour = dict.fromkeys(tasks, WHITE)
+    edges = {t.id: [d for d in (*t.depends_on, t.due_after) if d in tasks]
+             for t in tasks.values()}
     for root in tasks:
         if colour[root] != WHITE:
             continue
@@ -195,14 +201,12 @@ def check_cycles(r: Reader, tasks: dict[str, TaskDef]) -> None:
             if i == 0:
                 colour[node] = GREY
                 path.append(node)
-            deps = tasks[node].depends_on
+            deps = edges[node]
             if i < len(deps):
                 stack.append((node, i + 1))
                 nxt = deps[i]
                 if colour[nxt] == GREY:
-                    cycle = [*path[path.index(nxt):], nxt]
-                    r.problem(tasks[cycle[0]].line, f"tasks.{cycle[0]}.depends_on",
-                              f"dependency cycle: {' → '.join(cycle)}")
+                    _report_cycle(r, tasks, [*path[path.index(nxt):], nxt])
                     return
                 if colour[nxt] == WHITE:
                     stack.append((nxt, 0))
@@ -211,21 +215,91 @@ def check_cycles(r: Reader, tasks: dict[str, TaskDef]) -> None:
                 path.pop()
 
 
-def read_escalation(r: Reader, node: Node | None) -> tuple[timedelta, timedelta]:
-    """``escalation: {stall_after, step_after}`` (each optional; the defaults otherwise)."""
-    found = {"stall_after": DEFAULT_STALL_AFTER, "step_after": DEFAULT_STEP_AFTER}
-    if node is None or is_null(node):
-        return found["stall_after"], found["step_after"]
+def _report_cycle(r: Reader, tasks: dict[str, TaskDef], cycle: list[str]) -> None:
+    first = tasks[cycle[0]]
+    key = "depends_on" if cycle[1] in first.depends_on else "due.after"
+    if all(b in tasks[a].depends_on for a, b in itertools.pairwise(cycle)):
+        r.problem(first.line, f"tasks.{first.id}.{key}",
+                  f"dependency cycle: {' → '.join(cycle)}")
+        return
+    links = [f"{a} depends on {b}" if b in tasks[a].depends_on else
+             f"{a} is due after {b} is approved" for a, b in itertools.pairwise(cycle)]
+    r.problem(first.line, f"tasks.{first.id}.{key}",
+              f"cycle: {' → '.join(cycle)} ({'; '.join(links)}); the chain must end")
+
+
+# --------------------------------------------------------------------------- escalation
+
+
+def read_escalation(r: Reader, node: Node, plan: dict) -> None:
+    """``escalation: {stall_after, step_after, remind_before}`` into ``plan`` (Plan's fields).
+
+    Calendar lengths stay timedeltas (``stall_after``/``step_after``, as stored before); working
+    days and ``never`` go to ``stall_rule``/``step_rule``, which only such plans carry.
+    """
     for name, _k, vnode in r.mapping(node, "escalation", ESCALATION_KEYS,
-                                     "a mapping with stall_after and step_after"):
-        raw = r.text(vnode, f"escalation.{name}", required=True)
-        if raw is None:
+                                     "a mapping with stall_after, step_after, remind_before"):
+        duration = read_period(r, vnode, f"escalation.{name}", never=name == "stall_after")
+        if duration is None:
             continue
-        try:
-            found[name] = parse_duration(raw)
-        except DateParseError as err:
-            r.problem(vnode, f"escalation.{name}", str(err))
-    return found["stall_after"], found["step_after"]
+        if name == "remind_before":
+            plan["remind_before"] = duration
+        elif duration.unit in ("h", "d", "w"):
+            plan[name] = duration.timedelta()
+        else:
+            plan["stall_rule" if name == "stall_after" else "step_rule"] = duration
+
+
+# --------------------------------------------------------------------------- calendar
+
+
+def read_calendar_block(r: Reader, node: Node) -> tuple[tuple[date, ...], tuple[date, ...]]:
+    """``calendar: {days_off: [...], working_days: [...]}``, each day checked by the working-day
+    calendar itself (``read_calendar``) so that a problem names its own line."""
+    days: dict[str, list[date]] = {"days_off": [], "working_days": []}
+    for name, _k, vnode in r.mapping(node, "calendar", CALENDAR_KEYS,
+                                     "a mapping such as {days_off: [2/5/2025]}"):
+        for raw, item in r.text_list(vnode, f"calendar.{name}"):
+            try:
+                cal = read_calendar({name: [raw]})
+            except CalendarError as err:
+                r.problem(item, f"calendar.{name}", _calendar_message(str(err), name))
+                continue
+            days[name] += sorted(cal.days_off | cal.working_days)
+    try:
+        read_calendar({k: v for k, v in days.items() if v})
+    except CalendarError as err:  # a day given as both
+        r.problem(node, "calendar", str(err))
+        return (), ()
+    return tuple(sorted(set(days["days_off"]))), tuple(sorted(set(days["working_days"])))
+
+
+def _calendar_message(text: str, name: str) -> str:
+    """The calendar's own sentence without its key (the problem carries the key already)."""
+    return text.removeprefix(f"calendar.{name}: ")
+
+
+# --------------------------------------------------------------------------- period
+
+
+def read_plan_period(r: Reader, node: Node) -> Deadline | None:
+    """``period: "2026 - 2030"``: the plan's span, where recurring deadlines without a window
+    of their own begin and end. ``start`` is the first day it names, ``due`` the last."""
+    raw = r.text(node, "period")
+    if raw is None:
+        return None
+    try:
+        period = parse_deadline(raw)
+    except DateParseError as err:
+        r.problem(node, "period", str(err))
+        return None
+    if period.recurrence or period.no_date_reason:
+        r.problem(node, "period", f'"{raw}" names no span; write e.g. "2026 - 2030", '
+                  '"Năm 2025" or "Từ 01/9/2020 đến hết 31/12/2025"')
+        return None
+    first = period.start or read_date(r, node, "period", "start")
+    return Deadline(period.text, first, period.due, basis=period.basis)
+
 
 
 def read_notify(r: Reader, node: Node | None) -> dict[str, str]:

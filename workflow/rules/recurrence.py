@@ -15,7 +15,7 @@ from collections.abc import Iterator
 from datetime import date, datetime, timedelta
 
 from workflow import clock
-from workflow.plan.definitions import Repeat
+from workflow.plan.model import Repeat
 
 
 def rule_json(rep: Repeat) -> str:
@@ -56,6 +56,8 @@ def occurrences(rep: Repeat, after: date | None = None) -> Iterator[date]:
 
 
 def _safe_date(year: int, month: int, day: int) -> date | None:
+    if day == 31:  # the last day of the month ("hằng quý", "trước ngày 01/7 hằng năm")
+        return date(year, month, calendar.monthrange(year, month)[1])
     try:
         return date(year, month, day)
     except ValueError:  # 29/2 in a common year

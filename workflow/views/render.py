@@ -13,6 +13,7 @@ from workflow.plan.model import LEAD_EACH
 from workflow.rules.kinds import ESCALATION_EVENTS, EventKind, Kind
 from workflow.rules.membership import command, either
 from workflow.store.schema import State
+from workflow.views.explain import render_explain
 
 WIDTH = 80
 ARROW = "→"
@@ -202,6 +203,8 @@ def validation(results: list[dict[str, Any]]) -> str | None:
             lines.append(f"ok  {r['file']}: plan {r['plan']}, {r['tasks']} tasks, "
                          f"{r['agencies']} agencies")
             lines += [f"    warning: {w}" for w in r["warnings"]]
+            if "explain" in r:  # validate --explain
+                lines.append(render_explain(r["explain"]))
     return "\n".join(lines) if lines else None
 
 

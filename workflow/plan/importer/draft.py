@@ -13,7 +13,7 @@ import re
 from dataclasses import dataclass, field
 from typing import Any
 
-from workflow.plan.dates import DateParseError, parse_date
+from workflow.plan.dates import DateParseError, parse_deadline
 from workflow.plan.importer.agencies import Registry
 from workflow.plan.importer.blocks import clean
 from workflow.plan.importer.header import Header
@@ -25,15 +25,20 @@ _STOP = {"va", "cac", "cua", "cho", "trong", "tren", "dia", "ban", "theo", "de",
 
 
 def read_due(words: str) -> str | None:
-    """Why the engine cannot read a deadline, or None when it can.
-
-    The one place the draft asks the deadline grammar; a richer grammar replaces this call.
-    """
+    """Why the engine cannot read a deadline, or None when it can: the same reading a
+    definition's ``due`` gets (``parse_deadline``), so a draft keeps every cell it accepts."""
     try:
-        parse_date(words, kind="due")
+        parse_deadline(words)
     except DateParseError as err:
         return str(err)
     return None
+
+
+def _recurs(words: str | None) -> bool:
+    try:
+        return words is not None and parse_deadline(words).recurrence is not None
+    except DateParseError:
+        return False
 
 
 @dataclass
@@ -67,7 +72,8 @@ class Draft:
         return self.registry.used(used)
 
     def check_count(self) -> int:
-        return len(self.plan_checks) + sum(len(t.checks) for t in self.tasks)
+        period_check = self.period()[1] is not None
+        return len(self.plan_checks) + period_check + sum(len(t.checks) for t in self.tasks)
 
     def summary(self) -> str:
         n, a, c = len(self.tasks), len(self.agencies()), self.check_count()
@@ -79,7 +85,7 @@ class Draft:
         h = self.header
         return {
             "id": h.plan_id(), "title": h.title or h.plan_id(), "document": h.document(),
-            "issuer": self.issuer, "coordinator": self.coordinator,
+            "issuer": self.issuer, "coordinator": self.coordinator, "period": self.period()[0],
             "agencies": {i: {"name": a.name, "aliases": a.aliases}
                          for i, a in self.agencies().items()},
             "tasks": {t.id: {"ref": t.ref, "title": t.title,
@@ -87,9 +93,21 @@ class Draft:
                              "support": t.support, "due": t.due, "note": t.note}
                       for t in self.tasks},
             "checks": [{"where": k, "check": v} for k, v in self.plan_checks.items()]
+            + [{"where": "period", "check": why} for why in self.period()[1:] if why]
             + [{"where": f"tasks.{t.id}.{k}", "check": v} for t in self.tasks
                for k, v in t.checks.items()],
         }
+
+    def period(self) -> tuple[str | None, str | None]:
+        """A recurring deadline needs a first day: the document's date, when it has one."""
+        if not any(_recurs(t.due) for t in self.tasks):
+            return None, None
+        d, m, y = self.header.date
+        if d.isdigit() and m.isdigit() and y.isdigit():
+            return (f"Từ {int(d)}/{int(m)}/{y}", "recurring deadlines begin at the document's "
+                    "date; give the plan's span if it states one, e.g. \"2026 - 2030\"")
+        return None, ("recurring deadlines need a first day: add period: (the plan's span, "
+                      "e.g. \"2026 - 2030\", or \"Từ\" its date)")
 
     def yaml(self) -> str:
         h, pc = self.header, self.plan_checks
@@ -99,8 +117,13 @@ class Draft:
                f"title: {_q(h.title or h.plan_id())}{_mark(pc.get('title'))}",
                f"document: {_q(h.document())}",
                f"issuer: {self.issuer}{_mark(pc.get('issuer'), h.issuer_how)}",
-               f"coordinator: {self.coordinator}{_mark(pc.get('coordinator'))}",
-               "", "agencies:"]
+               f"coordinator: {self.coordinator}{_mark(pc.get('coordinator'))}"]
+        period, why = self.period()
+        if period is not None:
+            out.append(f"period: {_q(period)}{_mark(why)}")
+        elif why:
+            out.append(f"# CHECK: {_comment(why)}")
+        out += ["", "agencies:"]
         for agency_id, a in self.agencies().items():
             aliases = f", aliases: [{', '.join(_q(x) for x in a.aliases)}]" if a.aliases else ""
             out.append(f"  {agency_id}: {{name: {_q(a.name)}{aliases}}}")
