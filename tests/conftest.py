@@ -96,7 +96,8 @@ def pytest_collection_modifyitems(config, items) -> None:
 
 @pytest.fixture(scope="session")
 def postgres():
-    """A throwaway PostgreSQL server on 127.0.0.1 for the whole run, stopped at the end.
+    """A throwaway PostgreSQL server on 127.0.0.1 for the whole run, stopped at the end: one
+    per xdist worker (a session fixture runs in each), in its own directory and on its own port.
 
     Without server binaries the PostgreSQL variants are skipped, except in CI (CI=true),
     where that and a server that will not start are failures.

@@ -4,6 +4,9 @@ Debian's packages put the server binaries in /usr/lib/postgresql/<major>/bin; ``
 refuses to run as root, so as root every server command runs as the ``postgres`` user
 (``runuser``). Durability settings are off: the server is thrown away at the end of the run,
 and the crash tests kill clients, never the server.
+
+Under pytest-xdist each worker starts its own server (the session fixture runs once per
+worker): its own directory, named after the worker, and its own port.
 """
 
 from __future__ import annotations
@@ -44,6 +47,15 @@ def _free_port() -> int:
         return s.getsockname()[1]
 
 
+def _port_taken(port: int) -> bool:
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
+        try:
+            s.bind(("127.0.0.1", port))
+        except OSError:
+            return True
+    return False
+
+
 def reap_orphans(bindir: Path) -> None:
     """Stops servers left by earlier test runs that were killed before their teardown (their
     pytest process is gone) and removes their directories."""
@@ -69,7 +81,9 @@ class PostgresServer:
 
     def __init__(self, bindir: Path) -> None:
         self.bindir = bindir
-        self.root = Path(tempfile.mkdtemp(prefix="wf-pg-", dir="/tmp"))
+        worker = os.environ.get("PYTEST_XDIST_WORKER", "")  # gw0, gw1, ... under xdist
+        self.root = Path(tempfile.mkdtemp(prefix=f"wf-pg-{worker}-" if worker else "wf-pg-",
+                                          dir="/tmp"))
         self.data = self.root / "data"
         self.log = self.root / "server.log"
         self.port = _free_port()
@@ -101,16 +115,28 @@ class PostgresServer:
         os.chmod(self.root, 0o700)
         self._run(str(self.bindir / "initdb"), "-D", str(self.data), "-U", self.superuser,
                   "-A", "trust", "-E", "UTF8", "--locale=C", "--no-sync")
-        opts = (f"-c listen_addresses=127.0.0.1 -p {self.port} "
-                f"-c unix_socket_directories={self.root} -c fsync=off "
-                "-c synchronous_commit=off -c full_page_writes=off -c max_connections=200")
-        self._run(str(self.bindir / "pg_ctl"), "-D", str(self.data), "-l", str(self.log),
-                  "-o", opts, "-w", "-t", "60", "start")
+        for attempt in range(3):
+            try:
+                self._pg_ctl_start()
+                break
+            except RuntimeError:
+                # The free port was taken before the server bound it (another worker's or
+                # another run's server): try a new one; any other failure is raised.
+                if attempt == 2 or not _port_taken(self.port):
+                    raise
+                self.port = _free_port()
         self.started = True
         with self.admin() as con:
             con.execute(f"CREATE ROLE {ROLE} LOGIN CREATEDB")
             con.execute(f"CREATE DATABASE {DATABASE} OWNER {ROLE}")
         return self
+
+    def _pg_ctl_start(self) -> None:
+        opts = (f"-c listen_addresses=127.0.0.1 -p {self.port} "
+                f"-c unix_socket_directories={self.root} -c fsync=off "
+                "-c synchronous_commit=off -c full_page_writes=off -c max_connections=200")
+        self._run(str(self.bindir / "pg_ctl"), "-D", str(self.data), "-l", str(self.log),
+                  "-o", opts, "-w", "-t", "60", "start")
 
     def stop(self) -> None:
         try:
