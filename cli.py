@@ -87,7 +87,8 @@ def load(file: Annotated[str, typer.Argument(help="Definition file (YAML).")],
     """
     from workflow.ops.load import load as load_file  # the package: heavy, see the docstring
     from workflow.views import render
-    r = load_file(file, db, now=_now(), actor=actor, upgrade=upgrade)
+    with parts.progress("load") as tick:
+        r = load_file(file, db, now=_now(), actor=actor, upgrade=upgrade, progress=tick)
     _out({"plan": r.plan, "status": r.status, "tasks": r.tasks, "changes": r.changes},
          as_json, render.loaded)
 

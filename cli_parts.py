@@ -161,7 +161,8 @@ def import_(file: Annotated[str, typer.Argument(help="The plan's document: .docx
     Example: workflow import ke-hoach-179.docx --output definitions/dong-nai.yaml
     """
     from workflow.plan.importer import import_document, write_output  # heavy, see above
-    draft = import_document(file)
+    with progress("import") as tick:
+        draft = import_document(file, tick)
     text = (json.dumps(draft.data(), ensure_ascii=False, indent=2) + "\n" if as_json
             else draft.yaml())
     if output:
@@ -172,7 +173,7 @@ def import_(file: Annotated[str, typer.Argument(help="The plan's document: .docx
 
 
 @contextlib.contextmanager
-def _progress(what: str):
+def progress(what: str):
     """A progress bar on stderr when it is a terminal; nothing when piped."""
     if not sys.stderr.isatty():
         yield lambda step, done, total: None
@@ -191,12 +192,12 @@ def documents(paths: dict[str, str | None], at: str | None, force: bool, plan: s
     from workflow.store import lookup  # the package: heavy, see the module docstring
     from workflow.views import files, report_data
     targets = {k: files.check_target(p, (k,), force=force) for k, p in paths.items() if p}
-    with _progress("đọc dữ liệu") as tick, store(db).read() as conn:
+    with progress("đọc dữ liệu") as tick, store(db).read() as conn:
         p = lookup.select_plan(conn, plan)
         data = report_data.gather(conn, p, now(), at, progress=tick,
                                   history_limit=None if ".xlsx" in targets else 30)
     for suffix, target in targets.items():
-        with _progress(target.name) as tick, files.atomic(target) as stream:
+        with progress(target.name) as tick, files.atomic(target) as stream:
             warning = _renderer(suffix)(data, stream, tick)
         if warning:
             err(f"warning: {warning}")
@@ -285,7 +286,9 @@ def db_copy(source: Annotated[str, typer.Option(
     """
     from workflow.ops.transfer import copy  # the package: heavy, see the module docstring
     from workflow.views import render
-    out(copy(source, target, plans), as_json, render.copied)
+    with progress("db copy") as tick:
+        copied = copy(source, target, plans, tick)
+    out(copied, as_json, render.copied)
 
 
 

@@ -1,0 +1,59 @@
+"""What a person sees at a terminal: progress bars on long work, --version, ages in days and
+hours, help without code-like type names, the task table in 80 columns (issues 14 and 15)."""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import pty
+import subprocess
+import sys
+
+import pytest
+
+from tests.conftest import ROOT, SON_LA, workflow_process
+
+SEED = "/work/shared/seeds/son-la-2024-ttyt.txt"
+ENV = {"WORKFLOW_NOW": "2024-04-02T09:00:00+07:00", "WORKFLOW_LOG_LEVEL": "error",
+       "TERM": "xterm"}
+
+
+def on_a_terminal(*args, env: dict) -> bytes:
+    """Runs workflow with stderr on a pseudo-terminal; returns what the terminal got."""
+    main, child = pty.openpty()
+    with subprocess.Popen([sys.executable, str(ROOT / "cli.py"), *map(str, args)],
+                          env={**os.environ, **env}, stdout=subprocess.DEVNULL,
+                          stderr=child) as proc:
+        os.close(child)
+        seen = b""
+        with contextlib.suppress(OSError):  # EIO once the child has gone
+            while chunk := os.read(main, 65536):
+                seen += chunk
+        assert proc.wait(timeout=120) == 0, seen
+    os.close(main)
+    return seen
+
+
+@pytest.mark.sqlite_only
+def test_load_import_and_db_copy_draw_a_bar_on_a_terminal(run, tmp_path):
+    env = {**ENV, "WORKFLOW_DB": str(tmp_path / "a.db")}
+    seen = on_a_terminal("load", SON_LA, env=env)
+    assert b"load" in seen and b"\x1b[" in seen  # rich drew a bar (its last step, if quick)
+    if os.path.exists(SEED):
+        seen = on_a_terminal("import", SEED, "-o", tmp_path / "d.yaml", env=env)
+        assert b"import" in seen and b"\x1b[" in seen
+    seen = on_a_terminal("db", "copy", "--from", tmp_path / "a.db", "--to", tmp_path / "b.db",
+                         env=env)
+    assert b"db copy" in seen and b"\x1b[" in seen
+
+
+def test_nothing_of_a_bar_when_piped(run, tmp_path):
+    r = run.ok("load", SON_LA)
+    assert "\x1b" not in r.err and "lịch sử" not in r.err
+    target = tmp_path / "copy.db"
+    r = run.ok("db", "copy", "--from", run.db, "--to", target)
+    assert "\x1b" not in r.err and "wf_task" not in r.err
+    if os.path.exists(SEED):
+        piped = workflow_process("import", SEED, "-o", tmp_path / "d.yaml", env=ENV)
+        assert piped.returncode == 0 and "\x1b" not in piped.stderr
+        assert "tìm nhiệm vụ" not in piped.stderr
