@@ -58,6 +58,20 @@ Manages = Annotated[str | None, typer.Option(
 _now, _store, _out, _usage, _err = parts.now, parts.store, parts.out, parts.usage, parts.err
 
 
+def _version(value: bool) -> None:
+    if value:
+        from workflow import __version__  # light: the package's __init__ holds only this
+        sys.stdout.write(f"workflow {__version__}\n")
+        raise typer.Exit()
+
+
+@app.callback()
+def _main(version: Annotated[bool, typer.Option(
+              "--version", callback=_version, is_eager=True,
+              help="Print the version and exit.")] = False) -> None:
+    """Run Vietnamese implementation plans (Kế hoạch) as state machines."""
+
+
 # --------------------------------------------------------------------------- definitions
 
 

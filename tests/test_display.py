@@ -57,3 +57,20 @@ def test_nothing_of_a_bar_when_piped(run, tmp_path):
         piped = workflow_process("import", SEED, "-o", tmp_path / "d.yaml", env=ENV)
         assert piped.returncode == 0 and "\x1b" not in piped.stderr
         assert "tìm nhiệm vụ" not in piped.stderr
+
+
+def test_version_prints_the_package_version(run):
+    from importlib.metadata import version
+
+    import workflow
+    r = run.ok("--version")
+    assert r.out == f"workflow {workflow.__version__}\n"
+    assert workflow.__version__ == version("kehoach-workflow")
+
+
+def test_history_since_after_until_is_a_usage_error(small):
+    r = small("history", "--since", "2024-05-01", "--until", "2024-04-01")
+    assert r.code == 2 and r.out == ""
+    assert r.error.startswith("Error: --since 2024-05-01 is after --until 2024-04-01")
+    assert len([ln for ln in r.err.splitlines() if not ln.startswith("{")]) == 1
+    assert small.ok("history", "--since", "2024-04-01", "--until", "2024-04-01").out
