@@ -206,8 +206,14 @@ def swept(actions: list[dict[str, Any]]) -> str:
 
 def escalation_table(rows: list[dict[str, Any]]) -> str:
     return "\n".join(f"{e['task']:<28} L{e['level']} {ARROW} {e['escalated_to']:<16} "
-                     f"{e['reason']:<8} {e['age_hours']:>7.1f} h" for e in rows) or \
+                     f"{e['reason']:<8} {age(e['age_hours']):>13}" for e in rows) or \
         "no open escalations"
+
+
+def age(hours: float) -> str:
+    """An age as a person says it: ``76 days 2 h``, ``1 day 0 h``, ``5 h`` (whole hours)."""
+    days, rest = divmod(max(int(hours), 0), 24)
+    return f"{_n(days, 'day')} {rest} h" if days else f"{rest} h"
 
 
 def verified(rows: list[dict[str, Any]], head: str | None) -> str:
