@@ -6,6 +6,7 @@ from __future__ import annotations
 import contextlib
 import os
 import pty
+import re
 import subprocess
 import sys
 
@@ -84,3 +85,24 @@ def test_escalation_ages_in_days_and_hours(small):
         " 1 day 1 h")
     assert small.ok("escalations", now="2024-04-02T14:00:00+07:00").out.rstrip().endswith(
         " 5 h")
+
+
+def command_paths(command, path=()):
+    subs = getattr(command, "commands", {})
+    yield path
+    for name, sub in subs.items():
+        yield from command_paths(sub, (*path, name))
+
+
+@pytest.mark.sqlite_only
+def test_help_names_values_as_a_person_would(run):
+    import cli
+    paths = list(command_paths(cli._command()))
+    assert len(paths) > 25
+    for path in paths:
+        text = run.ok(*path, "--help").out
+        code_like = re.findall(r"<\w+>|\{\w+\}|\b(?:TEXT|INTEGER|FLOAT|BOOLEAN)\b", text)
+        assert not code_like, (path, code_like)
+    assert "Usage: workflow show [OPTIONS] TASK\n" in run.ok("show", "--help").out
+    assert "--agency AGENCY" in run.ok("tasks", "--help").out
+    assert "  FILE  " in run.ok("import", "--help").out
