@@ -106,3 +106,42 @@ def test_help_names_values_as_a_person_would(run):
     assert "Usage: workflow show [OPTIONS] TASK\n" in run.ok("show", "--help").out
     assert "--agency AGENCY" in run.ok("tasks", "--help").out
     assert "  FILE  " in run.ok("import", "--help").out
+
+
+LONG_IDS = """\
+id: long
+title: "Kế hoạch thử"
+issuer: ubnd-tinh
+coordinator: so-y-te
+agencies:
+  ubnd-tinh: {name: "UBND tỉnh"}
+  so-y-te: {name: "Sở Y tế"}
+  so-tai-chinh: {name: "Sở Tài chính"}
+tasks:
+  a:
+    title: "Quyết toán"
+    ref: "I.1"
+    lead: so-tai-chinh
+    due: 2024-04-20
+  chuyen-giao-nhiem-vu-quan-ly-tai-chinh-tai-san-cua-trung-tam-y-te:
+    title: "Chuyển giao"
+    ref: "II.12 (năm 2024, đợt 2)"
+    lead: [so-tai-chinh, so-y-te]
+    due: 2024-03-20
+"""
+
+
+def test_tasks_table_fits_80_columns_with_long_ids_and_shows_the_numbering(run, tmp_path):
+    from tests.conftest import write_plan
+    long_id = "chuyen-giao-nhiem-vu-quan-ly-tai-chinh-tai-san-cua-trung-tam-y-te"
+    run.ok("load", write_plan(tmp_path, LONG_IDS), now="2024-03-01T08:00:00+07:00")
+    lines = run.ok("tasks").out.splitlines()
+    assert all(len(ln) <= 80 for ln in lines), lines
+    header = lines[0].split()
+    assert header == ["id", "ref", "state", "lead", "due"]
+    rows = [ln for ln in lines if "assigned" in ln]
+    assert len(rows) == 2 and len({ln.index("assigned") for ln in rows}) == 1  # aligned
+    assert lines[0].index("state") == rows[0].index("assigned")
+    assert long_id in lines  # whole, on a line of its own, to copy into a command
+    assert rows[0].split()[:2] == ["a", "I.1"]
+    assert "II.12 (n…" in rows[1] and rows[1].endswith("2024-03-20  OVERDUE")
