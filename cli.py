@@ -26,6 +26,7 @@ else:  # the repository: cli.py at the top
     import cli_parts as parts
 As, At, Db, Force, Json = parts.As, parts.At, parts.Db, parts.Force, parts.Json
 Note, Plan, TaskArg = parts.Note, parts.Plan, parts.TaskArg
+Person, AgencyArg, Manages = parts.Person, parts.AgencyArg, parts.Manages
 
 app = typer.Typer(
     add_completion=False, no_args_is_help=True, rich_markup_mode=None,
@@ -46,25 +47,18 @@ members_app = typer.Typer(no_args_is_help=True, rich_markup_mode=None,
                                "open to anyone).")
 app.add_typer(members_app, name="members")
 
-Person = Annotated[str, typer.Argument(help="The person: their OS user name (SQLite) or "
-                                            "database role (PostgreSQL).", show_default=False)]
-AgencyArg = Annotated[str, typer.Argument(help="The agency (id, name or alias).",
-                                          show_default=False)]
-Manages = Annotated[str | None, typer.Option(
-    "--as", help="The agency you manage members for: the coordinator or the issuer "
-                 "(default: the one you are a member of).")]
-
-
 _now, _store, _out, _usage, _err = parts.now, parts.store, parts.out, parts.usage, parts.err
+
+
+app.callback()(parts.top)
 
 
 # --------------------------------------------------------------------------- definitions
 
 
 @app.command()
-def validate(files: Annotated[list[str], typer.Argument(help="Definition files.")],
-             as_json: Json = False,
-             explain: Annotated[bool, typer.Option(
+def validate(files: Annotated[list[str], typer.Argument(metavar="FILE", help="Definition files.")],
+             as_json: Json = False, explain: Annotated[bool, typer.Option(
                  "--explain", help="Also say what every deadline and clock was read as.")] = False
              ) -> None:
     """Check definition files; change nothing.
@@ -81,7 +75,7 @@ def validate(files: Annotated[list[str], typer.Argument(help="Definition files."
 
 
 @app.command()
-def load(file: Annotated[str, typer.Argument(help="Definition file (YAML).")],
+def load(file: Annotated[str, typer.Argument(metavar="FILE", help="Definition file (YAML).")],
          upgrade: Annotated[bool, typer.Option("--upgrade", help="Apply a changed definition "
                                                "to the loaded plan.")] = False,
          actor: As = None, db: Db = None, as_json: Json = False) -> None:
@@ -91,7 +85,8 @@ def load(file: Annotated[str, typer.Argument(help="Definition file (YAML).")],
     """
     from workflow.ops.load import load as load_file  # the package: heavy, see the docstring
     from workflow.views import render
-    r = load_file(file, db, now=_now(), actor=actor, upgrade=upgrade)
+    with parts.progress("load") as tick:
+        r = load_file(file, db, now=_now(), actor=actor, upgrade=upgrade, progress=tick)
     _out({"plan": r.plan, "status": r.status, "tasks": r.tasks, "changes": r.changes},
          as_json, render.loaded)
 
@@ -111,12 +106,16 @@ def plans(db: Db = None, as_json: Json = False) -> None:
 
 @app.command()
 def tasks(pattern: Annotated[str | None, typer.Argument(
+              metavar="PATTERN",
               help="Only ids matching this pattern ('*' and '?' wildcards).")] = None,
           state: Annotated[str | None, typer.Option(
-              "--state", help=f"Only tasks in this state: {', '.join(State)}")] = None,
+              "--state", metavar="STATE",
+              help=f"Only tasks in this state: {', '.join(State)}")] = None,
           agency: Annotated[str | None, typer.Option(
-              "--agency", help="Only tasks this agency leads or supports.")] = None,
-          lead: Annotated[str | None, typer.Option("--lead", help="Only tasks it leads.")] = None,
+              "--agency", metavar="AGENCY",
+              help="Only tasks this agency leads or supports.")] = None,
+          lead: Annotated[str | None, typer.Option(
+              "--lead", metavar="AGENCY", help="Only tasks it leads.")] = None,
           overdue: Annotated[bool, typer.Option("--overdue", help="Only overdue tasks.")] = False,
           blocked: Annotated[bool, typer.Option("--blocked", help="Only blocked tasks.")] = False,
           at: At = None, plan: Plan = None, db: Db = None, as_json: Json = False) -> None:
@@ -145,9 +144,11 @@ def show(task: TaskArg, at: At = None, plan: Plan = None, db: Db = None,
 
 
 @app.command()
-def history(task: Annotated[str | None, typer.Argument(help="Only this task's events.")] = None,
+def history(task: Annotated[str | None, typer.Argument(
+                metavar="TASK", help="Only this task's events.")] = None,
             agency: Annotated[str | None, typer.Option(
-                "--agency", help="Only events this agency made or was escalated to.")] = None,
+                "--agency", metavar="AGENCY",
+                help="Only events this agency made or was escalated to.")] = None,
             event: Annotated[list[str] | None, typer.Option(
                 "--event", metavar="KIND",
                 help="Only these kinds (repeat or comma list): start, report, approve, return, "
@@ -155,15 +156,18 @@ def history(task: Annotated[str | None, typer.Argument(help="Only this task's ev
                      "escalation_raised|climbed|resolved, or escalation, "
                      "member_added|removed.")] = None,
             since: Annotated[str | None, typer.Option(
-                "--since", help="From this date or ISO date-time on (inclusive).")] = None,
+                "--since", metavar="WHEN",
+                help="From this date or ISO date-time on (inclusive).")] = None,
             until: Annotated[str | None, typer.Option(
-                "--until", help="Up to this date (its end) or ISO date-time.")] = None,
+                "--until", metavar="WHEN",
+                help="Up to this date (its end) or ISO date-time.")] = None,
             fmt: Annotated[str | None, typer.Option(
-                "--format", help="text (default), json, jsonl or csv (UTF-8 with BOM, for "
-                                 "Excel).")] = None,
+                "--format", metavar="FORMAT",
+                help="text (default), json, jsonl or csv (UTF-8 with BOM, for Excel).")] = None,
             output: Annotated[str | None, typer.Option(
-                "--output", "-o", help="Write to this file (replaced whole, keeping its mode "
-                                       "and owner; - is stdout) instead of stdout.")] = None,
+                "--output", "-o", metavar="FILE",
+                help="Write to this file (replaced whole, keeping its mode and owner; - is "
+                     "stdout) instead of stdout.")] = None,
             plan: Plan = None, db: Db = None, as_json: Json = False) -> None:
     """The moves and escalations, oldest first; filter them, or export them.
 
@@ -185,8 +189,9 @@ def history(task: Annotated[str | None, typer.Argument(help="Only this task's ev
 
 
 @app.command()
-def summary(by: Annotated[str, typer.Option("--by", help="Group by agency (lead), task "
-                                              "or unit.")] = "agency",
+def summary(by: Annotated[str, typer.Option(
+                "--by", metavar="GROUP",
+                help="Group by agency (lead), task or unit.")] = "agency",
             at: At = None, plan: Plan = None, db: Db = None, as_json: Json = False) -> None:
     """Per lead agency: done on time, done late, overdue, not yet due, blocked, escalated.
 
@@ -232,7 +237,8 @@ def escalations(plan: Plan = None, db: Db = None, as_json: Json = False) -> None
 
 @app.command()
 def watch(every: Annotated[str, typer.Option(
-              "--every", help="How often: 30s, 15m, 1h, 1d; at most 366d.")] = "15m",
+              "--every", metavar="INTERVAL",
+              help="How often: 30s, 15m, 1h, 1d; at most 366d.")] = "15m",
           plan: Plan = None, db: Db = None) -> None:
     """Run the sweep on a schedule until stopped (SIGINT/SIGTERM).
 
@@ -244,8 +250,8 @@ def watch(every: Annotated[str, typer.Option(
 
 @audit_app.command()
 def verify(head: Annotated[str | None, typer.Option(
-               "--head", help="A head hash written down earlier: prove it is still in the "
-                              "history.")] = None,
+               "--head", metavar="HASH", help="A head hash written down earlier: prove it is "
+                                              "still in the history.")] = None,
            plan: Plan = None, db: Db = None, as_json: Json = False) -> None:
     """Check that the history has not been altered (exit 7 if it has).
 
@@ -310,7 +316,7 @@ def members_remove(person: Person, agency: AgencyArg, manages: Manages = None,
 
 @members_app.command("list")
 def members_list(agency: Annotated[str | None, typer.Option(
-                     "--agency", help="Only this agency's members.")] = None,
+                     "--agency", metavar="AGENCY", help="Only this agency's members.")] = None,
                  plan: Plan = None, db: Db = None, as_json: Json = False) -> None:
     """List who may act for which agency; say so when the plan is open to anyone.
 
@@ -327,7 +333,9 @@ def members_list(agency: Annotated[str | None, typer.Option(
 @functools.cache
 def _command():
     """The Click command tree, built once per process (building it costs ~15 ms)."""
-    return typer.main.get_command(app)
+    command = typer.main.get_command(app)
+    parts.plain_arguments(command)
+    return command
 
 
 def _error(exc: Exception, debug: bool) -> int:
@@ -372,12 +380,9 @@ def main(argv: list[str] | None = None) -> int:
         code = exc.code if isinstance(exc.code, int) else 0
     except typer.Exit as exc:
         code = exc.exit_code
-    except typer.Abort:
-        sys.stderr.write("Error: interrupted\n")
-        code = 130
     except typer.TyperException as exc:
         code = _usage_error(exc)
-    except KeyboardInterrupt:
+    except (typer.Abort, KeyboardInterrupt):
         sys.stderr.write("Error: interrupted; nothing half-written (each move is one "
                          "transaction)\n")
         code = 130

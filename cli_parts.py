@@ -10,6 +10,7 @@ As in ``cli.py``, the package is imported inside the commands: ``--help`` stays 
 from __future__ import annotations
 
 import contextlib
+import functools
 import json
 import os
 import sys
@@ -19,20 +20,32 @@ import typer
 
 from workflow.text import escape, escape_lines, json_safe  # small: unicodedata only
 
-Plan = Annotated[str | None, typer.Option("--plan", envvar="WORKFLOW_PLAN", show_envvar=False,
-                                          help="Plan id (WORKFLOW_PLAN); optional with one plan.")]
-Db = Annotated[str | None, typer.Option("--db", envvar="WORKFLOW_DB", show_envvar=False,
-                                        help="SQLAlchemy URL or SQLite file (WORKFLOW_DB); "
-                                             "default ./workflow.db.")]
+Plan = Annotated[str | None, typer.Option(
+    "--plan", metavar="PLAN", envvar="WORKFLOW_PLAN", show_envvar=False,
+    help="Plan id (WORKFLOW_PLAN); optional with one plan.")]
+Db = Annotated[str | None, typer.Option(
+    "--db", metavar="DB", envvar="WORKFLOW_DB", show_envvar=False,
+    help="SQLAlchemy URL or SQLite file (WORKFLOW_DB); default ./workflow.db.")]
 Json = Annotated[bool, typer.Option("--json", help="Print one JSON document on stdout.")]
-As = Annotated[str | None, typer.Option("--as", envvar="WORKFLOW_ACTOR", show_envvar=False,
-                                        help="The agency acting (WORKFLOW_ACTOR).")]
-Note = Annotated[str | None, typer.Option("--note", help="What was done / why / the difficulty.")]
-TaskArg = Annotated[str, typer.Argument(help="Task id (or the document's numbering, e.g. II.4).",
-                                        show_default=False)]
+As = Annotated[str | None, typer.Option(
+    "--as", metavar="AGENCY", envvar="WORKFLOW_ACTOR", show_envvar=False,
+    help="The agency acting (WORKFLOW_ACTOR).")]
+Note = Annotated[str | None, typer.Option("--note", metavar="NOTE",
+                                          help="What was done / why / the difficulty.")]
+TaskArg = Annotated[str, typer.Argument(
+    metavar="TASK", help="Task id (or the document's numbering, e.g. II.4).", show_default=False)]
 At = Annotated[str | None, typer.Option(
-    "--at", help="As the history says it stood then: a date (its end) or an ISO date-time.")]
+    "--at", metavar="WHEN",
+    help="As the history says it stood then: a date (its end) or an ISO date-time.")]
 Force = Annotated[bool, typer.Option("--force", help="Replace an existing file.")]
+Person = Annotated[str, typer.Argument(
+    metavar="PERSON", help="The person: their OS user name (SQLite) or database role "
+                           "(PostgreSQL).", show_default=False)]
+AgencyArg = Annotated[str, typer.Argument(metavar="AGENCY", help="The agency (id, name or alias).",
+                                          show_default=False)]
+Manages = Annotated[str | None, typer.Option(
+    "--as", metavar="AGENCY", help="The agency you manage members for: the coordinator or "
+                                   "the issuer (default: the one you are a member of).")]
 
 
 def now():
@@ -56,6 +69,36 @@ def out(data: Any, as_json: bool, render=None, *args: Any) -> None:
         text = render(data, *args)
         if text is not None:
             sys.stdout.write(escape_lines(text) + "\n")
+
+
+def version(value: bool) -> None:
+    """``workflow --version``."""
+    if value:
+        from workflow import __version__  # light: the package's __init__ holds only this
+        sys.stdout.write(f"workflow {__version__}\n")
+        raise typer.Exit()
+
+
+def top(version: Annotated[bool, typer.Option(  # acts in its callback: prints, exits
+            "--version", callback=version, is_eager=True,
+            help="Print the version and exit.")] = False) -> None:
+    """Run Vietnamese implementation plans (Kế hoạch) as state machines."""
+
+
+def plain_arguments(command) -> None:
+    """Help shows an argument as its metavar (``TASK``, ``[PATTERN]``), as for options: Typer
+    0.29 adds the Python type (``TASK <str>``) and braces (``{TASK}``), which read as code."""
+    for param in command.params:
+        if isinstance(param, typer.core.TyperArgument):
+            param.display_type_rich = lambda ctx: None
+            param._usage_display_name = functools.partial(_usage_name, param)
+    for sub in getattr(command, "commands", {}).values():
+        plain_arguments(sub)
+
+
+def _usage_name(param) -> str:
+    name = param.display_name_raw if param.required else f"[{param.display_name_raw}]"
+    return name + ("..." if param.nargs != 1 else "")
 
 
 def usage(message: str) -> None:
@@ -98,14 +141,14 @@ MOVES = {  # trigger: its help (the triggers themselves: workflow.rules.kinds.Tr
                '"Đã bổ sung"',
 }
 HtmlOut = Annotated[str | None, typer.Option(
-    "--html", help="Write the plan's status as one self-contained page.")]
+    "--html", metavar="FILE", help="Write the plan's status as one self-contained page.")]
 DocxOut = Annotated[str | None, typer.Option(
-    "--docx", help="Write the periodic progress report (Word).")]
+    "--docx", metavar="FILE", help="Write the periodic progress report (Word).")]
 
 
-MoveTask = Annotated[str, typer.Argument(
-    help="Task id (or the document's numbering, e.g. II.4); with '*', every task it matches "
-         "moves, or none does: 'kiem-ke-tai-san/*', '2.*'.", show_default=False)]
+MoveTask = Annotated[str, typer.Argument(metavar="TASK", help=(
+    "Task id (or the document's numbering, e.g. II.4); with '*', every task it matches moves, "
+    "or none does: 'kiem-ke-tai-san/*', '2.*'."), show_default=False)]
 DryRun = Annotated[bool, typer.Option(
     "--dry-run", help="List what would move and what would be refused; write nothing.")]
 
@@ -133,6 +176,7 @@ def _move_command(app: typer.Typer, trigger: str) -> None:
         _moved(trigger, task, actor, note, plan, db, as_json, dry_run)
 
     def report(task: Annotated[str | None, typer.Argument(
+                   metavar="TASK",
                    help="Task id (or the document's numbering); leave out with --html/--docx.",
                    show_default=False)] = None,
                actor: As = None, note: Note = None, dry_run: DryRun = False,
@@ -164,18 +208,20 @@ def register_moves(app: typer.Typer) -> None:
 # --------------------------------------------------------------------------- documents
 
 
-def import_(file: Annotated[str, typer.Argument(help="The plan's document: .docx, .pdf, .txt, "
-                                                ".md, .xlsx or .csv.")],
+def import_(file: Annotated[str, typer.Argument(
+                metavar="FILE", help="The plan's document: .docx, .pdf, .txt, .md, .xlsx or "
+                                     ".csv.")],
             output: Annotated[str | None, typer.Option(
-                "--output", "-o", help="Write the draft here (whole or not at all); default "
-                "stdout.")] = None,
+                "--output", "-o", metavar="FILE",
+                help="Write the draft here (whole or not at all); default stdout.")] = None,
             as_json: Json = False) -> None:
     """Draft a definition from the plan's own document; lines to check are marked CHECK.
 
     Example: workflow import ke-hoach-179.docx --output definitions/dong-nai.yaml
     """
     from workflow.plan.importer import import_document, write_output  # heavy, see above
-    draft = import_document(file)
+    with progress("import") as tick:
+        draft = import_document(file, tick)
     text = (json.dumps(draft.data(), ensure_ascii=False, indent=2) + "\n" if as_json
             else draft.yaml())
     if output:
@@ -186,7 +232,7 @@ def import_(file: Annotated[str, typer.Argument(help="The plan's document: .docx
 
 
 @contextlib.contextmanager
-def _progress(what: str):
+def progress(what: str):
     """A progress bar on stderr when it is a terminal; nothing when piped."""
     if not sys.stderr.isatty():
         yield lambda step, done, total: None
@@ -205,12 +251,12 @@ def documents(paths: dict[str, str | None], at: str | None, force: bool, plan: s
     from workflow.store import lookup  # the package: heavy, see the module docstring
     from workflow.views import files, report_data
     targets = {k: files.check_target(p, (k,), force=force) for k, p in paths.items() if p}
-    with _progress("đọc dữ liệu") as tick, store(db).read() as conn:
+    with progress("đọc dữ liệu") as tick, store(db).read() as conn:
         p = lookup.select_plan(conn, plan)
         data = report_data.gather(conn, p, now(), at, progress=tick,
                                   history_limit=None if ".xlsx" in targets else 30)
     for suffix, target in targets.items():
-        with _progress(target.name) as tick, files.atomic(target) as stream:
+        with progress(target.name) as tick, files.atomic(target) as stream:
             warning = _renderer(suffix)(data, stream, tick)
         if warning:
             err(f"warning: {warning}")
@@ -231,8 +277,9 @@ def _renderer(suffix: str):
 
 
 def export(output: Annotated[str, typer.Option(
-               "--output", "-o", help="FILE.xlsx (sheets Nhiệm vụ, Tổng hợp, Lịch sử) or "
-                                      "FILE.csv (the first sheet, UTF-8 with BOM).",
+               "--output", "-o", metavar="FILE",
+               help="FILE.xlsx (sheets Nhiệm vụ, Tổng hợp, Lịch sử) or FILE.csv (the first "
+                    "sheet, UTF-8 with BOM).",
                show_default=False)],
            at: At = None, force: Force = False, plan: Plan = None, db: Db = None) -> None:
     """Write the plan in the phụ lục layout, one row per task, with its state.
@@ -245,8 +292,9 @@ def export(output: Annotated[str, typer.Option(
     documents({suffix: output}, at, force, plan, db)
 
 
-def graph(fmt: Annotated[str, typer.Option("--format", help="mermaid, dot or svg (laid out by "
-                                                            "Graphviz's dot).")] = "mermaid",
+def graph(fmt: Annotated[str, typer.Option(
+              "--format", metavar="FORMAT",
+              help="mermaid, dot or svg (laid out by Graphviz's dot).")] = "mermaid",
           at: At = None, plan: Plan = None, db: Db = None) -> None:
     """Print the dependency graph between tasks, nodes marked by state (groups folded).
 
@@ -281,13 +329,15 @@ def db_upgrade(db: Db = None, as_json: Json = False) -> None:
 
 
 def db_copy(source: Annotated[str, typer.Option(
-                "--from", help="The database to copy from (URL or SQLite file).",
+                "--from", metavar="DB", help="The database to copy from (URL or SQLite file).",
                 show_default=False)],
             target: Annotated[str, typer.Option(
-                "--to", help="The database to copy into; created if it is a new SQLite file "
-                             "or an empty PostgreSQL database.", show_default=False)],
+                "--to", metavar="DB", help="The database to copy into; created if it is a new "
+                                           "SQLite file or an empty PostgreSQL database.",
+                show_default=False)],
             plans: Annotated[list[str] | None, typer.Option(
-                "--plan", help="Only this plan (repeatable); default: every plan.")] = None,
+                "--plan", metavar="PLAN",
+                help="Only this plan (repeatable); default: every plan.")] = None,
             as_json: Json = False) -> None:
     """Copy plans with their whole history into another database, hash chain intact.
 
@@ -299,13 +349,16 @@ def db_copy(source: Annotated[str, typer.Option(
     """
     from workflow.ops.transfer import copy  # the package: heavy, see the module docstring
     from workflow.views import render
-    out(copy(source, target, plans), as_json, render.copied)
+    with progress("db copy") as tick:
+        copied = copy(source, target, plans, tick)
+    out(copied, as_json, render.copied)
 
 
 
 
-def db_grant(role: Annotated[str, typer.Argument(help="The person's login role (created if "
-                                                      "missing).", show_default=False)],
+def db_grant(role: Annotated[str, typer.Argument(
+                 metavar="ROLE", help="The person's login role (created if missing).",
+                 show_default=False)],
              read_only: Annotated[bool, typer.Option(
                  "--read-only", help="Only reading: lists, reports, history, audit verify.")]
              = False,
@@ -336,8 +389,7 @@ def db_grant(role: Annotated[str, typer.Argument(help="The person's login role (
 
 
 def db_check(db: Db = None, as_json: Json = False) -> None:
-    """List the roles with privileges on the workflow tables; exit 7 if one has more than
-    workflow needs (beyond what db grant gives).
+    """List the roles with privileges on the tables; exit 7 if one has more than db grant gives.
 
     Example: workflow db check --db postgresql://workflow@db.internal/workflow
     """

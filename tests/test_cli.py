@@ -127,7 +127,7 @@ def test_several_plans_need_plan_option(small, tmp_path):
 # Typer/Click word these errors themselves (their wording changes between versions): what is
 # ours is one Error line naming what was wrong and where to look, and exit 2.
 COMMAND_LINE = [
-    (["start"], "task", "(see 'workflow start --help')"),
+    (["start"], "TASK", "(see 'workflow start --help')"),
     (["start", "a", "--bogus"], "--bogus", "(see 'workflow start --help')"),
     (["frobnicate"], "frobnicate", "(see 'workflow --help')"),
 ]

@@ -10,11 +10,17 @@ from __future__ import annotations
 import logging
 import os
 import sys
+from collections.abc import Callable
 from typing import Any
 
 LEVELS = {"debug": logging.DEBUG, "info": logging.INFO, "warning": logging.WARNING,
           "error": logging.ERROR}
 _pending: dict[str, Any] = {}  # the settings of the last configure(), not yet applied
+Progress = Callable[[str, int, int], None]  # (step, done, total): long work says how far it is
+
+
+def no_progress(step: str, done: int, total: int) -> None:
+    """The default progress callback: says nothing (the CLI passes a bar on a terminal)."""
 
 
 def configure(level: str | None = None, stream=None) -> None:

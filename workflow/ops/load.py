@@ -13,6 +13,7 @@ from sqlalchemy import select
 
 from workflow import clock, logs
 from workflow.errors import ConflictError
+from workflow.logs import Progress, no_progress
 from workflow.ops.occurrences import create_due
 from workflow.ops.upgrade import fill_words, upgrade_plan
 from workflow.plan.definitions import Plan, load_file
@@ -25,6 +26,7 @@ from workflow.store.models import PLAN_ROW, AgencyRow, DependencyRow, PlanRow, T
 PLAN, TASK, AGENCY, DEP, UNIT = (PlanRow.__table__, TaskRow.__table__, AgencyRow.__table__,
                                  DependencyRow.__table__, UnitRow.__table__)
 log = logs.get_logger("workflow")
+STEPS = 4  # read (0), plan, tasks, dependencies, history (4): what a terminal bar shows
 
 
 @dataclass
@@ -36,7 +38,8 @@ class LoadResult:
 
 
 def load_plan(store: Store, plan: Plan, *, now: datetime, actor: str | None = None,
-              upgrade: bool = False) -> LoadResult:
+              upgrade: bool = False, progress: Progress = no_progress) -> LoadResult:
+    progress("lưu kế hoạch", 1, STEPS)
     with store.write() as conn:
         existing = conn.execute(select(*PLAN_ROW).where(PLAN.c.id == plan.id)
                                 .with_for_update()).one_or_none()
@@ -53,12 +56,13 @@ def load_plan(store: Store, plan: Plan, *, now: datetime, actor: str | None = No
             changes = upgrade_plan(conn, store.person(conn), existing, plan, now=now,
                                    actor=actor)
             return LoadResult(plan.id, "upgraded", len(plan.tasks), changes)
-        _create(conn, store.person(conn), plan, now, actor)
+        _create(conn, store.person(conn), plan, now, actor, progress)
     log.info("plan_loaded", plan=plan.id, tasks=len(plan.tasks), digest=plan.digest[:12])
     return LoadResult(plan.id, "created", len(plan.tasks))
 
 
-def _create(conn, person: str, plan: Plan, now: datetime, actor: str | None) -> None:
+def _create(conn, person: str, plan: Plan, now: datetime, actor: str | None,
+            progress: Progress) -> None:
     now_u = clock.to_utc(now)
     conn.execute(PLAN.insert().values(**expand.plan_columns(plan), loaded_at=now_u,
                                       head_seq=0, head_hash=""))
@@ -68,10 +72,13 @@ def _create(conn, person: str, plan: Plan, now: datetime, actor: str | None) -> 
     for batch in expand.batches(expand.task_rows(plan, row, now_u)):
         bulk.insert(conn, TASK, batch)
         count += len(batch)
+        progress(f"nhiệm vụ: {count}", 2, STEPS)
+    progress("quan hệ phụ thuộc", 3, STEPS)
     for batch in expand.batches(expand.dependency_rows(plan)):
         bulk.insert(conn, DEP, batch)
     if plan.units:
         conn.execute(UNIT.insert(), expand.unit_rows(plan))
+    progress("lịch sử", 4, STEPS)
     events = Appender(conn, plan.id, person, head=row)
     events.add(event=EventKind.LOAD, at=now, actor=actor,
                note=f"loaded {plan.source} ({len(plan.tasks)} tasks, {count} rows)",
@@ -82,7 +89,9 @@ def _create(conn, person: str, plan: Plan, now: datetime, actor: str | None) -> 
 
 
 def load(file: str, db: str | None, *, now: datetime, actor: str | None,
-         upgrade: bool) -> LoadResult:
+         upgrade: bool, progress: Progress = no_progress) -> LoadResult:
     """``workflow load FILE``: the file is read and checked before the database is touched."""
+    progress("đọc định nghĩa", 0, STEPS)
     plan = load_file(file)
-    return load_plan(Store(db, create=True), plan, now=now, actor=actor, upgrade=upgrade)
+    return load_plan(Store(db, create=True), plan, now=now, actor=actor, upgrade=upgrade,
+                     progress=progress)

@@ -24,6 +24,7 @@ from workflow.errors import (
     UsageError,
     WorkflowError,
 )
+from workflow.logs import Progress, no_progress
 from workflow.store import audit, models
 from workflow.store.db import Store
 
@@ -62,14 +63,14 @@ def _surrogate(table: Table):
     return None
 
 
-def copy_databases(source: str, target: str,
-                   plan_ids: list[str] | None = None) -> list[Copied]:
+def copy_databases(source: str, target: str, plan_ids: list[str] | None = None,
+                   progress: Progress = no_progress) -> list[Copied]:
     """``workflow db copy``: the target is created if it is a new SQLite file, and removed
     again if the copy fails, so a failed copy leaves no empty database behind."""
     from_store = Store(source)
     to_store = Store(target, create=True)
     try:
-        results = copy_plans(from_store, to_store, plan_ids)
+        results = copy_plans(from_store, to_store, plan_ids, progress)
     except BaseException:
         to_store.discard()
         raise
@@ -79,7 +80,8 @@ def copy_databases(source: str, target: str,
     return results
 
 
-def copy_plans(source: Store, target: Store, plan_ids: list[str] | None = None) -> list[Copied]:
+def copy_plans(source: Store, target: Store, plan_ids: list[str] | None = None,
+               progress: Progress = no_progress) -> list[Copied]:
     if source.url == target.url:
         raise UsageError("--from and --to are the same database; give two different ones")
     ordered = tables()
@@ -93,7 +95,9 @@ def copy_plans(source: Store, target: Store, plan_ids: list[str] | None = None) 
         if missing:
             raise NotFoundError(f"no plan {', '.join(map(repr, missing))} in {source.display}; "
                                 f"plans there: {', '.join(known) or 'none'}")
+        progress("kiểm tra lịch sử", 0, 1)
         heads = {p: audit.verify(src, p) for p in wanted}  # never copy a broken history
+        total, done = len(wanted) * (len(ordered) + 1), 0
         results = []
         with target.write() as dst:
             there = set(dst.execute(select(plan_table.c.id).where(
@@ -105,7 +109,11 @@ def copy_plans(source: Store, target: Store, plan_ids: list[str] | None = None) 
                 copied = Copied(plan_id)
                 maps: dict[tuple[str, str], dict] = {}
                 for table in ordered:
+                    progress(f"{plan_id}: {table.name}", done, total)
                     _copy_table(src, dst, table, plan_id, maps, referenced, copied)
+                    done += 1
+                progress(f"{plan_id}: kiểm tra", done, total)
+                done += 1
                 check = audit.verify(dst, plan_id)
                 if check.head_hash != heads[plan_id].head_hash:
                     raise AuditError(f"plan {plan_id}: the copy's history head "
@@ -155,6 +163,7 @@ def upgrade_schema(db: str | None) -> dict:
             "from_status": before.status, "revision": after.revision}
 
 
-def copy(source: str, target: str, plan_ids: list[str] | None) -> list[dict]:
+def copy(source: str, target: str, plan_ids: list[str] | None,
+         progress: Progress = no_progress) -> list[dict]:
     """``workflow db copy``: the plans, verified on both sides, as dicts."""
-    return [r.as_dict() for r in copy_databases(source, target, plan_ids or None)]
+    return [r.as_dict() for r in copy_databases(source, target, plan_ids or None, progress)]

@@ -61,6 +61,9 @@ def events(conn: Connection, plan: Row, *, task: str | None = None, agency: str 
     chosen = event_kinds(conn, plan, kinds)
     start = clock.parse_moment(since, plan.timezone, what="--since", end=False) if since else None
     stop = clock.parse_moment(until, plan.timezone, what="--until") if until else None
+    if start is not None and stop is not None and start > stop:
+        raise UsageError(f"--since {since} is after --until {until}: no event can be in "
+                         "between; swap them")
     return queries.iter_history(conn, plan, task=task, agency=agency, events=chosen,
                                 since=start, until=stop)
 

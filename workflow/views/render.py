@@ -48,15 +48,42 @@ def _flags(t: dict[str, Any]) -> str:
     return "  ".join(flags)
 
 
+REF_WIDTH, LEAD_WIDTH = 9, 12  # the id takes what is left of 79 columns, flags if they fit
+
+
+def clip(text: str, width: int) -> str:
+    """``text`` in at most ``width`` columns, cut with … when longer."""
+    return text if len(text) <= width else text[:width - 1] + "…"
+
+
 def task_table(tasks: list[dict[str, Any]]) -> str:
+    """A row per task (id, the document's numbering, state, lead, due, flags), its title
+    below, in 80 columns: an id too long for the row gets a line of its own (whole, to copy
+    into a command) above it; a long numbering or lead is cut with …; flags that do not fit
+    go on a line below."""
     if not tasks:
         return "no tasks match"
-    idw = min(max(len(t["id"]) for t in tasks), 32)
-    lines = []
+    refs = any(t.get("ref") for t in tasks)
+    rw = max(min(max(len(t.get("ref") or "") for t in tasks), REF_WIDTH), 3)
+    room = WIDTH - 3 - (rw + 2 if refs else 0) - (11 + 2 + LEAD_WIDTH + 2 + 10)
+    idw = max([2] + [len(t["id"]) for t in tasks if len(t["id"]) <= room])
+    lines = [(f"{'id':<{idw}}  " + (f"{'ref':<{rw}}  " if refs else "")
+              + f"{'state':<11}  {'lead':<{LEAD_WIDTH}}  due")]
     for t in tasks:
-        head = (f"{t['id']:<{idw}}  {t['state']:<11}  {lead_text(t):<14}  "
-                f"{t['due'] or '-':<10}  {_flags(t)}").rstrip()
-        lines.append(head)
+        task_id = t["id"]
+        if len(task_id) > idw:
+            lines.append(task_id)
+            task_id = ""
+        head = (f"{task_id:<{idw}}  " + (f"{clip(t.get('ref') or '-', rw):<{rw}}  " if refs
+                                         else "")
+                + f"{t['state']:<11}  {clip(lead_text(t), LEAD_WIDTH):<{LEAD_WIDTH}}  "
+                  f"{t['due'] or '-':<10}")
+        flags = _flags(t)
+        if flags and len(head) + 2 + len(flags) <= WIDTH:
+            head, flags = f"{head}  {flags}", ""
+        lines.append(head.rstrip())
+        if flags:
+            lines.append(f"    {flags}")
         title = t["title"]
         if t.get("kind") == "instance" and " — " in title:
             title = "— " + title.rsplit(" — ", 1)[1]  # the task's own title is on its group
@@ -243,8 +270,14 @@ def swept(actions: list[dict[str, Any]]) -> str:
 
 def escalation_table(rows: list[dict[str, Any]]) -> str:
     return "\n".join(f"{e['task']:<28} L{e['level']} {ARROW} {e['escalated_to']:<16} "
-                     f"{e['reason']:<8} {e['age_hours']:>7.1f} h" for e in rows) or \
+                     f"{e['reason']:<8} {age(e['age_hours']):>13}" for e in rows) or \
         "no open escalations"
+
+
+def age(hours: float) -> str:
+    """An age as a person says it: ``76 days 2 h``, ``1 day 0 h``, ``5 h`` (whole hours)."""
+    days, rest = divmod(max(int(hours), 0), 24)
+    return f"{_n(days, 'day')} {rest} h" if days else f"{rest} h"
 
 
 def verified(rows: list[dict[str, Any]], head: str | None) -> str:

@@ -9,7 +9,7 @@ read from the real database up to the same moment.
 from __future__ import annotations
 
 import json
-from collections.abc import Callable, Mapping
+from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import date, datetime
 from types import MappingProxyType
@@ -20,16 +20,12 @@ from sqlalchemy.engine import Connection, Row
 
 from workflow import clock
 from workflow.errors import NotFoundError
+from workflow.logs import Progress, no_progress
 from workflow.store.models import AgencyRow, EventRow, TaskRow
 from workflow.views import asof
 from workflow.views import queries as reports
 
 AGENCY, EVENT, TASK = AgencyRow.__table__, EventRow.__table__, TaskRow.__table__
-Progress = Callable[[str, int, int], None]
-
-
-def no_progress(step: str, done: int, total: int) -> None:
-    """The default progress callback: says nothing (the CLI passes a bar on a terminal)."""
 
 
 @dataclass(frozen=True)

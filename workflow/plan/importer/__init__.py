@@ -13,6 +13,7 @@ from pathlib import Path
 
 from workflow import outfile
 from workflow.errors import DocumentError
+from workflow.logs import Progress, no_progress
 from workflow.plan.importer.agencies import Registry
 from workflow.plan.importer.blocks import Para
 from workflow.plan.importer.draft import Draft, make_tasks
@@ -26,9 +27,11 @@ _PROVINCE = re.compile(r"\b(?:tỉnh|thành phố) ((?:[A-ZĐ][a-zà-ỹđ]*)(?:
 __all__ = ["Draft", "import_document", "write_output"]
 
 
-def import_document(path: str | Path) -> Draft:
+def import_document(path: str | Path, progress: Progress = no_progress) -> Draft:
     """Reads one document and drafts its plan; DocumentError when it holds no plan."""
+    progress("đọc tài liệu", 0, 3)
     kind, blocks = read_blocks(path)
+    progress("tìm nhiệm vụ", 1, 3)
     layout, found = find_tasks(blocks)
     if not found:
         raise DocumentError(f"{path}: no plan found: no phụ lục table (TT, Nội dung, Cơ quan "
@@ -44,6 +47,7 @@ def import_document(path: str | Path) -> Draft:
     registry = Registry(header.place or _place_named(blocks))
     checks: dict[str, str] = {}
     issuer = _declare_issuer(header, registry, " ".join(texts), checks)
+    progress(f"soạn {len(found)} nhiệm vụ", 2, 3)
     tasks = make_tasks(found, registry, issuer)
     if header.coordinator:
         coordinator = _known(registry, header.coordinator)
@@ -59,6 +63,7 @@ def import_document(path: str | Path) -> Draft:
     if header.checks and "issuer" in " ".join(header.checks):
         checks["issuer"] = f"guessed {header.issuer_how}"
     source = f"{Path(path).name}, {kind}"
+    progress("xong", 3, 3)
     return Draft(source, f"{layout}, {len(tasks)} tasks", header, checks, issuer, coordinator,
                  registry, tasks)
 
