@@ -120,7 +120,8 @@ def test_a_day_cannot_be_both() -> None:
 
 
 @settings(max_examples=300, deadline=None)
-@given(st.dates(D(1996, 1, 1), D(2198, 1, 1)), st.integers(-400, 400))
+# 400 working days are about 19 months: from 1997 on they stay inside the calendar (1995-2199)
+@given(st.dates(D(1997, 1, 1), D(2198, 1, 1)), st.integers(-400, 400))
 def test_add_and_between_agree(day: D, n: int) -> None:
     cal = WorkingCalendar()
     later = cal.add(day, n)
