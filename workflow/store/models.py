@@ -58,6 +58,7 @@ class TaskRow(SQLModel, table=True):
         _partial("ix_task_stall", "plan_id", "stall_at", where="stall_at IS NOT NULL"),
         _partial("ix_task_recur", "plan_id", "next_create_at", where="next_create_at IS NOT NULL"),
         _partial("ix_task_overdue", "plan_id", "overdue_at", where="overdue_at IS NOT NULL"),
+        _partial("ix_task_remind", "plan_id", "remind_at", where="remind_at IS NOT NULL"),
     )
     pk: int | None = Field(default=None, primary_key=True)
     plan_id: str = Field(foreign_key="wf_plan.id")
@@ -72,7 +73,9 @@ class TaskRow(SQLModel, table=True):
     title: str = Field(sa_column=Column(Text, nullable=False))
     ref: str | None = None
     note: str | None = Field(default=None, sa_column=Column(Text))
-    lead: str
+    lead: str  # the (first) lead: heads the escalation chain
+    co_leads: str = Field(default="[]", sa_column=Column(Text, nullable=False,
+                                                          server_default="[]"))  # JSON: joint leads
     support: str  # JSON list of agency ids
     approver: str
     depends_on: str  # JSON list of task ids
@@ -83,6 +86,11 @@ class TaskRow(SQLModel, table=True):
     # recurring task's occurrences and for rows loaded before revision 0004 until the next upgrade.
     due_text: str | None = Field(default=None, sa_column=Column(Text))
     start: date | None = None
+    # ``due: {after: TASK, within: 15wd}``: ``due`` is NULL until TASK is approved, then fixed.
+    due_after: str | None = None
+    due_within: str | None = None
+    # The task's own stall_after/step_after/remind_before (JSON of duration texts); NULL: plan's.
+    clock: str | None = Field(default=None, sa_column=Column(Text))
     state: str = "assigned"
     blocked_from: str | None = None
     blocked_by: str | None = None
@@ -96,6 +104,10 @@ class TaskRow(SQLModel, table=True):
     stall_at: datetime | None = None
     # End of the due day in UTC, while not approved (NULL: no deadline or done).
     overdue_at: datetime | None = None
+    # When the sweep sends the reminder for the current due date (NULL: none to send), and the
+    # due date the last reminder was sent for: one reminder per due date.
+    remind_at: datetime | None = None
+    reminded_for: date | None = None
 
 
 class UnitRow(SQLModel, table=True):

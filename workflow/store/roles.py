@@ -28,7 +28,9 @@ LEVELS = ("read-only", "person", "service")
 TABLES = ("wf_plan", "wf_agency", "wf_task", "wf_dependency", "wf_unit", "wf_member",
           "wf_event", "wf_escalation", "wf_delivery", "wf_schema_version")
 MOVE_COLUMNS = ("state", "version", "last_move_at", "stall_at", "blocked_from", "blocked_by",
-                "reported_at", "approved_at", "on_time", "overdue_at", "open_deps")
+                "reported_at", "approved_at", "on_time", "overdue_at", "open_deps",
+                # a relative deadline fixed on approval, an extension, a reminder sent
+                "due", "remind_at", "reminded_for")
 # table -> privileges beyond SELECT; "UPDATE(col)" is one column's.
 PERSON: dict[str, set[str]] = {
     "wf_event": {"INSERT"},
