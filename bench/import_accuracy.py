@@ -24,7 +24,8 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from tests.documents import write_docx, write_pdf  # noqa: E402
-from workflow.plan.dates import parse_date  # noqa: E402
+from workflow.plan.dates import parse_deadline  # noqa: E402
+from workflow.plan.datevalues import DateParseError  # noqa: E402
 from workflow.plan.importer import import_document  # noqa: E402
 from workflow.plan.importer.sources import read_blocks  # noqa: E402
 
@@ -37,7 +38,7 @@ def measure(source: Path) -> dict:
     got = {}
     for t in data["tasks"].values():
         leads = [t["lead"]] if isinstance(t["lead"], str) else t["lead"]
-        due = parse_date(t["due"]) if t["due"] else None
+        due = _due(t["due"])
         got[t["ref"]] = ([names[x] for x in leads], {names[x] for x in t["support"]},
                          due.isoformat() if due else None)
     truth = yaml.safe_load((DATA / "truth" / f"{source.stem}.yaml").read_text("utf-8"))
@@ -52,6 +53,14 @@ def measure(source: Path) -> dict:
             "lead": sum(got[r["ref"]][0] == r["lead"] for r in found),
             "due": sum(got[r["ref"]][2] == r["due"] for r in found),
             "tp": tp, "fp": fp, "fn": fn}
+
+
+def _due(phrase: str | None):
+    """The due date the engine reads from the draft's phrase (None: no date, or unreadable)."""
+    try:
+        return parse_deadline(phrase).due if phrase else None
+    except DateParseError:
+        return None
 
 
 def table() -> None:
