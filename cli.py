@@ -152,7 +152,7 @@ def history(task: Annotated[str | None, typer.Argument(
             event: Annotated[list[str] | None, typer.Option(
                 "--event", metavar="KIND",
                 help="Only these kinds (repeat or comma list): start, report, approve, return, "
-                     "block, unblock, load, upgrade, created, "
+                     "block, unblock, extend, load, upgrade, created, "
                      "escalation_raised|climbed|resolved, or escalation, "
                      "member_added|removed.")] = None,
             since: Annotated[str | None, typer.Option(
