@@ -49,7 +49,6 @@ app.add_typer(members_app, name="members")
 
 _now, _store, _out, _usage, _err = parts.now, parts.store, parts.out, parts.usage, parts.err
 
-
 app.callback()(parts.top)
 
 
@@ -78,15 +77,16 @@ def validate(files: Annotated[list[str], typer.Argument(metavar="FILE", help="De
 def load(file: Annotated[str, typer.Argument(metavar="FILE", help="Definition file (YAML).")],
          upgrade: Annotated[bool, typer.Option("--upgrade", help="Apply a changed definition "
                                                "to the loaded plan.")] = False,
-         actor: As = None, db: Db = None, as_json: Json = False) -> None:
+         actor: As = None, note: Note = None, db: Db = None, as_json: Json = False) -> None:
     """Create the plan from a definition; loading the same file again changes nothing.
 
-    Example: workflow load definitions/son-la-2024-ttyt.yaml
+    Example: workflow load son-la.yaml --upgrade --as so-y-te --note "QĐ 123/QĐ-UBND"
     """
     from workflow.ops.load import load as load_file  # the package: heavy, see the docstring
     from workflow.views import render
     with parts.progress("load") as tick:
-        r = load_file(file, db, now=_now(), actor=actor, upgrade=upgrade, progress=tick)
+        r = load_file(file, db, now=_now(), actor=actor, note=note, upgrade=upgrade,
+                      progress=tick)
     _out({"plan": r.plan, "status": r.status, "tasks": r.tasks, "changes": r.changes},
          as_json, render.loaded)
 
@@ -152,7 +152,7 @@ def history(task: Annotated[str | None, typer.Argument(
             event: Annotated[list[str] | None, typer.Option(
                 "--event", metavar="KIND",
                 help="Only these kinds (repeat or comma list): start, report, approve, return, "
-                     "block, unblock, load, upgrade, created, "
+                     "block, unblock, extend, load, upgrade, created, "
                      "escalation_raised|climbed|resolved, or escalation, "
                      "member_added|removed.")] = None,
             since: Annotated[str | None, typer.Option(
@@ -205,9 +205,9 @@ def summary(by: Annotated[str, typer.Option(
 
 
 # --------------------------------------------------------------------------- moves
-# start, report, approve, return, block, unblock: cli_parts.MOVES
-
-parts.register_moves(app)
+# start, report, approve, return, block, unblock and extend: cli_parts.MOVES
+for trigger in parts.MOVES:
+    parts.move_command(app, trigger)
 
 
 # --------------------------------------------------------------------------- escalation

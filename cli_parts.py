@@ -139,70 +139,72 @@ MOVES = {  # trigger: its help (the triggers themselves: workflow.rules.kinds.Tr
                "lead, the coordinator or the issuer. Also required: a note: how it was "
                "resolved.\n\nExample: workflow unblock kiem-ke-tai-san --as so-y-te --note "
                '"Đã bổ sung"',
+    "extend": "Extend a deadline (gia hạn) to a later day; the original is kept.\n\nWho may: "
+              "the coordinator or the issuer, not on an approved task. Also required: a note: "
+              "the reason. A late extension does not make the task on time.\n\nExample: "
+              'workflow extend 2.1 --to 30/9/2024 --as ubnd-tinh --note "Công văn 12/UBND"',
 }
 HtmlOut = Annotated[str | None, typer.Option(
     "--html", metavar="FILE", help="Write the plan's status as one self-contained page.")]
 DocxOut = Annotated[str | None, typer.Option(
     "--docx", metavar="FILE", help="Write the periodic progress report (Word).")]
-
-
 MoveTask = Annotated[str, typer.Argument(metavar="TASK", help=(
     "Task id (or the document's numbering, e.g. II.4); with '*', every task it matches moves, "
     "or none does: 'kiem-ke-tai-san/*', '2.*'."), show_default=False)]
 DryRun = Annotated[bool, typer.Option(
     "--dry-run", help="List what would move and what would be refused; write nothing.")]
+NewDue = Annotated[str, typer.Option("--to", metavar="DATE", show_default=False, help=(
+    "The new due day (2024-09-30, 30/9/2024), later than the current one."))]
 
 
 def _moved(trigger: str, task: str, actor: str | None, note: str | None, plan: str | None,
-           db: str | None, as_json: bool, dry_run: bool = False) -> None:
-    """One move; a TASK with '*' (or --dry-run) moves every match in one transaction, or none."""
-    from workflow.ops.move import move, move_many  # the package: heavy, see the docstring
+           db: str | None, as_json: bool, dry_run: bool = False, to: str | None = None) -> None:
+    """One move (or extension, ``to``); a TASK with '*' moves every match, or none does."""
+    from workflow.ops import extend, move  # the package: heavy, see the module docstring
     from workflow.views import render
-    if "*" not in task and not dry_run:
-        r = move(store(db), plan_id=plan, task=task, trigger=trigger, actor=actor, note=note,
-                 now=now())
-        out(r.as_dict(), as_json, render.moved)
-        return
-    batch = move_many(store(db), plan_id=plan, pattern=task, trigger=trigger, actor=actor,
-                      note=note, now=now(), dry_run=dry_run)
-    out(batch.rows(), as_json, render.moved_many)
+    single = "*" not in task and not dry_run
+    if single and to is None:
+        return out(move.move(store(db), plan_id=plan, task=task, trigger=trigger, actor=actor,
+                             note=note, now=now()).as_dict(), as_json, render.moved)
+    run, how = (extend.extend, {"to": to}) if to else (move.move_many, {"trigger": trigger})
+    batch = run(store(db), plan_id=plan, pattern=task, actor=actor, note=note, now=now(),
+                dry_run=dry_run, **how)
+    out(batch.rows()[0] if single else batch.rows(), as_json, render.moved_many)
     if batch.refused:  # a dry run that would be refused: listed above, and exit 4
         raise batch.error()
 
 
-def _move_command(app: typer.Typer, trigger: str) -> None:
+def move_command(app: typer.Typer, trigger: str) -> None:
+    """The six moves and extend register alike, each with its help from MOVES."""
     def command(task: MoveTask, actor: As = None, note: Note = None, dry_run: DryRun = False,
                 plan: Plan = None, db: Db = None, as_json: Json = False) -> None:
         _moved(trigger, task, actor, note, plan, db, as_json, dry_run)
+
+    def extend(task: MoveTask, to: NewDue, actor: As = None, note: Note = None,
+               dry_run: DryRun = False, plan: Plan = None, db: Db = None,
+               as_json: Json = False) -> None:
+        _moved(trigger, task, actor, note, plan, db, as_json, dry_run, to)
 
     def report(task: Annotated[str | None, typer.Argument(
                    metavar="TASK",
                    help="Task id (or the document's numbering); leave out with --html/--docx.",
                    show_default=False)] = None,
-               actor: As = None, note: Note = None, dry_run: DryRun = False,
-               html: HtmlOut = None, docx: DocxOut = None,
-               at: At = None, force: Force = False, plan: Plan = None, db: Db = None,
-               as_json: Json = False) -> None:
+               actor: As = None, note: Note = None, dry_run: DryRun = False, html: HtmlOut = None,
+               docx: DocxOut = None, at: At = None, force: Force = False, plan: Plan = None,
+               db: Db = None, as_json: Json = False) -> None:
         if html or docx:
             if task or actor or note or dry_run:
-                usage("--html/--docx write the plan's report; a task move is a separate "
-                       "command")
+                usage("--html/--docx write the plan's report; a task move is a separate command")
             documents({".html": html, ".docx": docx}, at, force, plan, db)
             return
         if task is None:
             usage("missing TASK (or --html FILE / --docx FILE for the plan's report)")
         _moved(trigger, task, actor, note, plan, db, as_json, dry_run)
 
-    command = report if trigger == "report" else command
+    command = {"report": report, "extend": extend}.get(trigger, command)
     command.__doc__ = MOVES[trigger]
     command.__name__ = f"{trigger}_"
     app.command(trigger)(command)
-
-
-def register_moves(app: typer.Typer) -> None:
-    """The six move commands, each with its help from MOVES."""
-    for trigger in MOVES:
-        _move_command(app, trigger)
 
 
 # --------------------------------------------------------------------------- documents
@@ -352,8 +354,6 @@ def db_copy(source: Annotated[str, typer.Option(
     with progress("db copy") as tick:
         copied = copy(source, target, plans, tick)
     out(copied, as_json, render.copied)
-
-
 
 
 def db_grant(role: Annotated[str, typer.Argument(

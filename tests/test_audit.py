@@ -14,7 +14,7 @@ import io
 import itertools
 import json
 import unicodedata
-from datetime import datetime, timedelta
+from datetime import date, datetime, timedelta
 
 import pytest
 from hypothesis import HealthCheck, given, settings
@@ -25,6 +25,7 @@ from sqlalchemy.exc import DBAPIError
 from tests.conftest import SMALL_PLAN, write_plan
 from workflow import clock, logs
 from workflow.errors import ConflictError, MoveRefusedError
+from workflow.ops.extend import extend
 from workflow.ops.load import load_plan
 from workflow.ops.move import move
 from workflow.ops.sweep import sweep
@@ -653,7 +654,7 @@ ROLES = ("lead", "lead", "support", "approver", "approver", "coordinator", "issu
 NOTES = (None, "", "  ", "Đã xong", "Khó khăn: thiếu số liệu")
 STEP = st.tuples(
     st.one_of(st.integers(1, 12 * 60), st.integers(12 * 60, 9 * 24 * 60)),  # minutes
-    st.sampled_from(("move",) * 6 + ("sweep", "upgrade")),
+    st.sampled_from(("move",) * 6 + ("sweep", "upgrade", "extend", "extend")),
     st.integers(0, 20), st.sampled_from(TRIGGERS), st.sampled_from(ROLES),
     st.sampled_from(NOTES))
 _plans = itertools.count()
@@ -695,8 +696,15 @@ def simulate(store: Store, versions: list[str], steps) -> tuple[str, list]:
                      "approver": t["approver"], "coordinator": p.coordinator,
                      "issuer": p.issuer, "other": "so-tai-chinh"}[role]
             with contextlib.suppress(MoveRefusedError):
-                move(store, plan_id=pid, task=t["id"], trigger=trigger, actor=actor,
-                            note=note, now=now)
+                if kind == "extend":  # mostly by one who may, to 5 days before to 34 after
+                    due = date.fromisoformat(t["due"] or "2024-05-01")
+                    actor = {"other": actor, "support": p.issuer}.get(role, p.coordinator)
+                    extend(store, plan_id=pid, pattern=t["id"], actor=actor,
+                           note=note and "Gia hạn", now=now,
+                           to=(due + timedelta(days=minutes % 40 - 5)).isoformat())
+                else:
+                    move(store, plan_id=pid, task=t["id"], trigger=trigger, actor=actor,
+                         note=note, now=now)
         with store.read() as conn:
             p = select_plan(conn, pid)
             samples.append((now, live_view(conn, p, now)))

@@ -14,7 +14,7 @@ import pytest
 from tests.conftest import ROOT, SMALL_PLAN, SON_LA, workflow_process, write_plan
 
 COMMANDS = ["validate", "load", "plans", "tasks", "show", "start", "report", "approve",
-            "return", "block", "unblock", "escalate", "escalations", "watch", "history",
+            "return", "block", "unblock", "extend", "escalate", "escalations", "watch", "history",
             "audit verify", "summary", "db upgrade", "db copy", "db grant", "db check", "export",
             "graph"]
 STATES = ["assigned", "in_progress", "reported", "approved", "blocked"]

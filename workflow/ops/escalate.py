@@ -83,6 +83,12 @@ def recheck_open(conn: Connection, log: Appender, plan, now: datetime) -> list[A
     return _recheck(conn, log, plan, now, None)
 
 
+def recheck_task(conn: Connection, log: Appender, plan, task_pk: int,
+                 now: datetime) -> list[Action]:
+    """One task's open escalation against the task as it is now (after an extension)."""
+    return _recheck(conn, log, plan, now, [ESC.c.task_pk == task_pk])
+
+
 def _each_once(conn: Connection, query, conditions: list | None) -> list:
     """The rows of ``query`` meeting any of ``conditions``, each once, in plan order.
 

@@ -14,6 +14,7 @@ from sqlalchemy import select
 from workflow import clock, logs
 from workflow.errors import ConflictError
 from workflow.logs import Progress, no_progress
+from workflow.ops.move import clean_note
 from workflow.ops.occurrences import create_due
 from workflow.ops.upgrade import fill_words, upgrade_plan
 from workflow.plan.definitions import Plan, load_file
@@ -34,11 +35,15 @@ class LoadResult:
     plan: str
     status: str  # created | unchanged | upgraded
     tasks: int
-    changes: dict[str, list[str]] = field(default_factory=dict)
+    changes: dict[str, list] = field(default_factory=dict)
 
 
 def load_plan(store: Store, plan: Plan, *, now: datetime, actor: str | None = None,
-              upgrade: bool = False, progress: Progress = no_progress) -> LoadResult:
+              upgrade: bool = False, progress: Progress = no_progress,
+              note: str | None = None) -> LoadResult:
+    """Creates the plan, leaves it as it is, or (``upgrade``) applies a changed definition,
+    recorded with who (``actor``) and why (``note``)."""
+    note = clean_note(note)
     progress("lưu kế hoạch", 1, STEPS)
     with store.write() as conn:
         existing = conn.execute(select(*PLAN_ROW).where(PLAN.c.id == plan.id)
@@ -54,15 +59,15 @@ def load_plan(store: Store, plan: Plan, *, now: datetime, actor: str | None = No
                     f"{existing.digest[:12]}, file {plan.digest[:12]}); nothing was written. "
                     f"To apply the changes: workflow load {plan.source} --upgrade")
             changes = upgrade_plan(conn, store.person(conn), existing, plan, now=now,
-                                   actor=actor)
+                                   actor=actor, note=note)
             return LoadResult(plan.id, "upgraded", len(plan.tasks), changes)
-        _create(conn, store.person(conn), plan, now, actor, progress)
+        _create(conn, store.person(conn), plan, now, actor, progress, note)
     log.info("plan_loaded", plan=plan.id, tasks=len(plan.tasks), digest=plan.digest[:12])
     return LoadResult(plan.id, "created", len(plan.tasks))
 
 
 def _create(conn, person: str, plan: Plan, now: datetime, actor: str | None,
-            progress: Progress) -> None:
+            progress: Progress, note: str | None = None) -> None:
     now_u = clock.to_utc(now)
     conn.execute(PLAN.insert().values(**expand.plan_columns(plan), loaded_at=now_u,
                                       head_seq=0, head_hash=""))
@@ -81,7 +86,7 @@ def _create(conn, person: str, plan: Plan, now: datetime, actor: str | None,
     progress("lịch sử", 4, STEPS)
     events = Appender(conn, plan.id, person, head=row)
     events.add(event=EventKind.LOAD, at=now, actor=actor,
-               note=f"loaded {plan.source} ({len(plan.tasks)} tasks, {count} rows)",
+               note=note or f"loaded {plan.source} ({len(plan.tasks)} tasks, {count} rows)",
                data={"digest": plan.digest, "source": plan.source,
                      "tasks": len(plan.tasks), "definition": plan.canonical()})
     create_due(conn, events, row, now)
@@ -89,9 +94,9 @@ def _create(conn, person: str, plan: Plan, now: datetime, actor: str | None,
 
 
 def load(file: str, db: str | None, *, now: datetime, actor: str | None,
-         upgrade: bool, progress: Progress = no_progress) -> LoadResult:
+         upgrade: bool, progress: Progress = no_progress, note: str | None = None) -> LoadResult:
     """``workflow load FILE``: the file is read and checked before the database is touched."""
     progress("đọc định nghĩa", 0, STEPS)
     plan = load_file(file)
     return load_plan(Store(db, create=True), plan, now=now, actor=actor, upgrade=upgrade,
-                     progress=progress)
+                     progress=progress, note=note)

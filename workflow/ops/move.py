@@ -15,6 +15,7 @@ each judged as the moves before it left the plan, all written or none.
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
@@ -27,13 +28,13 @@ from workflow.errors import MoveRefusedError, UsageError
 from workflow.ops import escalate, members
 from workflow.rules import lifecycle
 from workflow.rules.escalation import Action, cause_of, chain_for
-from workflow.rules.kinds import Kind, State, Trigger
+from workflow.rules.kinds import EventKind, Kind, State, Trigger
 from workflow.rules.machine import Move, fire
 from workflow.store import lookup
 from workflow.store.audit import Appender
 from workflow.store.db import Store
 from workflow.store.models import DependencyRow, TaskRow
-from workflow.store.tasks import TaskTable
+from workflow.store.tasks import TaskTable, extensions
 from workflow.store.timeorder import refuse_backwards
 from workflow.text import control_char, describe, nfc
 
@@ -86,22 +87,22 @@ class Batch:
     trigger: str
     actor: str
     dry_run: bool
-    outcomes: list[MoveResult | Refusal] = field(default_factory=list)
+    outcomes: list[Any] = field(default_factory=list)  # MoveResult (or Extension) | Refusal
 
     @property
     def refused(self) -> list[Refusal]:
         return [o for o in self.outcomes if isinstance(o, Refusal)]
 
     @property
-    def moved(self) -> list[MoveResult]:
-        return [o for o in self.outcomes if isinstance(o, MoveResult)]
+    def moved(self) -> list[Any]:
+        return [o for o in self.outcomes if not isinstance(o, Refusal)]
 
     def rows(self) -> list[dict[str, Any]]:
         """One move result per task, in the document's order; a dry run's have no ``seq``
         (nothing was written) and a refusal has ``to`` null and ``refused``, the reason."""
         return [self._row(o) for o in self.outcomes]
 
-    def _row(self, o: MoveResult | Refusal) -> dict[str, Any]:
+    def _row(self, o: Any) -> dict[str, Any]:
         if isinstance(o, Refusal):
             return {"plan": self.plan, "task": o.task, "event": self.trigger, "from": o.state,
                     "to": None, "actor": self.actor, "seq": None, "escalations": [],
@@ -111,9 +112,10 @@ class Batch:
 
     def error(self) -> MoveRefusedError:
         refused = self.refused
+        done = "extended" if self.trigger == EventKind.EXTEND else "moved"
         return MoveRefusedError(
             f"{len(refused)} of {len(self.outcomes)} tasks cannot {self.trigger}; nothing was "
-            "moved" + (" (a dry run)" if self.dry_run else ""),
+            f"{done}" + (" (a dry run)" if self.dry_run else ""),
             details=[] if self.dry_run else [f"{r.task} ({r.state}): {r.reason}"
                                              for r in refused])
 
@@ -122,7 +124,7 @@ def move(store: Store, *, plan_id: str | None, task: str, trigger: str, actor: s
          note: str | None, now: datetime) -> MoveResult:
     if not actor:
         raise UsageError(f"say who {trigger}s: --as AGENCY (or WORKFLOW_ACTOR)")
-    note = _note(note)
+    note = clean_note(note)
     with store.write() as conn:
         plan = lookup.select_plan(conn, plan_id, lock=True)
         row = lookup.find_task(conn, plan, task)
@@ -148,7 +150,25 @@ def move_many(store: Store, *, plan_id: str | None, pattern: str, trigger: str,
     and written alike, then rolled back."""
     if not actor:
         raise UsageError(f"say who {trigger}s: --as AGENCY (or WORKFLOW_ACTOR)")
-    note = _note(note)
+    note = clean_note(note)
+
+    def one(conn: Connection, plan: Row, row: Row, who: str, person: str) -> MoveResult:
+        m = judge(conn, plan, row, trigger, who, note, now)
+        return write_move(conn, plan, row, m, m.state, now, person)
+
+    batch = each_match(store, plan_id=plan_id, pattern=pattern, trigger=trigger, actor=actor,
+                       dry_run=dry_run, act=one)
+    for r in batch.moved if not dry_run else []:
+        log.info("task_moved", plan=r.plan, task=r.task, trigger=trigger, src=r.from_state,
+                 dest=r.to_state, actor=r.actor)
+    return batch
+
+
+def each_match(store: Store, *, plan_id: str | None, pattern: str, trigger: str, actor: str,
+               dry_run: bool, act: Callable[[Connection, Row, Row, str, str], Any]) -> Batch:
+    """``act(conn, plan, row, agency, person)`` for every task ``pattern`` names, in one
+    transaction: all written, or none (each refusal listed). A TASK without ``*`` is one task,
+    and its refusal is its own error. Moves and extensions share it."""
     with store.write() as conn:
         plan = lookup.select_plan(conn, plan_id, lock=True)
         ids = [r.task_id for r in (lookup.match_tasks(conn, plan, pattern) if "*" in pattern
@@ -161,22 +181,20 @@ def move_many(store: Store, *, plan_id: str | None, pattern: str, trigger: str,
         for task_id in ids:
             row = lookup.find_task(conn, plan, task_id)  # as the moves before it left it
             try:
-                m = judge(conn, plan, row, trigger, who, note, now)
-                batch.outcomes.append(write_move(conn, plan, row, m, m.state, now, person))
+                batch.outcomes.append(act(conn, plan, row, who, person))
             except MoveRefusedError as err:
+                if "*" not in pattern and not dry_run:
+                    raise
                 batch.outcomes.append(Refusal(task_id, row.state, str(err)))
                 continue
             plan = lookup.select_plan(conn, plan.id)  # the history's new head
         (savepoint.rollback if batch.refused or dry_run else savepoint.commit)()
     if batch.refused and not dry_run:
         raise batch.error()
-    for r in batch.moved if not dry_run else []:
-        log.info("task_moved", plan=r.plan, task=r.task, trigger=trigger, src=r.from_state,
-                 dest=r.to_state, actor=who)
     return batch
 
 
-def _note(note: str | None) -> str | None:
+def clean_note(note: str | None) -> str | None:
     """A note is text: newlines and tabs, but no control character (an ESC sequence in a
     note would rewrite the terminal of whoever reads the history)."""
     note = nfc(note).strip() if note else None
@@ -213,8 +231,10 @@ def write_move(conn: Connection, plan: Row, row: Row, m: Move, new_state: str, n
     events = Appender(conn, plan.id, person, head=plan)
     refuse_backwards(conn, plan, row.task_id, now, f"{m.trigger} {row.task_id}")
     task = lifecycle.Task(row._mapping)
+    extended = (extensions(conn, plan.id, row.task_id).get(row.task_id, [])
+                if m.trigger == Trigger.APPROVE and row.due != row.original_due else ())
     lifecycle.apply_move(TaskTable(conn, plan.id, doing=m.trigger), task, m.trigger, m.actor,
-                         new_state, now_u, plan)
+                         new_state, now_u, plan, extended)
     event = events.add(event=m.trigger, at=now, task_id=row.task_id, from_state=row.state,
                        to_state=new_state, actor=m.actor, note=m.note)
     actions = escalate.resolve_open(conn, events, task, now,

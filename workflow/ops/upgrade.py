@@ -24,11 +24,12 @@ from workflow.errors import ConflictError
 from workflow.ops.escalate import recheck_open
 from workflow.plan.definitions import Plan
 from workflow.rules.kinds import EventKind, Kind, State
-from workflow.rules.lifecycle import new_task, stall_at
-from workflow.store import expand
+from workflow.rules.lifecycle import Task, due_changes, new_task
+from workflow.store import expand, lookup
 from workflow.store.audit import Appender
 from workflow.store.models import AGENCY, DEP, EVENT, PLAN, PLAN_ROW, TASK, UNIT
-from workflow.store.rows import row_changes
+from workflow.store.rows import field_changes, row_changes
+from workflow.store.tasks import extensions
 from workflow.store.timeorder import refuse_backwards
 
 # Columns an upgrade never rewrites: what the task's moves made of it.
@@ -37,8 +38,10 @@ MOVED = ("plan_id", "task_id", "state", "version", "last_move_at", "next_create_
 
 
 def upgrade_plan(conn: Connection, person: str, existing: Row, plan: Plan, *, now: datetime,
-                 actor: str | None) -> dict[str, list[str]]:
-    """Returns what changed: {"added": [...], "removed": [...], "changed": [...]}."""
+                 actor: str | None, note: str | None = None) -> dict[str, list]:
+    """Returns what changed: {"added": [...], "removed": [...], "changed": [...], "fields":
+    [{task, field, old, new}, ...]}. Its event records the same (``fields`` as ``changes``),
+    who (``actor``, an agency of the upgraded plan) and why (``note``)."""
     # An upgrade changes what every task's later moves mean: none may be recorded after it.
     refuse_backwards(conn, existing, None, now, f"the upgrade of plan {plan.id}", every_task=True)
     now_u = clock.to_utc(now)
@@ -49,19 +52,22 @@ def upgrade_plan(conn: Connection, person: str, existing: Row, plan: Plan, *, no
     added = [t for t in wanted if t not in rows]
     _refuse(conn, plan, rows, wanted, removed)
     plan_row = _replace_plan(conn, plan, rows, wanted, removed)
+    who = lookup.find_agency(conn, plan_row, actor) if actor else None
     changed = _write_tasks(conn, plan_row, rows, wanted, now_u)
     after = {r.task_id: r for r in conn.execute(select(TASK).where(TASK.c.plan_id == plan.id))}
     events = Appender(conn, plan.id, person, head=existing)
     changes = {"added": added, "removed": removed, "changed": changed}
-    events.add(event=EventKind.UPGRADE, at=now, actor=actor,
-               note=f"upgraded from {plan.source}: {len(added)} added, {len(removed)} removed, "
-                    f"{len(changed)} changed",
+    fields = field_changes(rows, after)
+    events.add(event=EventKind.UPGRADE, at=now, actor=who,
+               note=note or f"upgraded from {plan.source}: {len(added)} added, "
+                            f"{len(removed)} removed, {len(changed)} changed",
                data={"digest": plan.digest, "previous_digest": existing.digest, **changes,
+                     "changes": fields, "source": plan.source,
                      "definition": plan.canonical(), "rows": row_changes(rows, after)})
     # Deadlines, leads or steps may have changed under open escalations: recheck them now.
     recheck_open(conn, events, plan_row, now)
     events.flush()
-    return changes
+    return {**changes, "fields": fields}
 
 
 def _removed(plan: Plan, rows: dict[str, Row], wanted: dict[str, Any]) -> list[str]:
@@ -122,6 +128,7 @@ def _write_tasks(conn: Connection, plan_row: Row, rows: dict[str, Row], wanted: 
     """Inserts the new tasks, rewrites the definition columns of the others; returns the ids
     of those that changed."""
     approved = {t for t, r in rows.items() if r.state == State.APPROVED}
+    extended = {t: max(to for _at, to in e) for t, e in extensions(conn, plan_row.id).items()}
     changed: list[str] = []
     for task_id, values in wanted.items():
         row = rows.get(task_id)
@@ -135,10 +142,12 @@ def _write_tasks(conn: Connection, plan_row: Row, rows: dict[str, Row], wanted: 
         for key in MOVED:
             values.pop(key)
         values["open_deps"] = open_deps
-        if row.state == State.APPROVED or row.kind == Kind.GROUP:
-            values["overdue_at"] = None
-        values["stall_at"] = None if row.kind == Kind.GROUP else stall_at(
-            row.state, open_deps, values["start"], row.last_move_at, plan_row)
+        due = values["due"]
+        if task_id in extended and due is not None:
+            # A definition change never takes back an extension; one giving more time wins.
+            due = max(due, extended[task_id])
+        values.update(due_changes(Task(row._mapping, open_deps=open_deps, start=values["start"]),
+                                  due, plan_row))
         if any(getattr(row, k) != v for k, v in values.items() if k != "position"):
             changed.append(task_id)
         conn.execute(update(TASK).where(TASK.c.pk == row.pk).values(**values))

@@ -34,6 +34,7 @@ class EventKind(StrEnum):
 
     LOAD = "load"
     UPGRADE = "upgrade"
+    EXTEND = "extend"  # a deadline extended (gia hạn): data has the old and new due
     CREATED = "created"  # a recurring occurrence came into being
     ESCALATION_RAISED = "escalation_raised"
     ESCALATION_CLIMBED = "escalation_climbed"

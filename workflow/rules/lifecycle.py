@@ -10,12 +10,15 @@ Pure: no database, no clock of its own; ``at`` is always a parameter (UTC).
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Mapping, Sequence
 from datetime import date, datetime, timedelta
 from typing import Any, Protocol
 
 from workflow import clock
+from workflow.rules.extension import rated_due
 from workflow.rules.kinds import OPEN_STATES, Kind, State, Trigger
+
+Extensions = Sequence[tuple[datetime, date]]  # a task's extensions: (granted at, to), in order
 
 
 class Settings(Protocol):
@@ -70,6 +73,27 @@ def overdue_at(due: date | None, settings: Settings) -> datetime | None:
     return clock.end_of_day(due, settings.timezone) if due else None
 
 
+def due_changes(task: Task, due: date | None, settings: Settings) -> dict[str, Any]:
+    """A task's due day changes (an extension, an upgrade): the columns that follow from it.
+    The one place a due change is worked out: a clock that depends on the due day (a reminder's
+    ``remind_at``) is recomputed here too."""
+    group = task.kind == Kind.GROUP
+    return {"due": due,
+            "overdue_at": None if group or task.state == State.APPROVED
+            else overdue_at(due, settings),
+            "stall_at": None if group else stall_at(task.state, task.open_deps, task.start,
+                                                    task.last_move_at, settings)}
+
+
+def extended(task: Task, due: date, settings: Settings) -> dict[str, Any]:
+    """An extension to ``due``: the due and its clocks; ``original_due`` keeps the day before
+    the first extension (a relative deadline has none until it is fixed)."""
+    changes = due_changes(task, due, settings)
+    if task.get("original_due") is None:
+        changes["original_due"] = task.due
+    return changes
+
+
 # --------------------------------------------------------------------------- birth
 
 
@@ -91,8 +115,9 @@ def new_task(*, kind: str, due: date | None, start: date | None, open_deps: int,
 
 
 def move_changes(task: Task, trigger: str, actor: str, new_state: str, at: datetime,
-                 settings: Settings) -> dict[str, Any]:
-    """What a move the machine allowed does to the task's own row."""
+                 settings: Settings, extensions: Extensions = ()) -> dict[str, Any]:
+    """What a move the machine allowed does to the task's own row. An approval rates the report
+    against the due day its ``extensions`` earned in time (``extension.rated_due``)."""
     changes: dict[str, Any] = {
         "state": new_state, "version": task.version + 1, "last_move_at": at,
         "stall_at": stall_at(new_state, task.open_deps, task.start, at, settings)}
@@ -103,16 +128,17 @@ def move_changes(task: Task, trigger: str, actor: str, new_state: str, at: datet
     elif trigger == Trigger.REPORT:
         changes["reported_at"] = at
     elif trigger == Trigger.APPROVE:
-        due_end = overdue_at(task.due, settings)
+        due_end = overdue_at(rated_due(task.get("original_due", task.due), extensions,
+                                       settings.timezone) if extensions else task.due, settings)
         changes.update(approved_at=at, overdue_at=None,
                        on_time=due_end is None or (task.reported_at or at) < due_end)
     return changes
 
 
 def apply_move(tasks: Tasks, task: Task, trigger: str, actor: str, new_state: str,
-               at: datetime, settings: Settings) -> None:
+               at: datetime, settings: Settings, extensions: Extensions = ()) -> None:
     """A move and everything it sets off: dependants released, the group rolled up."""
-    tasks.change(task, move_changes(task, trigger, actor, new_state, at, settings))
+    tasks.change(task, move_changes(task, trigger, actor, new_state, at, settings, extensions))
     if trigger == Trigger.APPROVE:
         release(tasks, task.task_id, at, settings)
     if task.get("parent"):

@@ -1,8 +1,10 @@
 """Task rows as JSON and back: how an upgrade records what it changed, so history can
-replay it and rewind it (``workflow.views.asof``). Times travel as UTC text, dates as ISO."""
+replay it and rewind it (``workflow.views.asof``), and show it (``field_changes``). Times
+travel as UTC text, dates as ISO."""
 
 from __future__ import annotations
 
+import json
 from collections.abc import Mapping
 from datetime import date, datetime
 from typing import Any
@@ -93,3 +95,50 @@ def current(rows: dict[str, Any]) -> dict[str, Any]:
     changed = {t: {**d, "original_due": d["due"]} if "due" in d else d
                for t, d in rows["changed"].items()}
     return {**full, "changed": changed, "deadline_words": True}
+
+
+# The columns a definition sets (the rest follow from moves and clocks), as an upgrade's
+# ``changes`` lists them; JSON columns are shown as their values.
+FIELDS = ("title", "ref", "note", "lead", "co_leads", "support", "approver", "depends_on",
+          "due", "original_due", "due_text", "start", "due_after", "due_within", "clock",
+          "kind", "parent", "unit", "rule")
+_JSON_FIELDS = ("co_leads", "support", "depends_on", "clock", "rule")
+
+
+def _shown(field: str, value: Any) -> Any:
+    if isinstance(value, date):
+        return value.isoformat()
+    if field in _JSON_FIELDS and isinstance(value, str):
+        try:
+            return json.loads(value)
+        except ValueError:
+            return value
+    return value
+
+
+def field_changes(before: Mapping[str, Any], after: Mapping[str, Any]) -> list[dict[str, Any]]:
+    """Each definition field an upgrade changed, task by task in the document's order:
+    ``{"task", "field", "old", "new"}``. ``before``/``after``: task id -> row."""
+    out = []
+    for task_id, row in sorted(after.items(), key=lambda kv: (kv[1].position, kv[1].pk)):
+        old_row = before.get(task_id)
+        if old_row is None:
+            continue
+        old, new = plain(old_row), plain(row)
+        out += [{"task": task_id, "field": f, "old": _shown(f, decode(f, old.get(f))),
+                 "new": _shown(f, decode(f, new.get(f)))}
+                for f in FIELDS if old.get(f) != new.get(f)]
+    return out
+
+
+def recorded_changes(data: Mapping[str, Any]) -> list[dict[str, Any]]:
+    """An upgrade event's ``changes``; for one recorded before they were kept, the same read
+    from its row changes."""
+    if "changes" in data and isinstance(data["changes"], list):
+        return data["changes"]
+    rows = data.get("rows")
+    if not rows:
+        return []
+    return [{"task": t, "field": f, "old": _shown(f, pair[0]), "new": _shown(f, pair[1])}
+            for t, diff in current(rows)["changed"].items() for f, pair in diff.items()
+            if f in FIELDS]

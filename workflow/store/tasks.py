@@ -7,17 +7,21 @@ is refused (exit 6) instead of overwritten. The statements are built once per se
 
 from __future__ import annotations
 
+import json
+from datetime import date, datetime
 from functools import cache
 from typing import Any
 
 from sqlalchemy import bindparam, func, select, update
 from sqlalchemy.engine import Connection
 
+from workflow.clock import to_utc
 from workflow.errors import ConflictError, NotFoundError
+from workflow.rules.kinds import EventKind
 from workflow.rules.lifecycle import Task
-from workflow.store.models import DependencyRow, TaskRow
+from workflow.store.models import DependencyRow, EventRow, TaskRow
 
-TASK, DEP = TaskRow.__table__, DependencyRow.__table__
+TASK, DEP, EVENT = TaskRow.__table__, DependencyRow.__table__, EventRow.__table__
 
 _BY_ID = select(TASK).where(TASK.c.plan_id == bindparam("plan_id"),
                             TASK.c.task_id == bindparam("task_id"))
@@ -30,6 +34,19 @@ _CHILD_STATES = (select(TASK.c.state, func.count())
                         TASK.c.parent == bindparam("task_id"))
                  .group_by(TASK.c.state))
 _NOW = select(TASK.c.state).where(TASK.c.pk == bindparam("pk"))
+_EXTENSIONS = (select(EVENT.c.task_id, EVENT.c.at, EVENT.c.data)
+               .where(EVENT.c.plan_id == bindparam("plan_id"),
+                      EVENT.c.event == EventKind.EXTEND).order_by(EVENT.c.seq))
+
+
+def extensions(conn: Connection, plan_id: str,
+               task_id: str | None = None) -> dict[str, list[tuple[datetime, date]]]:
+    """Each extended task's extensions from the history, in order: (granted at, new due)."""
+    query = _EXTENSIONS if task_id is None else _EXTENSIONS.where(EVENT.c.task_id == task_id)
+    out: dict[str, list[tuple[datetime, date]]] = {}
+    for t, at, data in conn.execute(query, {"plan_id": plan_id}):
+        out.setdefault(t, []).append((to_utc(at), date.fromisoformat(json.loads(data)["new_due"])))
+    return out
 
 
 @cache

@@ -11,10 +11,11 @@ from sqlalchemy import and_, case, func, or_, select
 from sqlalchemy.engine import Connection, Row
 
 from workflow import clock
-from workflow.rules.kinds import ESCALATION_EVENTS, Kind, State
+from workflow.rules.kinds import ESCALATION_EVENTS, EventKind, Kind, State
 from workflow.rules.membership import role
 from workflow.store.lookup import agency_names
 from workflow.store.models import DEP, ESC, EVENT, MEMBER, PLAN, PLAN_ROW, TASK
+from workflow.store.rows import recorded_changes
 
 
 def _iso(moment: datetime | None, tz: str) -> str | None:
@@ -172,7 +173,9 @@ def task_detail(conn: Connection, plan: Row, task_pk: int, now: datetime,
     return out
 
 
-def event_dict(e: Row, plan: Row) -> dict[str, Any]:
+def event_dict(e: Row, plan: Row, task: str | None = None) -> dict[str, Any]:
+    """An event as JSON. An extension also carries ``old_due``, ``new_due`` and ``in_time``;
+    an upgrade the fields it changed (``changes``; only ``task``'s when given)."""
     out = {
         "seq": e.seq, "plan": e.plan_id, "task": e.task_id, "event": e.event,
         "from": e.from_state, "to": e.to_state, "actor": e.actor, "person": e.person,
@@ -180,8 +183,26 @@ def event_dict(e: Row, plan: Row) -> dict[str, Any]:
     }
     if e.event in ESCALATION_EVENTS:
         out.update(escalated_to=e.escalated_to, level=e.level, reason=e.reason)
+    elif e.event == EventKind.EXTEND:
+        data = json.loads(e.data or "{}")
+        out.update(old_due=data.get("old_due"), new_due=data.get("new_due"),
+                   in_time=data.get("in_time"))
+    elif e.event == EventKind.UPGRADE:
+        out["changes"] = upgrade_changes(json.loads(e.data or "{}"), task)
     out["hash"] = e.hash
     return out
+
+
+def upgrade_changes(data: dict[str, Any], task: str | None) -> list[dict[str, Any]]:
+    """What an upgrade changed (of ``task``, when given: the task added or removed too)."""
+    changes = recorded_changes(data)
+    if task is None:
+        return changes
+    mine = [c for c in changes if c["task"] == task]
+    for how in ("added", "removed"):
+        if task in (data.get(how) or ()):
+            mine.insert(0, {"task": task, "field": None, "old": None, "new": how})
+    return mine
 
 
 def history(conn: Connection, plan: Row, *, task: str | None = None, agency: str | None = None,
@@ -198,8 +219,9 @@ def iter_history(conn: Connection, plan: Row, *, task: str | None = None,
     """The plan's events oldest first, streamed: ``agency`` acted or was escalated to;
     ``events`` are kinds; ``since`` and ``until`` are inclusive. Parsing: workflow.views.asof."""
     q = select(EVENT).where(EVENT.c.plan_id == plan.id)
-    if task is not None:
-        q = q.where(EVENT.c.task_id == task)
+    if task is not None:  # its own events, and the plan's upgrades that changed it
+        q = q.where(or_(EVENT.c.task_id == task, and_(EVENT.c.task_id.is_(None),
+                                                      EVENT.c.event == EventKind.UPGRADE)))
     if agency is not None:
         q = q.where(or_(EVENT.c.actor == agency, EVENT.c.escalated_to == agency))
     if events is not None:
@@ -209,7 +231,9 @@ def iter_history(conn: Connection, plan: Row, *, task: str | None = None,
     if until is not None:
         q = q.where(EVENT.c.at <= clock.to_utc(until))
     for e in conn.execute(q.order_by(EVENT.c.seq).execution_options(yield_per=1000)):
-        yield event_dict(e, plan)
+        out = event_dict(e, plan, task)
+        if task is None or e.task_id == task or out["changes"]:
+            yield out
 
 
 SUMMARY_COLUMNS = ("tasks", "approved", "on_time", "done_late", "overdue", "not_yet_due",

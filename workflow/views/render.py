@@ -9,6 +9,7 @@ from __future__ import annotations
 import textwrap
 from typing import Any
 
+from workflow.i18n import _
 from workflow.plan.model import LEAD_EACH
 from workflow.rules.kinds import ESCALATION_EVENTS, EventKind, Kind
 from workflow.rules.membership import command, either
@@ -104,7 +105,7 @@ def _due(t: dict[str, Any]) -> str:
     the due before an extension, and OVERDUE."""
     due, words = t["due"], (t.get("due_text") or "").strip()
     out = due or "-"
-    if words and not _same_day(words, due):
+    if words and not _same_day(words, due) and not _same_day(words, t.get("original_due")):
         out += f"  ({words})"
     if t.get("original_due") and t["original_due"] != due:
         out += f"  (extended; was {t['original_due']})"
@@ -162,8 +163,13 @@ def event_line(e: dict[str, Any], *, with_task: bool = True) -> str:
     task = f"{e['task'] or '-':<22} " if with_task else ""
     if e["event"] in ESCALATION_EVENTS:
         what = (f"{e['event']:<20} L{e['level']} {ARROW} {e['escalated_to']} ({e['reason']})")
+    elif e["event"] == EventKind.EXTEND:
+        what = _("extend   due {old} {arrow} {new} by {actor}").format(
+            old=e.get("old_due"), arrow=ARROW, new=e.get("new_due"), actor=e["actor"]) + (
+            "" if e.get("in_time", True) else _(" (late: not on time)"))
     elif e["event"] in (EventKind.LOAD, EventKind.UPGRADE):
-        what = f"{e['event']:<20} by {e['person'] or '-'}"
+        what = f"{e['event']:<20} by {e['person'] or '-'}" + (
+            _(" for {agency}").format(agency=e["actor"]) if e["actor"] else "")
     elif e["event"] in (EventKind.MEMBER_ADDED, EventKind.MEMBER_REMOVED):
         what = f"{e['event']:<20} by {e['person'] or '-'} for {e['actor']}"
     else:
@@ -172,12 +178,30 @@ def event_line(e: dict[str, Any], *, with_task: bool = True) -> str:
     note = e.get("note")
     if note and e["event"] not in ESCALATION_EVENTS:
         if "\n" not in note and len(line) + len(note) + 2 <= WIDTH:
-            return f"{line}: {note}"
-        # A note's own lines stay lines, each indented under its event: no note line can
-        # pass for an event line of its own.
-        return "\n".join([line, *(w for part in note.split("\n")
-                                   for w in wrap(part, indent=" " * 8))])
-    return line
+            line = f"{line}: {note}"
+        else:  # a note's own lines stay lines, each indented under its event: no note line
+            # can pass for an event line of its own
+            line = "\n".join([line, *(w for part in note.split("\n")
+                                       for w in wrap(part, indent=" " * 8))])
+    return "\n".join([line, *change_lines(e.get("changes") or [], " " * 8)])
+
+
+def change_lines(changes: list[dict[str, Any]], indent: str = "  ",
+                 most: int = 12) -> list[str]:
+    """An upgrade's changes, one a line (``2.1 due: 2024-06-30 → 2024-09-30``), the first
+    ``most`` of them."""
+    def shown(value: Any) -> str:
+        return ", ".join(map(str, value)) if isinstance(value, list) else str(
+            "-" if value is None or value == "" else value)
+
+    whole = {"added": _("added"), "removed": _("removed")}
+    lines = [f"{indent}{c['task']}: " + (whole.get(c["new"], "") if c["field"] is None else
+                                          f"{c['field']} {shown(c['old'])} {ARROW} "
+                                          f"{shown(c['new'])}") for c in changes[:most]]
+    if len(changes) > most:
+        lines.append(indent + _("... and {n} more (workflow history --event upgrade --json)")
+                     .format(n=len(changes) - most))
+    return lines
 
 
 def plans_table(plans: list[dict[str, Any]]) -> str:
@@ -241,7 +265,9 @@ LOADED = {"created": "loaded", "unchanged": "already loaded, unchanged", "upgrad
 def loaded(r: dict[str, Any]) -> str:
     text = f"{LOADED[r['status']]}: plan {r['plan']} ({r['tasks']} tasks)"
     if r["changes"]:
-        text += "; " + ", ".join(f"{k}: {', '.join(v) or '-'}" for k, v in r["changes"].items())
+        text += "; " + ", ".join(f"{k}: {', '.join(v) or '-'}" for k, v in r["changes"].items()
+                                 if k != "fields")
+        text = "\n".join([text, *change_lines(r["changes"].get("fields", []))])
     return text
 
 
@@ -250,17 +276,32 @@ def moved(r: dict[str, Any]) -> str:
     return text + "".join(f"\n  escalation {action_line(a)}" for a in r["escalations"])
 
 
-def moved_many(rows: list[dict[str, Any]]) -> str:
-    """A pattern's moves: each task's, then what they came to."""
+def extended(r: dict[str, Any]) -> str:
+    text = _("{task}: due {old} {arrow} {new} (extend by {actor})").format(
+        task=r["task"], old=r["old_due"], arrow=ARROW, new=r["new_due"], actor=r["actor"])
+    if not r["in_time"]:
+        text += "\n  " + _("granted after the due day it replaced had ended: it does not "
+                           "count for on time")
+    return text + "".join(f"\n  escalation {action_line(a)}" for a in r["escalations"])
+
+
+def moved_many(rows: list[dict[str, Any]] | dict[str, Any]) -> str:
+    """A pattern's moves (or extensions): each task's, then what they came to; one
+    extension alone is just its line."""
+    if isinstance(rows, dict):
+        return extended(rows)
     dry = bool(rows and rows[0]["dry_run"])
     lines = [f"refused {r['task']} ({r['from']}): {r['refused']}" if r.get("refused")
-             else ("would move " if dry else "") + moved(r) for r in rows]
+             else ("would move " if dry else "") + (
+                 extended(r) if r["event"] == EventKind.EXTEND else moved(r)) for r in rows]
     refused = sum(1 for r in rows if r.get("refused"))
     if dry:
         lines.append(f"dry run: {len(rows) - refused} of {len(rows)} tasks would "
                      f"{rows[0]['event']}, {refused} refused; nothing was written")
     else:
-        lines.append(f"{_n(len(rows), 'task')} moved in one transaction")
+        lines.append(f"{_n(len(rows), 'task')} " + (
+            _("extended") if rows and rows[0]["event"] == EventKind.EXTEND else "moved")
+            + " in one transaction")
     return "\n".join(lines)
 
 

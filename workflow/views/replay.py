@@ -7,7 +7,9 @@ As of a moment T, the plan is rebuilt by replaying the plan's events with ``at <
   ``upgrade`` applies the row changes its event records (``data.rows``: each added and removed
   row in full, each changed column before and after);
 - a move is ``lifecycle.apply_move``: the task's state, times and stall clock, the tasks
-  waiting on it released, its group rolled up;
+  waiting on it released, its group rolled up (an approval rated against the extensions
+  granted before it);
+- ``extend`` is ``lifecycle.extended``: the new due and the clocks that follow it;
 - ``escalation_raised`` / ``climbed`` / ``resolved`` open, climb and close the task's
   escalation.
 
@@ -53,6 +55,7 @@ class Replay:
         self.created = created  # tasks that come into being with a `created` event
         self.tasks: dict[str, Task] = {}
         self.escalations: dict[str, dict[str, Any]] = {}
+        self.extensions: dict[str, list[tuple[datetime, date]]] = defaultdict(list)
         self.loaded_at: datetime | None = None
         self.live: dict[str, str | None] = {}  # the tasks it has now -> their refs
         self.known: dict[str, str | None] = {}  # and those it had at load or later removed
@@ -112,7 +115,9 @@ class Replay:
         elif kind in MOVE_EVENTS:
             if e.task_id in self.tasks:
                 lifecycle.apply_move(self, self.tasks[e.task_id], e.event, e.actor, e.to_state,
-                                     at, self.settings)
+                                     at, self.settings, self.extensions.get(e.task_id, ()))
+        elif kind == EventKind.EXTEND:
+            self._extend(e, at)
         elif kind in ESCALATION_EVENTS:
             self._escalation(e, at)
         # Other kinds (member_added, member_removed) carry no task state.
@@ -153,6 +158,14 @@ class Replay:
             if task_id in self.tasks:
                 self.tasks[task_id].update({k: decode(k, pair[1]) for k, pair in diff.items()})
         self._dependents = self._children = None
+
+    def _extend(self, e: Row, at: datetime) -> None:
+        t = self.tasks.get(e.task_id)
+        if t is None:
+            return
+        new_due = date.fromisoformat(json.loads(e.data)["new_due"])
+        t.update(lifecycle.extended(t, new_due, self.settings))
+        self.extensions[e.task_id].append((at, new_due))
 
     def _create(self, task_id: str, at: datetime) -> None:
         """A recurring occurrence, as ``workflow.ops.occurrences`` writes it."""
@@ -217,10 +230,14 @@ def _static(conn: Connection, plan: Row) -> tuple[dict[str, dict[str, Any]], dic
     static = {r.task_id: decoded(plain(r)) for r in conn.execute(
         select(TASK).where(TASK.c.plan_id == plan.id))}
     live = {t: v.get("ref") for t, v in static.items()}
-    upgrades = conn.execute(select(EVENT.c.data).where(
-        EVENT.c.plan_id == plan.id, EVENT.c.event == EventKind.UPGRADE)
+    upgrades = conn.execute(select(EVENT.c.task_id, EVENT.c.event, EVENT.c.data).where(
+        EVENT.c.plan_id == plan.id, EVENT.c.event.in_((EventKind.UPGRADE, EventKind.EXTEND)))
         .order_by(EVENT.c.seq.desc()))
-    for (data,) in upgrades:
+    for task_id, kind, data in upgrades:
+        if kind == EventKind.EXTEND:  # the due it replaced
+            if task_id in static:
+                static[task_id]["due"] = date.fromisoformat(json.loads(data)["old_due"])
+            continue
         rows = json.loads(data).get("rows") if data else None
         if rows is None:
             continue
