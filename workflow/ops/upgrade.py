@@ -129,7 +129,7 @@ def _write_tasks(conn: Connection, plan_row: Row, rows: dict[str, Row], wanted: 
         if row is None:
             values.update(new_task(kind=values["kind"], due=values["due"],
                                    start=values["start"], open_deps=open_deps, at=now_u,
-                                   settings=plan_row))
+                                   settings=plan_row, clock=values["clock"]))
             conn.execute(TASK.insert().values(**values))
             continue
         for key in MOVED:
@@ -138,7 +138,8 @@ def _write_tasks(conn: Connection, plan_row: Row, rows: dict[str, Row], wanted: 
         if row.state == State.APPROVED or row.kind == Kind.GROUP:
             values["overdue_at"] = None
         values["stall_at"] = None if row.kind == Kind.GROUP else stall_at(
-            row.state, open_deps, values["start"], row.last_move_at, plan_row)
+            row.state, open_deps, values["start"], row.last_move_at, plan_row,
+            due=values["due"], own_clock=values["clock"])
         if any(getattr(row, k) != v for k, v in values.items() if k != "position"):
             changed.append(task_id)
         conn.execute(update(TASK).where(TASK.c.pk == row.pk).values(**values))

@@ -118,10 +118,15 @@ class Clocks:
 
 
 def plan_settings(plan: Plan) -> dict[str, Any]:
-    """What ``wf_plan.definition`` keeps of the plan's clocks: only the keys the plan uses,
-    so a plan without them keeps the row it had."""
-    canonical = plan.canonical()
-    return {k: canonical[k] for k in SETTING_KEYS if k in canonical}
+    """What ``wf_plan.definition`` keeps of the plan's clocks, as ``Plan.canonical()`` writes
+    them: only the keys the plan uses, so a plan without them keeps the row it had."""
+    out: dict[str, Any] = {k: str(v) for k, v in (
+        ("stall_rule", plan.stall_rule), ("step_rule", plan.step_rule),
+        ("remind_before", plan.remind_before)) if v is not None}
+    if plan.days_off or plan.working_days:
+        out["calendar"] = {"days_off": [d.isoformat() for d in plan.days_off],
+                           "working_days": [d.isoformat() for d in plan.working_days]}
+    return out
 
 
 def plan_clocks(settings: Any) -> PlanClocks:
