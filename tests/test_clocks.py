@@ -11,11 +11,21 @@ import holidays
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
+from sqlalchemy import select
 
 from tests.conftest import Runner, write_plan
+from tests.test_audit import (
+    PROPERTY,
+    STEP,
+    check_rebuilt_equals_live,
+    live_view,
+    sim_store,  # noqa: F401  (the fixture the simulation runs on)
+    simulate,
+)
 from workflow.plan.datevalues import Duration
 from workflow.rules.calendar import VIETNAM
 from workflow.rules.clocks import Span
+from workflow.store.models import TASK
 
 HANOI = "+07:00"
 
@@ -266,3 +276,62 @@ def test_a_working_day_span_counts_what_it_adds(since, days, times):
         back = span.after(end, -times)  # since itself, or the working day before it
         assert back <= since
         assert back == since or not VIETNAM.is_working_day((since + timedelta(hours=7)).date())
+
+
+# --------------------------------------------------------------------------- as of a moment
+# The plan rebuilt from its history computes the same stall clocks as the live tables, with
+# per-task clocks, working days over Tết 2025 and the plan's swaps, never, tasks without a due
+# date, recurring occurrences, and upgrades that change all of these.
+
+CLOCK_PLAN = """\
+id: small
+title: "Đồng hồ qua Tết"
+issuer: ubnd-tinh
+coordinator: so-y-te
+escalation: {stall_after: 3wd, step_after: 1wd}
+calendar: {days_off: [3/2/2025], working_days: [8/2/2025]}
+agencies:
+  ubnd-tinh: {name: "UBND tỉnh"}
+  so-y-te: {name: "Sở Y tế"}
+  so-tai-chinh: {name: "Sở Tài chính"}
+  so-noi-vu: {name: "Sở Nội vụ"}
+  ttyt: {name: "Trung tâm Y tế"}
+tasks:
+  a: {title: "Riêng", lead: so-tai-chinh, support: [ttyt], due: 2025-02-14, stall_after: 2d}
+  b: {title: "Sau a", lead: so-tai-chinh, depends_on: [a], due: 2025-03-01}
+  c: {title: "Thường xuyên", lead: so-y-te, support: [so-noi-vu], due: "Thường xuyên"}
+  d: {title: "Không hạn", lead: ttyt, approver: so-noi-vu, stall_after: 4wd}
+  e: {title: "Không chậm", lead: so-noi-vu, due: 2025-02-20, stall_after: never,
+      step_after: 2d}
+  w:
+    title: "Báo cáo tuần"
+    lead: so-tai-chinh
+    repeat: {weekly: thứ 6, from: 2025-01-24, until: 2025-03-14}
+    stall_after: 2wd
+"""
+CLOCK_V2 = (CLOCK_PLAN.replace("{stall_after: 3wd, step_after: 1wd}",
+                               "{stall_after: 5d, step_after: 2wd}")
+            .replace("calendar: {days_off: [3/2/2025], working_days: [8/2/2025]}\n", "")
+            .replace("due: 2025-02-14, stall_after: 2d", "due: 2025-02-14, stall_after: 3wd")
+            .replace("stall_after: 4wd", "stall_after: never")
+            .replace("    stall_after: 2wd\n", "    stall_after: 1d\n"))
+
+
+def clock_view(conn, p, now) -> dict:
+    """The live view, and every task's stall clock and overdue moment."""
+    rows = conn.execute(select(TASK.c.task_id, TASK.c.stall_at, TASK.c.overdue_at, TASK.c.clock)
+                        .where(TASK.c.plan_id == p.id)).all()
+    return {**live_view(conn, p, now), "clocks": {r[0]: tuple(r[1:]) for r in rows}}
+
+
+def test_the_clock_plans_differ_where_the_property_needs_them():
+    assert CLOCK_V2.count("stall_after: never") == 2 and "calendar:" not in CLOCK_V2
+    assert "stall_after: 3wd, step_after: 1wd" not in CLOCK_V2 and "stall_after: 1d" in CLOCK_V2
+
+
+@PROPERTY
+@given(steps=st.lists(STEP, min_size=1, max_size=30))
+def test_property_rebuilt_equals_live_with_own_and_working_day_clocks(sim_store, steps):  # noqa: F811
+    pid, samples = simulate(sim_store, [CLOCK_PLAN, CLOCK_V2], steps,
+                            start="2025-01-20T08:00:00+07:00", view=clock_view)
+    check_rebuilt_equals_live(sim_store, pid, samples, view=clock_view)
