@@ -53,9 +53,7 @@ class Span:
         """When ``times`` lengths from ``moment`` have run (UTC)."""
         if self.length is not None:
             return wclock.to_utc(moment) + self.length * times
-        here = wclock.local(moment, self.timezone)
-        day = self.calendar.add(here.date(), self.duration.amount * times)
-        return _at(day, here.timetz().replace(tzinfo=None), self.timezone)
+        return _working_after(self, moment, times)
 
     def count(self, since: datetime, now: datetime) -> int:
         """How many whole lengths have run from ``since`` to ``now`` (0 before ``since``)."""
@@ -81,6 +79,14 @@ class Span:
 
     def __str__(self) -> str:
         return str(self.duration)
+
+
+@lru_cache(maxsize=4096)
+def _working_after(span: Span, moment: datetime, times: int) -> datetime:
+    """Cached: a load or an upgrade starts thousands of clocks at one moment."""
+    here = wclock.local(moment, span.timezone)
+    day = span.calendar.add(here.date(), span.duration.amount * times)
+    return _at(day, here.time(), span.timezone)
 
 
 def _at(day: date, at: time, tz: str) -> datetime:
@@ -132,12 +138,20 @@ def plan_settings(plan: Plan) -> dict[str, Any]:
 def plan_clocks(settings: Any) -> PlanClocks:
     """The clocks of a plan row (or replayed settings): ``timezone``, ``stall_after`` and
     ``step_after`` in seconds, and ``definition`` (JSON text or a dict) for the rest."""
+    last = _LAST[0]
+    if last is not None and last[0] is settings:  # a load asks thousands of times for one row
+        return last[1]
     definition = getattr(settings, "definition", None)
     if isinstance(definition, dict):
         definition = json.dumps({k: definition[k] for k in SETTING_KEYS if k in definition},
                                 sort_keys=True)
-    return _plan_clocks(settings.timezone, int(settings.stall_after), int(settings.step_after),
-                        definition or "{}")
+    found = _plan_clocks(settings.timezone, int(settings.stall_after), int(settings.step_after),
+                         definition or "{}")
+    _LAST[0] = (settings, found)  # one tuple, swapped whole: safe across threads; rows and
+    return found                  # replayed settings are never changed in place
+
+
+_LAST: list[tuple[Any, PlanClocks] | None] = [None]
 
 
 @lru_cache(maxsize=256)
