@@ -199,6 +199,7 @@ tasks:
     lead: ttyt
     approver: so-noi-vu
     start: 2024-05-01
+    stall_after: 7d               # no due date: it stalls only by a stall_after of its own
 """
 
 

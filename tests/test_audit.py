@@ -667,14 +667,17 @@ def sim_store(tmp_path_factory):
     store.dispose()
 
 
-def simulate(store: Store, versions: list[str], steps) -> tuple[str, list]:
-    """Loads a fresh copy of the plan, plays the steps; returns (plan id, samples)."""
+def simulate(store: Store, versions: list[str], steps, start: str = T0,
+             view=None) -> tuple[str, list]:
+    """Loads a fresh copy of the plan at ``start``, plays the steps; returns (plan id,
+    samples of ``view``, by default ``live_view``)."""
     engine_logs()
+    view = view or live_view
     pid = f"sim-{next(_plans)}"
     texts = [v.replace("id: small", f"id: {pid}").replace("id: fan", f"id: {pid}")
              for v in versions]
     defs = [parse(t, f"v{i}.yaml") for i, t in enumerate(texts)]
-    now = datetime.fromisoformat(T0)
+    now = datetime.fromisoformat(start)
     load_plan(store, defs[0], now=now)
     current, samples = 0, []
     for minutes, kind, index, trigger, role, note in steps:
@@ -707,7 +710,7 @@ def simulate(store: Store, versions: list[str], steps) -> tuple[str, list]:
                          note=note, now=now)
         with store.read() as conn:
             p = select_plan(conn, pid)
-            samples.append((now, live_view(conn, p, now)))
+            samples.append((now, view(conn, p, now)))
     return pid, samples
 
 
@@ -719,15 +722,16 @@ def live_view(conn, p, now) -> dict:
             "by_task": reports.summary(conn, p, now, by="task")}
 
 
-def check_rebuilt_equals_live(store: Store, pid: str, samples: list) -> None:
+def check_rebuilt_equals_live(store: Store, pid: str, samples: list, view=None) -> None:
     """At every sampled moment, the plan rebuilt from history answers as the live tables did
     then; at the end, every task's detail (dependencies, escalation, last moves) too."""
+    view = view or live_view
     with store.read() as conn:
         p = select_plan(conn, pid)
         for at, live in samples:
             with asof.as_of_connection(conn, p, at, at) as (mem, at_u):
                 assert at_u == clock.to_utc(at)
-                assert live_view(mem, p, at) == live, at
+                assert view(mem, p, at) == live, at
         end = samples[-1][0]
         with asof.as_of_connection(conn, p, end, end) as (mem, _at):
             every = reports.tasks(conn, p, end, pattern="*") + reports.tasks(

@@ -32,6 +32,7 @@ ISSUER_PLAN = SMALL_PLAN + """\
     title: "Việc UBND tỉnh tự làm"
     lead: ubnd-tinh
     support: [so-y-te]
+    due: 2024-12-31
 """
 
 

@@ -8,13 +8,15 @@ raised and climbed ones, the outbox rows delivered after the transaction commits
 from __future__ import annotations
 
 import json
-from datetime import datetime, timedelta
+from dataclasses import replace
+from datetime import datetime
 
 from sqlalchemy import and_, select, update
 from sqlalchemy.engine import Connection
 
 from workflow.clock import to_utc
 from workflow.ops import outbox
+from workflow.rules.clocks import Clocks
 from workflow.rules.escalation import (
     Action,
     Cause,
@@ -24,6 +26,7 @@ from workflow.rules.escalation import (
     next_climb,
 )
 from workflow.rules.kinds import EventKind, Kind, Reason, State, Step
+from workflow.rules.lifecycle import task_clocks
 from workflow.store.audit import Appender
 from workflow.store.models import EscalationRow, TaskRow
 from workflow.store.timeorder import task_last_at
@@ -33,8 +36,9 @@ ESC = EscalationRow.__table__
 
 
 def raise_escalation(conn: Connection, log: Appender, task, chain: list[str], cause: Cause,
-                     step: timedelta, now: datetime) -> list[Action]:
+                     clocks: Clocks, now: datetime) -> list[Action]:
     """Opens an escalation at level 1, then climbs it as far as the time since its cause."""
+    step = clocks.step
     level, max_level = level_at(cause, len(chain), step, now)
     to = chain[cause.first]
     conn.execute(ESC.insert().values(
@@ -43,11 +47,28 @@ def raise_escalation(conn: Connection, log: Appender, task, chain: list[str], ca
         escalated_to=chain[cause.first + level - 1], since=cause.since,
         raised_at=to_utc(now),
         next_climb_at=next_climb(cause.since, level, max_level, step)))
-    actions = [_record(log, task, Step.RAISED, 1, to, cause.reason, now, cause.must_act)]
+    raised = _record(log, task, Step.RAISED, 1, to, cause.reason, now, cause.must_act)
+    if cause.reason == Reason.STALLED and clocks.stall is not None:
+        # The stall clock ran the task's stall_after up to ``since``: did holidays stop it?
+        began = clocks.stall.after(cause.since, -1)
+        raised = _paused(raised, "stall", clocks.stall.paused(began, cause.since))
+    actions = [raised]
     for lvl in range(2, level + 1):
         actions.append(_record(log, task, Step.CLIMBED, lvl, chain[cause.first + lvl - 1],
                                cause.reason, now, cause.must_act))
-    return actions
+    return _climbs_paused(actions, step, cause.since, now)
+
+
+def _paused(action: Action, which: str, why: str | None) -> Action:
+    return action if why is None else replace(action, clock=which, paused=why)
+
+
+def _climbs_paused(actions: list[Action], step, since: datetime, now: datetime) -> list[Action]:
+    """Climbs counted in working days say when holidays held them back."""
+    if not any(a.action == Step.CLIMBED for a in actions):
+        return actions
+    why = step.paused(since, now)
+    return [_paused(a, "step", why) if a.action == Step.CLIMBED else a for a in actions]
 
 
 def _record(log: Appender, task, action: str, level: int, to: str, reason: str,
@@ -109,7 +130,6 @@ def _recheck(conn: Connection, log: Appender, plan, now: datetime,
              which: list | None) -> list[Action]:
     """Resolves an open escalation whose cause is gone or changed (step 2 of the sweep raises
     the one that holds); climbs one that is due, computed from its start, never down."""
-    step = timedelta(seconds=plan.step_after)
     now_u = to_utc(now)
     actions: list[Action] = []
     query = (select(TASK, ESC.c.id.label("esc_id"), ESC.c.level.label("esc_level"),
@@ -133,12 +153,14 @@ def _recheck(conn: Connection, log: Appender, plan, now: datetime,
             actions += resolve_open(conn, log, row, now, "superseded: now "
                                     f"{cause.reason}, {cause.must_act} must act")
             continue
+        step = task_clocks(row.clock, row.due, plan).step
         level, max_level = level_at(cause, len(chain), step, now_u)
         if level <= row.esc_level:
             continue
-        for lvl in range(row.esc_level + 1, level + 1):
-            actions.append(_record(log, row, Step.CLIMBED, lvl, chain[cause.first + lvl - 1],
-                                   cause.reason, now, cause.must_act))
+        actions += _climbs_paused(
+            [_record(log, row, Step.CLIMBED, lvl, chain[cause.first + lvl - 1], cause.reason,
+                     now, cause.must_act) for lvl in range(row.esc_level + 1, level + 1)],
+            step, cause.since, now_u)
         conn.execute(update(ESC).where(ESC.c.id == row.esc_id).values(
             level=level, escalated_to=chain[cause.first + level - 1],
             next_climb_at=next_climb(cause.since, level, max_level, step)))
@@ -154,7 +176,6 @@ def _recorded_later(conn: Connection, task, now_u: datetime) -> bool:
 
 def sweep_plan(conn: Connection, log: Appender, plan, now: datetime) -> list[Action]:
     """One plan's sweep inside the caller's write transaction (which holds the plan's lock)."""
-    step = timedelta(seconds=plan.step_after)
     now_u = to_utc(now)
     actions: list[Action] = []
 
@@ -180,5 +201,6 @@ def sweep_plan(conn: Connection, log: Appender, plan, now: datetime) -> list[Act
         chain = escalation_chain(task.lead, task.approver, plan.coordinator, plan.issuer)
         cause = cause_of(task, chain, now_u)
         if cause is not None:
-            actions += raise_escalation(conn, log, task, chain, cause, step, now)
+            actions += raise_escalation(conn, log, task, chain, cause,
+                                        task_clocks(task.clock, task.due, plan), now)
     return actions

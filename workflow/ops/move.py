@@ -17,7 +17,7 @@ from __future__ import annotations
 import json
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta
+from datetime import datetime
 from typing import Any
 
 from sqlalchemy import bindparam, select
@@ -242,8 +242,9 @@ def write_move(conn: Connection, plan: Row, row: Row, m: Move, new_state: str, n
     if m.trigger == Trigger.BLOCK:
         chain = chain_for(task, plan)
         cause = cause_of(task, chain, now_u)
-        actions += escalate.raise_escalation(conn, events, task, chain, cause,
-                                             timedelta(seconds=plan.step_after), now)
+        actions += escalate.raise_escalation(
+            conn, events, task, chain, cause,
+            lifecycle.task_clocks(task.get("clock"), task.due, plan), now)
     events.flush()
     return MoveResult(plan.id, row.task_id, m.trigger, row.state, new_state, m.actor,
                       [event], actions)

@@ -136,7 +136,7 @@ def _write_tasks(conn: Connection, plan_row: Row, rows: dict[str, Row], wanted: 
         if row is None:
             values.update(new_task(kind=values["kind"], due=values["due"],
                                    start=values["start"], open_deps=open_deps, at=now_u,
-                                   settings=plan_row))
+                                   settings=plan_row, clock=values["clock"]))
             conn.execute(TASK.insert().values(**values))
             continue
         for key in MOVED:
@@ -146,11 +146,29 @@ def _write_tasks(conn: Connection, plan_row: Row, rows: dict[str, Row], wanted: 
         if task_id in extended and due is not None:
             # A definition change never takes back an extension; one giving more time wins.
             due = max(due, extended[task_id])
-        values.update(due_changes(Task(row._mapping, open_deps=open_deps, start=values["start"]),
+        values.update(due_changes(Task(row._mapping, open_deps=open_deps, start=values["start"],
+                                       clock=values["clock"]),
                                   due, plan_row))
         if any(getattr(row, k) != v for k, v in values.items() if k != "position"):
             changed.append(task_id)
         conn.execute(update(TASK).where(TASK.c.pk == row.pk).values(**values))
+    return changed + _occurrence_clocks(conn, plan_row, rows, wanted)
+
+
+def _occurrence_clocks(conn: Connection, plan_row: Row, rows: dict[str, Row],
+                       wanted: dict[str, Any]) -> list[str]:
+    """Occurrences already created run on their recurring task's clocks: a changed
+    ``stall_after``/``step_after``/``remind_before`` reaches them too."""
+    recurring = {t: v["clock"] for t, v in wanted.items() if v.get("rule")}
+    changed = []
+    for task_id, row in rows.items():
+        if task_id in wanted or row.parent not in recurring or row.clock == recurring[row.parent]:
+            continue
+        own = recurring[row.parent]
+        conn.execute(update(TASK).where(TASK.c.pk == row.pk).values(clock=own, stall_at=stall_at(
+            row.state, row.open_deps, row.start, row.last_move_at, plan_row, due=row.due,
+            own_clock=own)))
+        changed.append(task_id)
     return changed
 
 

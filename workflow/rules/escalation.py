@@ -1,19 +1,21 @@
 """Escalation rules as pure functions of a task, its chain and ``now``.
 
 Climbing is computed, not counted: an escalation whose cause began at ``since`` stands at level
-``1 + (now - since) // step_after`` (capped at the top of the chain). So a sweep that comes a
-week late lands exactly where sweeps every fifteen minutes would have, and a second sweep at
-the same moment finds nothing to do. For that, an open escalation always reflects the cause that
-holds now: when a cause of higher precedence joins (a stalled task becomes overdue) it is
-resolved and raised anew for that cause, dated from when the task first needed attention.
+``1 +`` the number of whole ``step_after`` lengths since then (capped at the top of the chain;
+a length in working days skips weekends and holidays: ``rules.clocks.Span``). So a sweep that
+comes a week late lands exactly where sweeps every fifteen minutes would have, and a second
+sweep at the same moment finds nothing to do. For that, an open escalation always reflects the
+cause that holds now: when a cause of higher precedence joins (a stalled task becomes overdue)
+it is resolved and raised anew for that cause, dated from when the task first needed attention.
 """
 
 from __future__ import annotations
 
 from dataclasses import asdict, dataclass
-from datetime import datetime, timedelta
+from datetime import datetime
 
 from workflow.clock import to_utc
+from workflow.rules.clocks import Span
 from workflow.rules.kinds import OPEN_STATES, Reason, State
 
 
@@ -44,9 +46,16 @@ class Action:
     escalated_to: str
     reason: str
     plan: str
+    # A clock in working days that stood still for holidays on the way here: which ("stall"
+    # for the stall that raised it, "step" for the climbs) and why (``Span.paused``).
+    clock: str | None = None
+    paused: str | None = None
 
     def as_dict(self) -> dict:
-        return asdict(self)
+        out = asdict(self)
+        if self.paused is None:
+            del out["clock"], out["paused"]
+        return out
 
 
 def cause_of(task, chain: list[str], now: datetime) -> Cause | None:
@@ -74,17 +83,15 @@ def cause_of(task, chain: list[str], now: datetime) -> Cause | None:
     return Cause(held[0][0], must_act, first, min(since for _, since in held))
 
 
-def level_at(cause: Cause, chain_len: int, step: timedelta, now: datetime) -> tuple[int, int]:
+def level_at(cause: Cause, chain_len: int, step: Span, now: datetime) -> tuple[int, int]:
     """(level, max level) for an escalation of this cause at ``now``."""
     max_level = chain_len - cause.first
-    elapsed = to_utc(now) - cause.since
-    steps = max(0, int(elapsed // step)) if step.total_seconds() > 0 else 0
-    return min(1 + steps, max_level), max_level
+    return min(1 + step.count(cause.since, now), max_level), max_level
 
 
-def next_climb(since: datetime, level: int, max_level: int, step: timedelta) -> datetime | None:
+def next_climb(since: datetime, level: int, max_level: int, step: Span) -> datetime | None:
     """When an escalation at ``level`` climbs next; None at the top of its chain."""
-    return None if level >= max_level else since + step * level
+    return None if level >= max_level else step.after(since, level)
 
 
 def chain_for(task, settings) -> list[str]:

@@ -15,6 +15,7 @@ from datetime import date, datetime, timedelta
 from typing import Any, Protocol
 
 from workflow import clock
+from workflow.rules import clocks
 from workflow.rules.extension import rated_due
 from workflow.rules.kinds import OPEN_STATES, Kind, State, Trigger
 
@@ -26,6 +27,8 @@ class Settings(Protocol):
 
     timezone: str
     stall_after: int  # seconds
+    step_after: int  # seconds
+    definition: str | None  # JSON: working-day clocks and calendar (``rules.clocks``)
 
 
 class Task(dict):
@@ -55,9 +58,14 @@ class Tasks(Protocol):
 
 
 def stall_at(state: str, open_deps: int, start: date | None, moved: datetime,
-             settings: Settings) -> datetime | None:
-    """When the task stalls if nothing moves it; None while it cannot stall (waiting, done)."""
+             settings: Settings, *, due: date | None, own_clock: str | None) -> datetime | None:
+    """When the task stalls if nothing moves it; None while it cannot stall (waiting, done,
+    ``stall_after: never``, or no due date and no ``stall_after`` of its own). ``own_clock`` is
+    the task's ``clock`` column; a clock in working days skips weekends and holidays."""
     if state not in OPEN_STATES:
+        return None
+    span = task_clocks(own_clock, due, settings).stall
+    if span is None:
         return None
     clock_from = moved
     if state == State.ASSIGNED:
@@ -65,7 +73,12 @@ def stall_at(state: str, open_deps: int, start: date | None, moved: datetime,
             return None  # waiting on dependencies: the clock starts when they are approved
         if start is not None:
             clock_from = max(clock_from, clock.start_of_day(start, settings.timezone))
-    return clock_from + timedelta(seconds=settings.stall_after)
+    return span.after(clock_from)
+
+
+def task_clocks(own_clock: str | None, due: date | None, settings: Settings) -> clocks.Clocks:
+    """The task's clocks in force under the plan's settings (``rules.clocks.effective``)."""
+    return clocks.effective(own_clock, clocks.plan_clocks(settings), dated=due is not None)
 
 
 def overdue_at(due: date | None, settings: Settings) -> datetime | None:
@@ -82,7 +95,8 @@ def due_changes(task: Task, due: date | None, settings: Settings) -> dict[str, A
             "overdue_at": None if group or task.state == State.APPROVED
             else overdue_at(due, settings),
             "stall_at": None if group else stall_at(task.state, task.open_deps, task.start,
-                                                    task.last_move_at, settings)}
+                                                    task.last_move_at, settings, due=due,
+                                                    own_clock=task.get("clock"))}
 
 
 def extended(task: Task, due: date, settings: Settings) -> dict[str, Any]:
@@ -98,7 +112,7 @@ def extended(task: Task, due: date, settings: Settings) -> dict[str, Any]:
 
 
 def new_task(*, kind: str, due: date | None, start: date | None, open_deps: int,
-             at: datetime, settings: Settings) -> dict[str, Any]:
+             at: datetime, settings: Settings, clock: str | None) -> dict[str, Any]:
     """The state columns of a task that comes into being at ``at`` (loaded, created as a
     recurring occurrence, or added by an upgrade). A group never stalls itself: it rolls up."""
     group = kind == Kind.GROUP
@@ -106,7 +120,8 @@ def new_task(*, kind: str, due: date | None, start: date | None, open_deps: int,
         "state": State.ASSIGNED.value, "version": 0, "last_move_at": at, "blocked_from": None,
         "blocked_by": None, "reported_at": None, "approved_at": None, "on_time": None,
         "open_deps": open_deps,
-        "stall_at": None if group else stall_at(State.ASSIGNED, open_deps, start, at, settings),
+        "stall_at": None if group else stall_at(State.ASSIGNED, open_deps, start, at, settings,
+                                                due=due, own_clock=clock),
         "overdue_at": None if group else overdue_at(due, settings),
     }
 
@@ -120,7 +135,8 @@ def move_changes(task: Task, trigger: str, actor: str, new_state: str, at: datet
     against the due day its ``extensions`` earned in time (``extension.rated_due``)."""
     changes: dict[str, Any] = {
         "state": new_state, "version": task.version + 1, "last_move_at": at,
-        "stall_at": stall_at(new_state, task.open_deps, task.start, at, settings)}
+        "stall_at": stall_at(new_state, task.open_deps, task.start, at, settings,
+                             due=task.due, own_clock=task.get("clock"))}
     if trigger == Trigger.BLOCK:
         changes.update(blocked_from=task.state, blocked_by=actor)
     elif trigger == Trigger.UNBLOCK:
@@ -150,7 +166,8 @@ def released(dependent: Task, at: datetime, settings: Settings) -> dict[str, Any
     left = dependent.open_deps - 1
     changes: dict[str, Any] = {"open_deps": left}
     if left == 0 and dependent.state == State.ASSIGNED:
-        changes["stall_at"] = stall_at(State.ASSIGNED, 0, dependent.start, at, settings)
+        changes["stall_at"] = stall_at(State.ASSIGNED, 0, dependent.start, at, settings,
+                                       due=dependent.due, own_clock=dependent.get("clock"))
     return changes
 
 

@@ -21,6 +21,7 @@ from itertools import islice
 from typing import Any
 
 from workflow.plan.definitions import LEAD_EACH, Plan, TaskDef, Unit
+from workflow.rules.clocks import plan_settings, task_clock
 from workflow.rules.kinds import Kind
 from workflow.rules.lifecycle import Settings, new_task
 from workflow.rules.recurrence import next_create_at, rule_json
@@ -60,10 +61,11 @@ def task_rows(plan: Plan, plan_row: Settings, now_u: datetime) -> Iterator[dict[
             "depends_on": _dumps(t.depends_on), "due": t.due, "original_due": t.due,
             "due_text": t.due_text, "start": t.start, "rule": None,
             "next_create_at": None,
+            "clock": task_clock(t.stall_after, t.step_after, t.remind_before),
         }
         values.update(over)
         values.update(new_task(kind=values["kind"], due=t.due, start=t.start, open_deps=deps,
-                               at=now_u, settings=plan_row))
+                               at=now_u, settings=plan_row, clock=values["clock"]))
         return values
 
     for position, t in enumerate(plan.tasks.values()):
@@ -130,10 +132,12 @@ def plan_columns(plan: Plan) -> dict[str, Any]:
         "coordinator": plan.coordinator, "timezone": plan.timezone,
         "stall_after": int(plan.stall_after.total_seconds()),
         "step_after": int(plan.step_after.total_seconds()), "digest": plan.digest,
-        # Only the settings no column holds. The whole canonical definition is in the load and
-        # upgrade events; kept here it made every update of this row rewrite megabytes.
-        "definition": json.dumps({"notify": plan.notify} if plan.notify else {},
-                                 ensure_ascii=False, sort_keys=True),
+        # Only the settings no column holds: the delivery channel, and the clocks in working
+        # days or "never" and the calendar (``rules.clocks``). The whole canonical definition is
+        # in the load and upgrade events; kept here it made every update of this row rewrite
+        # megabytes.
+        "definition": json.dumps(({"notify": plan.notify} if plan.notify else {})
+                                 | plan_settings(plan), ensure_ascii=False, sort_keys=True),
         "source": plan.source,
     }
 

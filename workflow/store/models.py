@@ -207,8 +207,10 @@ class EscalationRow(SQLModel, table=True):
     resolved_at: datetime | None = None
 
 
-# The plan row without its (large) canonical definition: what every command needs.
-PLAN_ROW = [c for c in PlanRow.__table__.c if c.name != "definition"]
+# The plan row every command reads. ``definition`` once held the whole canonical definition
+# and was left out; it holds only the few settings no column does now (``rules.clocks`` reads
+# the working-day clocks and calendar from it), so the row carries it.
+PLAN_ROW = list(PlanRow.__table__.c)
 # The tables, by the names the queries use.
 PLAN, AGENCY, TASK, UNIT, MEMBER = (PlanRow.__table__, AgencyRow.__table__, TaskRow.__table__,
                                     UnitRow.__table__, MemberRow.__table__)

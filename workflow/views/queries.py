@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterable, Iterator
-from datetime import datetime
+from datetime import date, datetime
 from typing import Any
 
 from sqlalchemy import and_, case, func, or_, select
@@ -12,6 +12,7 @@ from sqlalchemy.engine import Connection, Row
 
 from workflow import clock
 from workflow.rules.kinds import ESCALATION_EVENTS, EventKind, Kind, State
+from workflow.rules.lifecycle import task_clocks
 from workflow.rules.membership import role
 from workflow.store.lookup import agency_names
 from workflow.store.models import DEP, ESC, EVENT, MEMBER, PLAN, PLAN_ROW, TASK
@@ -166,11 +167,26 @@ def task_detail(conn: Connection, plan: Row, task_pk: int, now: datetime,
         "since": _iso(row.esc_since, plan.timezone),
         "raised_at": _iso(row.esc_raised, plan.timezone),
     }
+    out["stall"] = stall_clock(row, plan)
     events = conn.execute(select(EVENT).where(EVENT.c.plan_id == plan.id,
                                               EVENT.c.task_id == row.task_id)
                           .order_by(EVENT.c.seq.desc()).limit(last)).all()
     out["last_moves"] = [event_dict(e, plan) for e in reversed(events)]
     return out
+
+
+def stall_clock(row: Row, plan: Row) -> dict[str, Any]:
+    """The task's stall clock: its length (``after``; None when it cannot stall, and ``off``
+    says why: "never" or "no due date"), when it runs out (``at``, while it runs) and why
+    holidays stopped it on the way (``paused``, for a clock in working days)."""
+    span = task_clocks(row.clock, row.due, plan).stall
+    off = None
+    if span is None:
+        off = "never" if task_clocks(row.clock, row.due or date.min, plan).stall is None \
+            else "no due date"
+    at = row.stall_at if span is not None else None
+    return {"after": str(span) if span else None, "off": off, "at": _iso(at, plan.timezone),
+            "paused": span.paused(span.after(at, -1), at) if span and at else None}
 
 
 def event_dict(e: Row, plan: Row, task: str | None = None) -> dict[str, Any]:

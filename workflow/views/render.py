@@ -133,6 +133,7 @@ def task_view(t: dict[str, Any]) -> str:
         ("due", _due(t)),
         ("start", t.get("start")),
         ("blocked from", t.get("blocked_from")),
+        ("stall clock", _stall(t.get("stall"))),
     ]
     for k, v in rows:
         if v:
@@ -156,6 +157,24 @@ def task_view(t: dict[str, Any]) -> str:
         lines.append("  last moves:")
         lines += [f"    {event_line(e, with_task=False)}" for e in t["last_moves"]]
     return "\n".join(lines)
+
+
+def _stall(s: dict[str, Any] | None) -> str | None:
+    """When the task stalls without a move, or why it never does; and a holiday pause."""
+    if not s:
+        return None
+    if s["at"]:
+        text = _("stalls {at} without a move ({after})").format(
+            at=s["at"][:16].replace("T", " "), after=s["after"])
+    elif s["off"] == "never":
+        text = _("never stalls (stall_after: never)")
+    elif s["off"] == "no due date":
+        text = _("does not stall: no due date and no stall_after of its own")
+    else:
+        return None  # waiting for dependencies or its start, or done
+    if s["paused"]:  # "paused for Tết Nguyên Đán: no working day ..."
+        text += f"; {s['paused']}"
+    return text
 
 
 def event_line(e: dict[str, Any], *, with_task: bool = True) -> str:
@@ -239,8 +258,12 @@ def summary_table(s: dict[str, Any], names: dict[str, str]) -> str:
 
 
 def action_line(a: dict[str, Any]) -> str:
-    return (f"{a['action']:<8} {a['plan']}/{a['task']}  L{a['level']} {ARROW} "
+    line = (f"{a['action']:<8} {a['plan']}/{a['task']}  L{a['level']} {ARROW} "
             f"{a['escalated_to']} ({a['reason']})")
+    if a.get("paused"):  # a clock in working days that holidays held back
+        which = _("stall clock") if a["clock"] == "stall" else _("escalation clock")
+        line += f"; {which} {a['paused']}"
+    return line
 
 
 # --------------------------------------------------------------------------- command results

@@ -125,7 +125,7 @@ class Replay:
     def _born(self, values: dict[str, Any], open_deps: int, at: datetime) -> Task:
         t = Task(values)
         t.update(lifecycle.new_task(kind=t.kind, due=t.due, start=t.start, open_deps=open_deps,
-                                    at=at, settings=self.settings))
+                                    at=at, settings=self.settings, clock=t.get("clock")))
         return t
 
     def _load(self, e: Row, at: datetime) -> None:
@@ -221,7 +221,10 @@ def _settings(plan: Row, definition: dict | None) -> SimpleNamespace:
         stall_after=d.get("stall_after", plan.stall_after),
         step_after=d.get("step_after", plan.step_after),
         coordinator=d.get("coordinator", plan.coordinator),
-        issuer=d.get("issuer", plan.issuer))
+        issuer=d.get("issuer", plan.issuer),
+        # the working-day clocks and calendar (``rules.clocks``): the event's definition has
+        # them under the same keys as the plan row's, and has none when the plan used none
+        definition=definition if definition is not None else plan.definition)
 
 
 def _static(conn: Connection, plan: Row) -> tuple[dict[str, dict[str, Any]], dict]:
