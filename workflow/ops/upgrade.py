@@ -24,7 +24,7 @@ from workflow.errors import ConflictError
 from workflow.ops.escalate import recheck_open
 from workflow.plan.definitions import Plan
 from workflow.rules.kinds import EventKind, Kind, State
-from workflow.rules.lifecycle import Task, due_changes, new_task
+from workflow.rules.lifecycle import Task, due_changes, new_task, stall_at
 from workflow.store import expand, lookup
 from workflow.store.audit import Appender
 from workflow.store.models import AGENCY, DEP, EVENT, PLAN, PLAN_ROW, TASK, UNIT

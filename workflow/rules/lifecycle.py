@@ -11,7 +11,7 @@ Pure: no database, no clock of its own; ``at`` is always a parameter (UTC).
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping, Sequence
-from datetime import date, datetime, timedelta
+from datetime import date, datetime
 from typing import Any, Protocol
 
 from workflow import clock
