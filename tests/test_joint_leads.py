@@ -5,6 +5,9 @@ by its due day is counted against its approver."""
 
 from __future__ import annotations
 
+import json
+import sys
+
 import pytest
 
 from tests.conftest import Runner, write_plan
@@ -204,6 +207,23 @@ def test_the_first_lead_heads_the_escalation_chain(joint):
         joint.ok("escalate", now=at(day))
         t = joint.ok("show", "b", "--json", now=at(day)).json
         assert (t["escalation_level"], t["escalated_to"], t["escalation_reason"]) == expected
+
+
+def test_the_delivered_message_names_every_lead(joint, tmp_path, monkeypatch):
+    for key in ("WORKFLOW_NOTIFY_WEBHOOK", "WORKFLOW_NOTIFY_CONFIG"):
+        monkeypatch.delenv(key, raising=False)
+    out = tmp_path / "messages.jsonl"
+    hook = tmp_path / "hook.py"
+    hook.write_text("import pathlib, sys\nwith pathlib.Path(sys.argv[1]).open('a') as f:\n"
+                    "    f.write(sys.stdin.read().replace('\\n', ' ') + '\\n')\n")
+    move(joint, "block", "a", "ttyt", "Chưa có biên bản")
+    joint.ok("escalate", now=at(2, "09:05:00"),
+             env={"WORKFLOW_NOTIFY_COMMAND": f"{sys.executable} {hook} {out}"})
+    [message] = [json.loads(line) for line in out.read_text(encoding="utf-8").splitlines()]
+    [item] = message["items"]
+    assert (message["recipient"], item["lead"], item["co_leads"], item["lead_name"]) == (
+        "so-tai-chinh", "so-tai-chinh", ["so-noi-vu"], "Sở Tài chính, Sở Nội vụ")
+    assert "chủ trì: Sở Tài chính, Sở Nội vụ." in message["text"]
 
 
 # --------------------------------------------------------------------------- approver's delay
