@@ -38,11 +38,13 @@ def task_dict(row: Row, plan: Row, now_u: datetime) -> dict[str, Any]:
     joint = co_leads(row)
     return {
         "id": row.task_id, "plan": plan.id, "title": row.title, "ref": row.ref,
+        "state": row.state,
         # Joint leads: ``lead`` lists them all, the first (who heads the chain) first.
-        "state": row.state, "lead": [row.lead, *joint] if joint else row.lead,
-        "co_leads": joint, "support": json.loads(row.support), "approver": row.approver,
+        "lead": [row.lead, *joint] if joint else row.lead, "co_leads": joint,
+        "support": json.loads(row.support), "approver": row.approver,
         "must_act": None if row.state == State.APPROVED or row.kind == Kind.GROUP
-        else must_act(row), "due": row.due.isoformat() if row.due else None,
+        else must_act(row),
+        "due": row.due.isoformat() if row.due else None,
         "start": row.start.isoformat() if row.start else None,
         "original_due": row.original_due.isoformat() if row.original_due else None,
         "due_text": row.due_text,
