@@ -650,12 +650,66 @@ SMALL_V2 = (SMALL_PLAN.replace('title: "Quyết toán"', 'title: "Quyết toán 
             .replace("support: [so-noi-vu]", "support: [so-noi-vu, so-tai-chinh]")
             + '  e:\n    title: "Việc thêm"\n    lead: so-noi-vu\n    depends_on: [c]\n'
               "    due: 2024-06-01\n")
+JOINT_PLAN = """\
+id: joint
+title: "Kế hoạch có nhiệm vụ hai cơ quan chủ trì"
+issuer: ubnd-tinh
+coordinator: so-y-te
+escalation: {stall_after: 4d, step_after: 2d}
+agencies:
+  ubnd-tinh: {name: "UBND tỉnh"}
+  so-y-te: {name: "Sở Y tế"}
+  so-tai-chinh: {name: "Sở Tài chính"}
+  so-noi-vu: {name: "Sở Nội vụ"}
+  ttyt: {name: "Trung tâm Y tế"}
+units:
+  huyen:
+    moc-chau: {name: "Trung tâm Y tế huyện Mộc Châu"}
+    mai-son: {name: "Trung tâm Y tế huyện Mai Sơn"}
+tasks:
+  a:
+    title: "Hai cơ quan chủ trì"
+    lead: [so-tai-chinh, so-noi-vu]
+    support: [ttyt]
+    due: 2024-04-10
+  b:
+    title: "Sở Y tế cùng chủ trì"
+    lead: [so-tai-chinh, so-y-te]
+    depends_on: [a]
+    due: 2024-04-20
+  c:
+    title: "Từng huyện"
+    for_each: huyen
+    lead: [so-noi-vu, so-tai-chinh]
+    due: 2024-04-12
+  d:
+    title: "Một cơ quan chủ trì"
+    lead: ttyt
+    approver: so-noi-vu
+    due: 2024-04-08
+"""
+# The leads change both ways: a gains ttyt for so-noi-vu, b loses its second lead (so the
+# coordinator approves it again), c's second lead goes.
+JOINT_V2 = (JOINT_PLAN.replace("lead: [so-tai-chinh, so-noi-vu]\n    support: [ttyt]",
+                               "lead: [so-tai-chinh, ttyt]\n    support: [so-noi-vu]")
+            .replace("lead: [so-tai-chinh, so-y-te]", "lead: so-tai-chinh")
+            .replace("lead: [so-noi-vu, so-tai-chinh]", "lead: [so-noi-vu]"))
 ROLES = ("lead", "lead", "support", "approver", "approver", "coordinator", "issuer", "other")
 NOTES = (None, "", "  ", "Đã xong", "Khó khăn: thiếu số liệu")
 STEP = st.tuples(
     st.one_of(st.integers(1, 12 * 60), st.integers(12 * 60, 9 * 24 * 60)),  # minutes
     st.sampled_from(("move",) * 6 + ("sweep", "upgrade", "extend", "extend")),
     st.integers(0, 20), st.sampled_from(TRIGGERS), st.sampled_from(ROLES),
+    st.sampled_from(NOTES))
+# Half the moves are the task's next step ("next"), so that reports made by the due day and
+# left waiting past it (the approver's delay) come up in most runs; a report's next step is
+# its approval, tried as often by a (joint) lead, who is refused, as by its approver.
+NEXT = {"assigned": ("start", "lead", None), "in_progress": ("report", "lead", "Đã xong"),
+        "reported": ("approve", "approver", None), "blocked": ("unblock", "lead", "Đã có")}
+FORWARD = st.tuples(
+    st.one_of(st.integers(1, 12 * 60), st.integers(12 * 60, 4 * 24 * 60)),
+    st.sampled_from(("move",) * 6 + ("sweep", "upgrade")), st.integers(0, 20),
+    st.sampled_from(("next",) * len(TRIGGERS) + TRIGGERS), st.sampled_from(ROLES),
     st.sampled_from(NOTES))
 _plans = itertools.count()
 
@@ -675,6 +729,7 @@ def simulate(store: Store, versions: list[str], steps, start: str = T0,
     view = view or live_view
     pid = f"sim-{next(_plans)}"
     texts = [v.replace("id: small", f"id: {pid}").replace("id: fan", f"id: {pid}")
+             .replace("id: joint", f"id: {pid}")
              for v in versions]
     defs = [parse(t, f"v{i}.yaml") for i, t in enumerate(texts)]
     now = datetime.fromisoformat(start)
@@ -695,7 +750,11 @@ def simulate(store: Store, versions: list[str], steps, start: str = T0,
                 p = select_plan(conn, pid)
                 tasks = movable(conn, p, now)
             t = tasks[index % len(tasks)]
-            actor = {"lead": t["lead"], "support": (t["support"] or [t["lead"]])[0],
+            if trigger == "next":
+                trigger, role, note = NEXT.get(t["state"], ("approve", "approver", None))
+                role = "lead" if trigger == "approve" and minutes % 2 else role
+            leads = t["lead"] if isinstance(t["lead"], list) else [t["lead"]]
+            actor = {"lead": leads[minutes % len(leads)], "support": (t["support"] or leads)[0],
                      "approver": t["approver"], "coordinator": p.coordinator,
                      "issuer": p.issuer, "other": "so-tai-chinh"}[role]
             with contextlib.suppress(MoveRefusedError):
@@ -719,7 +778,9 @@ def live_view(conn, p, now) -> dict:
             "instances": reports.tasks(conn, p, now, pattern="*/*"),
             "late": reports.tasks(conn, p, now, overdue=True),
             "summary": reports.summary(conn, p, now),
-            "by_task": reports.summary(conn, p, now, by="task")}
+            "by_task": reports.summary(conn, p, now, by="task"),
+            "led": {a: reports.tasks(conn, p, now, lead=a)
+                    for a in ("so-tai-chinh", "so-noi-vu", "so-y-te", "ttyt")}}
 
 
 def check_rebuilt_equals_live(store: Store, pid: str, samples: list, view=None) -> None:
@@ -760,6 +821,13 @@ def test_property_rebuilt_equals_live_small_plan_with_upgrades(sim_store, steps)
 @given(steps=st.lists(STEP, min_size=1, max_size=30))
 def test_property_rebuilt_equals_live_fanned_out_and_recurring(sim_store, steps):
     pid, samples = simulate(sim_store, [FAN_PLAN], steps)
+    check_rebuilt_equals_live(sim_store, pid, samples)
+
+
+@PROPERTY
+@given(steps=st.lists(FORWARD, min_size=8, max_size=20))
+def test_property_rebuilt_equals_live_joint_leads_with_upgrades(sim_store, steps):
+    pid, samples = simulate(sim_store, [JOINT_PLAN, JOINT_V2], steps)
     check_rebuilt_equals_live(sim_store, pid, samples)
 
 

@@ -58,10 +58,11 @@ def test_round_trip_import_validate_load_tasks(source, run, tmp_path):
     assert [t["id"] for t in tasks] == list(data["tasks"])
     for t in tasks:
         want = data["tasks"][t["id"]]
-        lead = want["lead"] if isinstance(want["lead"], str) else want["lead"][0]
+        leads = [want["lead"]] if isinstance(want["lead"], str) else want["lead"]
         due = parse_deadline(want["due"]).due if want["due"] else None
-        assert (t["lead"], t["support"], t["due"]) == (
-            lead, want["support"], due.isoformat() if due else None)
+        assert (t["lead"], t["support"], t["due"]) == (  # joint leads: the list
+            leads[0] if len(leads) == 1 else leads, want["support"],
+            due.isoformat() if due else None)
     # ... and out again as the phụ lục: one row per task, in the document's order
     sheet = tmp_path / f"{source.stem}.csv"
     run.ok("export", "--output", sheet)

@@ -29,6 +29,7 @@ from workflow.ops import escalate, members
 from workflow.rules import lifecycle
 from workflow.rules.escalation import Action, cause_of, chain_for
 from workflow.rules.kinds import EventKind, Kind, State, Trigger
+from workflow.rules.leads import co_leads
 from workflow.rules.machine import Move, fire
 from workflow.store import lookup
 from workflow.store.audit import Appender
@@ -215,7 +216,8 @@ def judge(conn: Connection, plan: Row, row: Row, trigger: str, actor: str,
     open_deps = conn.execute(_OPEN_DEPENDENCIES, {"plan_id": plan.id, "task_id": row.task_id}
                              ).all() if trigger == Trigger.START else []
     m = Move(task=row.task_id, state=row.state, trigger=trigger, actor=actor, lead=row.lead,
-             support=tuple(json.loads(row.support)), approver=row.approver,
+             co_leads=tuple(co_leads(row)), support=tuple(json.loads(row.support)),
+             approver=row.approver,
              coordinator=plan.coordinator, issuer=plan.issuer, note=note,
              blocked_from=row.blocked_from, open_dependencies=[tuple(d) for d in open_deps],
              start=row.start, today=clock.today(now, plan.timezone))

@@ -17,6 +17,7 @@ from sqlalchemy import select
 from sqlalchemy.engine import Connection
 
 from workflow.clock import local, to_utc
+from workflow.rules.leads import co_leads, leads
 from workflow.store.audit import Appender
 from workflow.store.models import AgencyRow, DeliveryRow, EventRow, PlanRow
 
@@ -40,7 +41,9 @@ def enqueue(log: Appender, task, *, event: dict[str, Any], action: str, level: i
         "action": action, "level": level, "reason": reason, "state": task.state,
         "escalated_to": to, "escalated_to_name": who(to)["name"],
         "must_act": must_act, "must_act_name": who(must_act)["name"],
-        "lead": task.lead, "lead_name": who(task.lead)["name"],
+        # Joint leads: ``lead`` heads the chain; the message names them all ("chủ trì").
+        "lead": task.lead, "co_leads": co_leads(task),
+        "lead_name": ", ".join(str(who(a)["name"]) for a in leads(task)),
         "blocked_by": None, "blocked_by_name": None, "note": None,
         "due": task.due.isoformat() if task.due else None,
         "at": local(now, tz).isoformat(), "seq": event["seq"],

@@ -81,8 +81,8 @@ class TaskDef:
     for_each: str | None = None  # a unit list id: one instance per unit
     lead_each: bool = False  # each unit's agency leads its own instance
     repeat: Repeat | None = None
-    # Joint leads after the first (``lead: [a, b]``). Validated here; until the engine acts on
-    # them, moves and escalation use ``lead`` (the first) only.
+    # Joint leads after the first (``lead: [a, b]``): each may make the lead's moves, none
+    # approves; ``lead`` (the first) heads the escalation chain. Stored as ``wf_task.co_leads``.
     co_leads: tuple[str, ...] = ()
     # Why a task has no due date ("ongoing duty"), when its phrase says so ("Thường xuyên").
     no_date_reason: str | None = None

@@ -84,7 +84,7 @@ def _task(ctx: _Context, task_id: str, knode: Node, f: dict[str, Node], phrase) 
         r.problem(f.get("for_each"), f"{key}.for_each", f'unknown unit list "{for_each}"; '
                   f"known: {', '.join(ctx.units) or 'none (declare them under units:)'}")
     lead, co_leads, lead_each = _leads(ctx, f, key, for_each)
-    approver, named = _approver(ctx, f, key, knode, lead)
+    approver, named = _approver(ctx, f, key, knode, lead, co_leads)
     due = read_due(r, f, key, phrase, ctx.period)
     check_after(r, key, task_id, due, ctx.known, ctx.recurring)
     repeat = due.repeat
@@ -97,8 +97,9 @@ def _task(ctx: _Context, task_id: str, knode: Node, f: dict[str, Node], phrase) 
         r.problem(f.get("repeat", f.get("due")), f"{key}.repeat", "for_each and a recurrence "
                   "together are not supported yet; split the task")
     return TaskDef(
-        id=task_id, title=title or "", lead=lead or "", support=_support(ctx, f, key, lead),
-        approver=approver or "", approver_named=named is not None,
+        id=task_id, title=title or "", lead=lead or "",
+        support=_support(ctx, f, key, (lead, *co_leads)), approver=approver or "",
+        approver_named=named is not None,
         depends_on=_depends(ctx, f, key, task_id), due=due.due, start=due.start,
         ref=r.text(f.get("ref"), f"{key}.ref"), note=r.text(f.get("note"), f"{key}.note"),
         due_text=due.due_text, line=knode.line, for_each=for_each, lead_each=lead_each,
@@ -123,17 +124,21 @@ def _leads(ctx: _Context, f: dict[str, Node], key: str, for_each: str | None
     lead_each = lead_raw is not None and lead_raw.casefold() == LEAD_EACH
     if lead_each and for_each is None:
         r.problem(f.get("lead"), f"{key}.lead", '"each" needs for_each: the units lead')
+    elif lead_each and co_leads:
+        r.problem(f.get("lead"), f"{key}.lead", '"each" leads alone: each unit leads its own '
+                  "instance; list the other agencies under support")
     lead = None if lead_each else ctx.agency_ref(lead_raw, lead_node, f"{key}.lead")
     return lead, tuple(c for c in co_leads if c != lead), lead_each
 
 
-def _support(ctx: _Context, f: dict[str, Node], key: str, lead: str | None) -> tuple[str, ...]:
+def _support(ctx: _Context, f: dict[str, Node], key: str,
+             leads: tuple[str | None, ...]) -> tuple[str, ...]:
     support: list[str] = []
     for raw, item in ctx.r.text_list(f.get("support"), f"{key}.support"):
         ref = ctx.agency_ref(raw, item, f"{key}.support")
         if ref is None:
             continue
-        if ref == lead:
+        if ref in leads:
             ctx.r.warn(item, f"{key}.support", f'"{raw}" is the lead; ignored as support')
         elif ref in support:
             ctx.r.warn(item, f"{key}.support", f'"{raw}" listed twice')
@@ -142,19 +147,25 @@ def _support(ctx: _Context, f: dict[str, Node], key: str, lead: str | None) -> t
     return tuple(support)
 
 
-def _approver(ctx: _Context, f: dict[str, Node], key: str, knode: Node, lead: str | None
-              ) -> tuple[str | None, str | None]:
-    r = ctx.r
+def _approver(ctx: _Context, f: dict[str, Node], key: str, knode: Node, lead: str | None,
+              co_leads: tuple[str, ...] = ()) -> tuple[str | None, str | None]:
+    """The named approver, else the coordinator, else (when the coordinator leads, jointly or
+    alone) the issuer: none of a task's leads approves it."""
+    r, leads = ctx.r, (lead, *co_leads)
     named = r.text(f.get("approver"), f"{key}.approver")
     approver = ctx.agency_ref(named, f.get("approver"), f"{key}.approver")
     if named is None:
-        approver = ctx.coordinator if ctx.coordinator != lead else ctx.issuer
-        if lead is not None and approver == lead:
-            r.problem(knode, key, f'nobody may approve this task: its lead "{lead}" is both '
-                      "coordinator and issuer; name an approver")
-    elif approver is not None and approver == lead:
+        approver = ctx.coordinator if ctx.coordinator not in leads else ctx.issuer
+        if lead is not None and approver in leads:
+            who = (f'its leads include both coordinator "{ctx.coordinator}" and issuer '
+                   f'"{ctx.issuer}"' if co_leads
+                   else f'its lead "{lead}" is both coordinator and issuer')
+            r.problem(knode, key, f"nobody may approve this task: {who}; name an approver")
+    elif approver is not None and approver in leads:
         r.problem(f.get("approver"), f"{key}.approver",
-                  "the lead may not approve its own work; name another agency")
+                  f'"{approver}" is one of the joint leads, and no lead may approve its own '
+                  "work; name another agency" if co_leads
+                  else "the lead may not approve its own work; name another agency")
     return approver, named
 
 

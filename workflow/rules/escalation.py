@@ -17,6 +17,7 @@ from datetime import datetime
 from workflow.clock import to_utc
 from workflow.rules.clocks import Span
 from workflow.rules.kinds import OPEN_STATES, Reason, State
+from workflow.rules.leads import leads, must_act
 
 
 def escalation_chain(lead: str, approver: str, coordinator: str, issuer: str) -> list[str]:
@@ -64,12 +65,14 @@ def cause_of(task, chain: list[str], now: datetime) -> Cause | None:
     top = len(chain) - 1
     lead_at = chain.index(task.lead)
     if task.state == State.BLOCKED:
-        first = lead_at if task.blocked_by and task.blocked_by != task.lead else lead_at + 1
+        # Blocked by a supporting agency: the lead must see to it; by a lead (any joint
+        # lead): the agency above the first lead.
+        first = lead_at if task.blocked_by and task.blocked_by not in leads(task) else lead_at + 1
         return Cause(Reason.BLOCKED, task.lead, min(first, top), task.last_move_at)
     if task.state not in OPEN_STATES:
         return None
-    must_act = task.approver if task.state == State.REPORTED else task.lead
-    first = min(chain.index(must_act) + 1, top)
+    who = must_act(task)
+    first = min(chain.index(who) + 1, top)
     held: list[tuple[str, datetime]] = []  # (reason, since), in order of precedence
     if task.overdue_at is not None and task.overdue_at <= now:
         held.append((Reason.OVERDUE, max(task.overdue_at, task.last_move_at)))
@@ -80,7 +83,7 @@ def cause_of(task, chain: list[str], now: datetime) -> Cause | None:
     # The reason is the first cause that holds; the escalation dates from the earliest one, so
     # a stalled task that then becomes overdue does not fall back to level 1, and a late sweep
     # reaches the same level as sweeps that saw the stall first.
-    return Cause(held[0][0], must_act, first, min(since for _, since in held))
+    return Cause(held[0][0], who, first, min(since for _, since in held))
 
 
 def level_at(cause: Cause, chain_len: int, step: Span, now: datetime) -> tuple[int, int]:

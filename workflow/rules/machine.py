@@ -17,6 +17,7 @@ from functools import cache
 from transitions import Machine, MachineError
 
 from workflow.errors import MoveRefusedError
+from workflow.i18n import _
 from workflow.rules.kinds import OPEN_STATES, State, Trigger
 from workflow.text import visible
 
@@ -45,6 +46,11 @@ class Move:
     start: date | None = None
     today: date | None = None
     refusal: str | None = None
+    co_leads: tuple[str, ...] = ()  # joint leads after the first: each may make lead's moves
+
+    @property
+    def leads(self) -> list[str]:
+        return [self.lead, *self.co_leads]
 
     def refuse(self, reason: str) -> bool:
         if self.refusal is None:
@@ -62,22 +68,29 @@ def _who(move: Move, allowed: list[str], role: str) -> bool:
 
 def is_lead(event) -> bool:
     m: Move = event.model
-    return _who(m, [m.lead], "its lead")
+    return _who(m, m.leads, _("its joint leads") if m.co_leads else "its lead")
 
 
 def is_approver(event) -> bool:
     m: Move = event.model
+    if m.actor == m.approver and m.actor in m.leads:
+        # Only a plan loaded before joint leads were checked can store one of them as its
+        # approver (the coordinator as the second lead): nobody approves their own work.
+        return m.refuse(_("{actor} may not {trigger} {task}: it is one of the task's leads, and "
+                          "nobody approves their own work; name another approver in the "
+                          "definition and load it with --upgrade").format(
+            actor=m.actor, trigger=m.trigger, task=m.task))
     return _who(m, [m.approver], "its approver")
 
 
 def may_block(event) -> bool:
     m: Move = event.model
-    return _who(m, [m.lead, *m.support], "those who may block it (lead or support)")
+    return _who(m, [*m.leads, *m.support], "those who may block it (lead or support)")
 
 
 def may_unblock(event) -> bool:
     m: Move = event.model
-    return _who(m, [m.lead, m.coordinator, m.issuer], "those who may unblock it")
+    return _who(m, [*m.leads, m.coordinator, m.issuer], "those who may unblock it")
 
 
 def has_note(event) -> bool:

@@ -45,9 +45,10 @@ def edges(plan: Plan, t: TaskDef, unit: str | None) -> list[str]:
 
 
 def _approver(plan: Plan, t: TaskDef, lead: str) -> str:
+    """As the definition reads it (``plan.tasks``): none of the task's leads approves it."""
     if t.approver_named:
         return t.approver
-    return plan.coordinator if plan.coordinator != lead else plan.issuer
+    return plan.coordinator if plan.coordinator not in (lead, *t.co_leads) else plan.issuer
 
 
 def task_rows(plan: Plan, plan_row: Settings, now_u: datetime) -> Iterator[dict[str, Any]]:
@@ -57,7 +58,8 @@ def task_rows(plan: Plan, plan_row: Settings, now_u: datetime) -> Iterator[dict[
         values = {
             "plan_id": plan.id, "task_id": t.id, "position": position, "kind": Kind.TASK.value,
             "parent": None, "unit": None, "title": t.title, "ref": t.ref, "note": t.note,
-            "lead": t.lead, "support": _dumps(t.support), "approver": t.approver,
+            "lead": t.lead, "co_leads": _dumps(t.co_leads), "support": _dumps(t.support),
+            "approver": t.approver,
             "depends_on": _dumps(t.depends_on), "due": t.due, "original_due": t.due,
             "due_text": t.due_text, "start": t.start, "rule": None,
             "next_create_at": None,
@@ -91,8 +93,9 @@ def task_rows(plan: Plan, plan_row: Settings, now_u: datetime) -> Iterator[dict[
 
 def instance_fields(plan: Plan, t: TaskDef, unit: Unit) -> dict[str, Any]:
     lead = unit.agency if t.lead_each else t.lead
-    support = tuple(s for s in t.support if s != lead)
-    if not t.lead_each and unit.agency not in support and unit.agency != lead:
+    leads = (lead, *t.co_leads)  # joint leads lead every instance (`lead: each` has none)
+    support = tuple(s for s in t.support if s not in leads)
+    if not t.lead_each and unit.agency not in support and unit.agency not in leads:
         support = (*support, unit.agency)
     return {
         "task_id": f"{t.id}/{unit.id}", "kind": Kind.INSTANCE.value, "parent": t.id,

@@ -13,6 +13,7 @@ from sqlalchemy.engine import Connection, Row
 from workflow import clock
 from workflow.rules.kinds import ESCALATION_EVENTS, EventKind, Kind, State
 from workflow.rules.lifecycle import task_clocks
+from workflow.rules.leads import approvers_delay, co_leads, must_act
 from workflow.rules.membership import role
 from workflow.store.lookup import agency_names
 from workflow.store.models import DEP, ESC, EVENT, MEMBER, PLAN, PLAN_ROW, TASK
@@ -36,10 +37,16 @@ def _with_escalation(query):
 def task_dict(row: Row, plan: Row, now_u: datetime) -> dict[str, Any]:
     overdue = (row.state != State.APPROVED and row.overdue_at is not None
                and row.overdue_at <= now_u)
+    joint = co_leads(row)
     return {
         "id": row.task_id, "plan": plan.id, "title": row.title, "ref": row.ref,
-        "state": row.state, "lead": row.lead, "support": json.loads(row.support),
-        "approver": row.approver, "due": row.due.isoformat() if row.due else None,
+        "state": row.state,
+        # Joint leads: ``lead`` lists them all, the first (who heads the chain) first.
+        "lead": [row.lead, *joint] if joint else row.lead, "co_leads": joint,
+        "support": json.loads(row.support), "approver": row.approver,
+        "must_act": None if row.state == State.APPROVED or row.kind == Kind.GROUP
+        else must_act(row),
+        "due": row.due.isoformat() if row.due else None,
         "start": row.start.isoformat() if row.start else None,
         "original_due": row.original_due.isoformat() if row.original_due else None,
         "due_text": row.due_text,
@@ -53,13 +60,16 @@ def task_dict(row: Row, plan: Row, now_u: datetime) -> dict[str, Any]:
 
 
 def with_names(task: dict[str, Any], names: dict[str, str]) -> dict[str, Any]:
-    """Adds ``lead_name``, ``support_names`` and ``approver_name`` beside the ids (a joint lead's
-    ``lead`` is a list, and so is its ``lead_name``); None where an id has no agency."""
+    """Adds ``lead_name``, ``co_lead_names``, ``support_names``, ``approver_name`` and
+    ``must_act_name`` beside the ids (joint leads' ``lead`` is a list, and so is their
+    ``lead_name``); None where an id has no agency."""
     lead = task["lead"]
     task["lead_name"] = ([names.get(a) for a in lead] if isinstance(lead, list)
                          else names.get(lead))
+    task["co_lead_names"] = [names.get(a) for a in task.get("co_leads", ())]
     task["support_names"] = [names.get(a) for a in task["support"]]
     task["approver_name"] = names.get(task["approver"])
+    task["must_act_name"] = names.get(task.get("must_act") or "")
     return task
 
 
@@ -105,11 +115,12 @@ def tasks(conn: Connection, plan: Row, now: datetime, *, state: str | None = Non
         q = q.where(TASK.c.state == State.BLOCKED)
     if overdue:
         q = q.where(TASK.c.overdue_at <= now_u, TASK.c.state != State.APPROVED)
+    # co_leads and support are JSON lists of ids; ids cannot contain '"', so these match exactly.
     if lead:
-        q = q.where(TASK.c.lead == lead)
+        q = q.where(or_(TASK.c.lead == lead, TASK.c.co_leads.contains(f'"{lead}"')))
     if agency:
-        # support is a JSON list of ids; ids cannot contain '"', so this match is exact.
-        q = q.where(or_(TASK.c.lead == agency, TASK.c.support.contains(f'"{agency}"')))
+        q = q.where(or_(TASK.c.lead == agency, TASK.c.co_leads.contains(f'"{agency}"'),
+                        TASK.c.support.contains(f'"{agency}"')))
     if pattern:
         q = q.where(TASK.c.task_id.like(_like(pattern), escape="\\"))
     names = agency_names(conn, plan)
@@ -258,7 +269,10 @@ SUMMARY_COLUMNS = ("tasks", "approved", "on_time", "done_late", "overdue", "not_
 
 def summary(conn: Connection, plan: Row, now: datetime, by: str = "agency") -> dict[str, Any]:
     """Per lead agency (or task, or unit) and for the plan, classified as the government's
-    task-tracking reports do. Fanned-out and recurring tasks count once per instance."""
+    task-tracking reports do. Fanned-out and recurring tasks count once per instance; a task
+    with joint leads counts once for each of them (and once in ``total``). An overdue task is
+    counted against whoever must act: one reported by its due day and awaiting approval is its
+    approver's delay (``approvers``), not in its lead's ``overdue``."""
     now_u = clock.to_utc(now)
     is_open = TASK.c.state != State.APPROVED
     late = and_(is_open, TASK.c.overdue_at.is_not(None), TASK.c.overdue_at <= now_u)
@@ -268,23 +282,61 @@ def summary(conn: Connection, plan: Row, now: datetime, by: str = "agency") -> d
 
     key = {"agency": TASK.c.lead, "task": func.coalesce(TASK.c.parent, TASK.c.task_id),
            "unit": func.coalesce(TASK.c.unit, "-")}[by]
+    keys = [key, *([TASK.c.co_leads] if by == "agency" else [])]
     q = _with_escalation(select(
-        key.label("key"), func.count(), n(TASK.c.state == "approved"),
+        key.label("key"), *keys[1:], func.count(),
+        n(TASK.c.state == "approved"),
         n(and_(TASK.c.state == "approved", TASK.c.on_time.is_(True))),
         n(and_(TASK.c.state == "approved", TASK.c.on_time.is_(False))),
         n(late), n(and_(is_open, ~late)), n(TASK.c.state == State.REPORTED),
         n(TASK.c.state == State.BLOCKED),
         n(ESC.c.id.is_not(None)),
-    )).where(TASK.c.plan_id == plan.id, TASK.c.kind != Kind.GROUP).group_by(key).order_by(key)
-    agencies = []
+    )).where(TASK.c.plan_id == plan.id, TASK.c.kind != Kind.GROUP).group_by(*keys)
+    rows: dict[str, dict[str, int]] = {}
     total = dict.fromkeys(SUMMARY_COLUMNS, 0)
-    for lead, *values in conn.execute(q):
-        row = dict(zip(SUMMARY_COLUMNS, (int(v or 0) for v in values), strict=True))
-        agencies.append({by: lead, **row})
-        for k in SUMMARY_COLUMNS:
-            total[k] += row[k]
-    return {"plan": plan.id, "at": clock.local(now_u, plan.timezone).isoformat(),
-            "by": by, "rows" if by != "agency" else "agencies": agencies, "total": total}
+    for r in conn.execute(q):
+        values = r[len(keys):]
+        counts = dict(zip(SUMMARY_COLUMNS, (int(v or 0) for v in values), strict=True))
+        for name in _names(r, by):
+            _add(rows.setdefault(name, dict.fromkeys(SUMMARY_COLUMNS, 0)), counts)
+        _add(total, counts)
+    approvers = _approvers_delays(conn, plan, now_u, key, by, rows, total)
+    return {"plan": plan.id, "at": clock.local(now_u, plan.timezone).isoformat(), "by": by,
+            "rows" if by != "agency" else "agencies": [{by: k, **rows[k]} for k in sorted(rows)],
+            "total": total,
+            "approvers": [{"agency": a, "approvals_overdue": approvers[a]}
+                          for a in sorted(approvers)]}
+
+
+def _names(r: Row, by: str) -> tuple[str, ...]:
+    """The rows a group counts in: by agency, every lead of its tasks; else its key."""
+    return (r.key, *co_leads(r)) if by == "agency" else (r.key,)
+
+
+def _add(into: dict[str, int], counts: dict[str, int], sign: int = 1) -> None:
+    for k, v in counts.items():
+        into[k] += sign * v
+
+
+def _approvers_delays(conn: Connection, plan: Row, now_u: datetime, key, by: str,
+                      rows: dict, total: dict) -> dict[str, int]:
+    """Moves each overdue task that is its approver's delay (``rules.leads.approvers_delay``,
+    judged row by row among the reported overdue ones) out of its leads' ``overdue``; returns
+    how many each approver owes."""
+    q = select(key.label("key"), TASK.c.co_leads, TASK.c.approver, TASK.c.state,
+               TASK.c.reported_at, TASK.c.overdue_at).where(
+        TASK.c.plan_id == plan.id, TASK.c.kind != Kind.GROUP,
+        TASK.c.state == State.REPORTED, TASK.c.overdue_at <= now_u)
+    owed: dict[str, int] = {}
+    one = {"overdue": 1}
+    for t in conn.execute(q):
+        if not approvers_delay(t, now_u):
+            continue
+        owed[t.approver] = owed.get(t.approver, 0) + 1
+        for name in _names(t, by):
+            _add(rows[name], one, -1)
+        _add(total, one, -1)
+    return owed
 
 
 def open_escalations(conn: Connection, plan: Row, now: datetime) -> list[dict[str, Any]]:

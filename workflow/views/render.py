@@ -12,6 +12,7 @@ from typing import Any
 from workflow.i18n import _
 from workflow.plan.model import LEAD_EACH
 from workflow.rules.kinds import ESCALATION_EVENTS, EventKind, Kind
+from workflow.rules.kinds import State as TaskState
 from workflow.rules.membership import command, either
 from workflow.store.schema import State
 from workflow.views.explain import render_explain
@@ -43,10 +44,17 @@ def _flags(t: dict[str, Any]) -> str:
     if t.get("instances"):
         flags.append(", ".join(f"{n} {s}" for s, n in t["instances"].items() if n))
     if t.get("overdue"):
-        flags.append("OVERDUE")
+        flags.append(_overdue(t))
     if t.get("escalation_level"):
         flags.append(f"escalated L{t['escalation_level']} {ARROW} {t['escalated_to']}")
     return "  ".join(flags)
+
+
+def _overdue(t: dict[str, Any]) -> str:
+    """OVERDUE, and who must act when it is not the lead (a report awaiting approval)."""
+    if t["state"] == TaskState.REPORTED and t.get("must_act"):
+        return _("OVERDUE, awaiting approval by {agency}").format(agency=t["must_act"])
+    return "OVERDUE"
 
 
 REF_WIDTH, LEAD_WIDTH = 9, 12  # the id takes what is left of 79 columns, flags if they fit
@@ -109,7 +117,7 @@ def _due(t: dict[str, Any]) -> str:
         out += f"  ({words})"
     if t.get("original_due") and t["original_due"] != due:
         out += f"  (extended; was {t['original_due']})"
-    return out + ("  (OVERDUE)" if t["overdue"] else "")
+    return out + (f"  ({_overdue(t)})" if t["overdue"] else "")
 
 
 def _same_day(words: str, due: str | None) -> bool:
@@ -254,6 +262,11 @@ def summary_table(s: dict[str, Any], names: dict[str, str]) -> str:
         if by == "agency" and names.get(a["agency"]):
             lines.extend(wrap(names[a["agency"]], indent="  ", width=WIDTH))
     lines.append(f"{'all':<16}" + "".join(f"{s['total'][k]:>8}" for k, _h in cols))
+    if s.get("approvers"):  # overdue, but the approver's delay: counted against it
+        lines.append(_("approvals overdue (reported by the due day, awaiting approval):"))
+        for a in s["approvers"]:
+            lines.append(f"  {a['agency']:<14}{a['approvals_overdue']:>8}")
+            lines.extend(wrap(names.get(a["agency"]), indent="    ", width=WIDTH))
     return "\n".join(lines)
 
 
