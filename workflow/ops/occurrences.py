@@ -33,9 +33,9 @@ def occurrence_row(group: Row, day: date, open_deps: int, now_u: datetime,
         "ref": group.ref, "note": group.note, "lead": group.lead, "support": group.support,
         "approver": group.approver, "depends_on": group.depends_on, "due": day,
         # Its own day: the rule's words ("hằng tháng") stay on the group.
-        "original_due": day, "due_text": None, "start": None,
+        "original_due": day, "due_text": None, "start": None, "clock": group.clock,
         **new_task(kind=Kind.INSTANCE, due=day, start=None, open_deps=open_deps, at=now_u,
-                   settings=plan)}
+                   settings=plan, clock=group.clock)}
 
 
 def create_due(conn: Connection, log: Appender, plan: Row, now: datetime,

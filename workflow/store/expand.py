@@ -59,11 +59,12 @@ def task_rows(plan: Plan, plan_row: Settings, now_u: datetime) -> Iterator[dict[
             "lead": t.lead, "support": _dumps(t.support), "approver": t.approver,
             "depends_on": _dumps(t.depends_on), "due": t.due, "original_due": t.due,
             "due_text": t.due_text, "start": t.start, "rule": None,
-            "next_create_at": None,
+            "next_create_at": None, "due_after": t.due_after,
+            "due_within": str(t.due_within) if t.due_within else None, "clock": task_clock(t),
         }
         values.update(over)
         values.update(new_task(kind=values["kind"], due=t.due, start=t.start, open_deps=deps,
-                               at=now_u, settings=plan_row))
+                               at=now_u, settings=plan_row, clock=values["clock"]))
         return values
 
     for position, t in enumerate(plan.tasks.values()):
@@ -85,6 +86,13 @@ def task_rows(plan: Plan, plan_row: Settings, now_u: datetime) -> Iterator[dict[
                 values = dict(shared)
                 values.update(instance_fields(plan, t, unit))
                 yield values
+
+
+def task_clock(t: TaskDef) -> str | None:
+    """The task's own clocks as the ``clock`` column keeps them (JSON of duration texts)."""
+    own = {k: str(v) for k, v in (("stall_after", t.stall_after), ("step_after", t.step_after),
+                                  ("remind_before", t.remind_before)) if v is not None}
+    return json.dumps(own, sort_keys=True) if own else None
 
 
 def instance_fields(plan: Plan, t: TaskDef, unit: Unit) -> dict[str, Any]:
@@ -132,10 +140,22 @@ def plan_columns(plan: Plan) -> dict[str, Any]:
         "step_after": int(plan.step_after.total_seconds()), "digest": plan.digest,
         # Only the settings no column holds. The whole canonical definition is in the load and
         # upgrade events; kept here it made every update of this row rewrite megabytes.
-        "definition": json.dumps({"notify": plan.notify} if plan.notify else {},
-                                 ensure_ascii=False, sort_keys=True),
+        "definition": json.dumps(plan_settings(plan), ensure_ascii=False, sort_keys=True),
         "source": plan.source,
     }
+
+
+def plan_settings(plan: Plan) -> dict[str, Any]:
+    """What ``wf_plan.definition`` keeps: the delivery channel, and what the rules read
+    (``lookup.plan_settings``): the calendar's swaps, the plan's ``remind_before``, and the
+    tasks some deadline follows (so approving any other task looks nothing up)."""
+    out: dict[str, Any] = {"notify": plan.notify} if plan.notify else {}
+    if plan.days_off or plan.working_days:  # as the canonical definition writes it
+        out["calendar"] = {"days_off": [d.isoformat() for d in plan.days_off],
+                           "working_days": [d.isoformat() for d in plan.working_days]}
+    if plan.remind_before is not None:
+        out["remind_before"] = str(plan.remind_before)
+    return out | {"follows": sorted({t.due_after for t in plan.tasks.values() if t.due_after})}
 
 
 def agency_rows(plan: Plan) -> list[dict[str, Any]]:

@@ -36,6 +36,7 @@ from workflow.rules.escalation import cause_of, chain_for
 from workflow.rules.kinds import ESCALATION_EVENTS, MOVE_EVENTS, EventKind, Kind, State
 from workflow.rules.lifecycle import Task
 from workflow.rules.recurrence import next_create_at, rule_from_json
+from workflow.store.lookup import settings_from
 from workflow.store.models import EventRow, TaskRow
 from workflow.store.rows import current, decode, decoded, plain
 
@@ -81,6 +82,10 @@ class Replay:
             self._children = index
         return dict(Counter(self.tasks[c].state for c in self._children.get(parent, [])))
 
+    def followers(self, task_id: str) -> list[Task]:
+        return [t for t in self.tasks.values()
+                if t.get("due_after") == task_id and t.get("due") is None]
+
     def change(self, task: Task, changes: dict[str, Any]) -> None:
         task.update(changes)
 
@@ -115,12 +120,22 @@ class Replay:
                                      at, self.settings)
         elif kind in ESCALATION_EVENTS:
             self._escalation(e, at)
+        elif kind == EventKind.DUE_FIXED and e.task_id in self.tasks:
+            # The approval before it fixed the date already (the same rule); the event says so.
+            t = self.tasks[e.task_id]
+            due = date.fromisoformat(json.loads(e.data)["due"])
+            t.update(lifecycle.due_changed(t, due, self.settings), original_due=due)
+        elif kind == EventKind.REMINDER and e.task_id in self.tasks:
+            t = self.tasks[e.task_id]
+            t.update(lifecycle.reminded(t))
         # Other kinds (member_added, member_removed) carry no task state.
 
     def _born(self, values: dict[str, Any], open_deps: int, at: datetime) -> Task:
         t = Task(values)
+        if t.get("due_after"):  # no date until its task is approved (``due_fixed``)
+            t.update(due=None, original_due=None)
         t.update(lifecycle.new_task(kind=t.kind, due=t.due, start=t.start, open_deps=open_deps,
-                                    at=at, settings=self.settings))
+                                    at=at, settings=self.settings, clock=t.get("clock")))
         return t
 
     def _load(self, e: Row, at: datetime) -> None:
@@ -208,7 +223,7 @@ def _settings(plan: Row, definition: dict | None) -> SimpleNamespace:
         stall_after=d.get("stall_after", plan.stall_after),
         step_after=d.get("step_after", plan.step_after),
         coordinator=d.get("coordinator", plan.coordinator),
-        issuer=d.get("issuer", plan.issuer))
+        issuer=d.get("issuer", plan.issuer), **settings_from(d))
 
 
 def _static(conn: Connection, plan: Row) -> tuple[dict[str, dict[str, Any]], dict]:
