@@ -132,7 +132,7 @@ def _write_tasks(conn: Connection, plan_row: Row, rows: dict[str, Row], wanted: 
         open_deps = sum(1 for d in json.loads(values["depends_on"]) if d not in approved)
         if values["due_after"]:  # no date until its task is approved; then that long after
             after = approved.get(values["due_after"])
-            values["due"] = values["original_due"] = after and relative_due(
+            values["due"] = after and relative_due(
                 clock.today(after, settings.timezone), stored_duration(values["due_within"]),
                 plan_calendar(settings))
         if row is None:

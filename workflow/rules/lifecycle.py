@@ -183,7 +183,9 @@ def fix_followers(tasks: Tasks, task_id: str, at: datetime, settings: Settings) 
     for follower in list(tasks.followers(task_id)):
         within = stored_duration(follower.due_within)
         due = relative_due(day, within, plan_calendar(settings))
-        tasks.change(follower, {**due_changed(follower, due, settings), "original_due": due})
+        # ``original_due`` stays NULL: the definition gave no date (and a person's role may
+        # write only the columns a move changes, ``roles.MOVE_COLUMNS``).
+        tasks.change(follower, due_changed(follower, due, settings))
         fixed.append(follower)
     return fixed
 

@@ -124,7 +124,7 @@ class Replay:
             # The approval before it fixed the date already (the same rule); the event says so.
             t = self.tasks[e.task_id]
             due = date.fromisoformat(json.loads(e.data)["due"])
-            t.update(lifecycle.due_changed(t, due, self.settings), original_due=due)
+            t.update(lifecycle.due_changed(t, due, self.settings))
         elif kind == EventKind.REMINDER and e.task_id in self.tasks:
             t = self.tasks[e.task_id]
             t.update(lifecycle.reminded(t))
@@ -133,7 +133,7 @@ class Replay:
     def _born(self, values: dict[str, Any], open_deps: int, at: datetime) -> Task:
         t = Task(values)
         if t.get("due_after"):  # no date until its task is approved (``due_fixed``)
-            t.update(due=None, original_due=None)
+            t["due"] = None
         t.update(lifecycle.new_task(kind=t.kind, due=t.due, start=t.start, open_deps=open_deps,
                                     at=at, settings=self.settings, clock=t.get("clock")))
         return t
