@@ -22,6 +22,7 @@ from psycopg import errors
 from tests.conftest import SMALL_PLAN, write_plan
 from tests.pgserver import DATABASE
 from tests.test_fanout import PLAN as FAN_PLAN
+from tests.test_follow_remind import REL_PLAN
 from workflow.store.audit import GENESIS, event_hash
 
 pytestmark = pytest.mark.postgresql_only
@@ -405,7 +406,6 @@ def test_a_person_s_approval_fixes_a_following_deadline_the_service_reminds(run,
     """The guards let a person's approval fix a deadline that follows the task (its due and
     timers change without a move of its own), and the service's sweep send a reminder (an
     outbox row for a ``reminder`` event); the history still verifies."""
-    from tests.test_follow_remind import REL_PLAN
     run.ok("load", write_plan(tmp_path, REL_PLAN), now="2025-01-02T09:00:00+07:00")
     roles.grant("tc")
     roles.grant("yt")
