@@ -17,7 +17,7 @@ import unicodedata
 from datetime import date, datetime, timedelta
 
 import pytest
-from hypothesis import HealthCheck, given, settings
+from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 from sqlalchemy import create_engine, insert, select, text
 from sqlalchemy.exc import DBAPIError
@@ -828,6 +828,80 @@ def test_property_rebuilt_equals_live_fanned_out_and_recurring(sim_store, steps)
 @given(steps=st.lists(FORWARD, min_size=8, max_size=20))
 def test_property_rebuilt_equals_live_joint_leads_with_upgrades(sim_store, steps):
     pid, samples = simulate(sim_store, [JOINT_PLAN, JOINT_V2], steps)
+    check_rebuilt_equals_live(sim_store, pid, samples)
+
+
+# Deadlines that follow a task (fixed on its approval, in working days or days) and reminders
+# (the plan's remind_before, and a task's own); the upgrade moves a due and a follower's span.
+FOLLOW_PLAN = SMALL_PLAN.replace(
+    "escalation: {stall_after: 7d, step_after: 3d}",
+    "escalation: {stall_after: 7d, step_after: 3d, remind_before: 2wd}") + """\
+  f:
+    title: "Theo sau a"
+    lead: so-y-te
+    due: {after: a, within: 5wd}
+  g:
+    title: "Theo sau b"
+    lead: so-noi-vu
+    due: {after: b, within: 10d}
+    remind_before: 1d
+"""
+FOLLOW_V2 = (FOLLOW_PLAN.replace("due: 2024-04-20", "due: 2024-05-10")
+             .replace("within: 5wd", "within: 8wd"))
+FAN_FOLLOW_PLAN = FAN_PLAN.replace(
+    "escalation: {stall_after: 5d, step_after: 2d}",
+    "escalation: {stall_after: 5d, step_after: 2d, remind_before: 3d}") + """\
+  sau-kiem-ke:
+    title: "Tổng hợp sau kiểm kê"
+    lead: so-tai-chinh
+    due: {after: kiem-ke, within: 3wd}
+"""
+
+
+FOLLOW_STEPS = [  # a approved on 1/4: f due 8/4, reminded, overdue; the upgrade moves its due
+    (60, "move", 0, "start", "lead", None), (60, "move", 0, "report", "lead", "Đã xong"),
+    (60, "move", 0, "approve", "approver", None), (5 * 24 * 60, "sweep", 0, "start", "lead", None),
+    (60, "upgrade", 0, "start", "lead", None), (85 * 60, "sweep", 0, "start", "lead", None),
+    (3 * 24 * 60, "sweep", 0, "start", "lead", None)]
+
+
+@PROPERTY
+@example(steps=FOLLOW_STEPS)
+@given(steps=st.lists(STEP, min_size=1, max_size=30))
+def test_property_rebuilt_equals_live_following_deadlines_and_reminders(sim_store, steps):
+    pid, samples = simulate(sim_store, [FOLLOW_PLAN, FOLLOW_V2], steps)
+    check_rebuilt_equals_live(sim_store, pid, samples)
+
+
+def test_the_following_example_fixes_reminds_and_reminds_again(sim_store):
+    """FOLLOW_STEPS does what it is there for: the property sees a fixed deadline, its
+    reminder, and a second reminder after the upgrade changed the due."""
+    pid, samples = simulate(sim_store, [FOLLOW_PLAN, FOLLOW_V2], FOLLOW_STEPS)
+    with sim_store.read() as conn:
+        kinds = [(e["event"], e["task"], (e.get("data") or {}).get("due")) for e in
+                 history.events(conn, select_plan(conn, pid))
+                 if e["task"] == "f" and e["event"] in ("due_fixed", "reminder")]
+    assert kinds == [("due_fixed", "f", "2024-04-08"), ("reminder", "f", "2024-04-08"),
+                     ("reminder", "f", "2024-04-11")], kinds
+    check_rebuilt_equals_live(sim_store, pid, samples)
+    pid, samples = simulate(sim_store, [FAN_FOLLOW_PLAN], FAN_FOLLOW_STEPS)
+    with sim_store.read() as conn:
+        kinds = [(e["event"], (e.get("data") or {}).get("due")) for e in
+                 history.events(conn, select_plan(conn, pid)) if e["task"] == "sau-kiem-ke"]
+    assert kinds[:2] == [("due_fixed", "2024-04-04"), ("reminder", "2024-04-04")], kinds
+
+
+FAN_FOLLOW_STEPS = [  # both kiem-ke instances approved: the group fixes sau-kiem-ke
+    *((30, "move", i, trigger, role, "Đã xong") for i in (2, 3)
+      for trigger, role in (("start", "lead"), ("report", "lead"), ("approve", "approver"))),
+    (24 * 60, "sweep", 0, "start", "lead", None), (3 * 24 * 60, "sweep", 0, "start", "lead", None)]
+
+
+@PROPERTY
+@example(steps=FAN_FOLLOW_STEPS)
+@given(steps=st.lists(STEP, min_size=1, max_size=30))
+def test_property_rebuilt_equals_live_following_a_fanned_out_task(sim_store, steps):
+    pid, samples = simulate(sim_store, [FAN_FOLLOW_PLAN], steps)
     check_rebuilt_equals_live(sim_store, pid, samples)
 
 

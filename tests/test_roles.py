@@ -22,6 +22,7 @@ from psycopg import errors
 from tests.conftest import SMALL_PLAN, write_plan
 from tests.pgserver import DATABASE
 from tests.test_fanout import PLAN as FAN_PLAN
+from tests.test_follow_remind import REL_PLAN
 from workflow.store.audit import GENESIS, event_hash
 
 pytestmark = pytest.mark.postgresql_only
@@ -398,3 +399,24 @@ def test_an_escalation_of_ones_own_needs_ones_own_move_first(team):
                          escalated_to="ubnd-tinh", level=1, reason="blocked")
     assert refused(team, "mallory", event) == (f"workflow guard: {m} may write an escalation "
                                                "of d only right after its own move on it")
+
+
+def test_a_person_s_approval_fixes_a_following_deadline_the_service_reminds(run, roles,
+                                                                              tmp_path):
+    """The guards let a person's approval fix a deadline that follows the task (its due and
+    timers change without a move of its own), and the service's sweep send a reminder (an
+    outbox row for a ``reminder`` event); the history still verifies."""
+    run.ok("load", write_plan(tmp_path, REL_PLAN), now="2025-01-02T09:00:00+07:00")
+    roles.grant("tc")
+    roles.grant("yt")
+    roles.grant("svc", "--service")
+    for move, who in ((("start", "quyet-toan-2023", "--as", "so-tai-chinh"), "tc"),
+                      (("report", "quyet-toan-2023", "--as", "so-tai-chinh", "--note", "x"), "tc"),
+                      (("approve", "quyet-toan-2023", "--as", "so-y-te"), "yt")):
+        r = as_role(run, roles, who, *move, now="2025-01-24T10:00:00+07:00")
+        assert r.code == 0, (move, r.err)
+    assert run.ok("show", "dieu-chuyen", "--json").json["due"] == "2025-02-21"
+    swept = run("escalate", env=roles.env("svc"), now="2025-02-19T08:00:00+07:00")
+    assert swept.code == 0, swept.err
+    assert "reminded rel/dieu-chuyen  → so-tai-chinh (due soon)" in swept.out.splitlines()
+    run.ok("audit", "verify")

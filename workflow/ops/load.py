@@ -19,7 +19,7 @@ from workflow.ops.occurrences import create_due
 from workflow.ops.upgrade import fill_words, upgrade_plan
 from workflow.plan.definitions import Plan, load_file
 from workflow.rules.kinds import EventKind
-from workflow.store import bulk, expand
+from workflow.store import bulk, expand, lookup
 from workflow.store.audit import Appender
 from workflow.store.db import Store
 from workflow.store.models import PLAN_ROW, AgencyRow, DependencyRow, PlanRow, TaskRow, UnitRow
@@ -73,8 +73,9 @@ def _create(conn, person: str, plan: Plan, now: datetime, actor: str | None,
                                       head_seq=0, head_hash=""))
     conn.execute(AGENCY.insert(), expand.agency_rows(plan))
     row = conn.execute(select(*PLAN_ROW).where(PLAN.c.id == plan.id)).one()
+    settings = lookup.plan_settings(conn, row)
     count = 0
-    for batch in expand.batches(expand.task_rows(plan, row, now_u)):
+    for batch in expand.batches(expand.task_rows(plan, settings, now_u)):
         bulk.insert(conn, TASK, batch)
         count += len(batch)
         progress(f"nhiệm vụ: {count}", 2, STEPS)
@@ -89,7 +90,7 @@ def _create(conn, person: str, plan: Plan, now: datetime, actor: str | None,
                note=note or f"loaded {plan.source} ({len(plan.tasks)} tasks, {count} rows)",
                data={"digest": plan.digest, "source": plan.source,
                      "tasks": len(plan.tasks), "definition": plan.canonical()})
-    create_due(conn, events, row, now)
+    create_due(conn, events, settings, now)
     events.flush()
 
 

@@ -18,7 +18,7 @@ BLANK: dict[str, Any] = dict.fromkeys(
      "escalated_to_name", "must_act_name", "lead_name", "at"), "?") | {
     "timezone": DEFAULT_TIMEZONE} | dict.fromkeys(NULLABLE)
 REASONS = {"blocked": "vướng mắc", "overdue": "quá hạn",
-           "stalled": "chậm tiến độ (không có cập nhật)"}
+           "stalled": "chậm tiến độ (không có cập nhật)", "due_soon": "sắp đến hạn"}
 
 
 def digest(items: list[dict[str, Any]], now: datetime) -> dict[str, Any]:
@@ -51,8 +51,9 @@ def text(message: dict[str, Any]) -> str:
 
 def item_lines(n: int, item: dict[str, Any]) -> list[str]:
     ref = f"{item['ref']} " if item.get("ref") else ""
-    step = ("Báo lên" if item["action"] == "raised"
-            else "Chưa được giải quyết, chuyển lên") + f" cấp {item['level']}"
+    step = ("Nhắc việc" if item["action"] == "reminder"
+            else ("Báo lên" if item["action"] == "raised"
+                  else "Chưa được giải quyết, chuyển lên") + f" cấp {item['level']}")
     lines = [f"{n}. {ref}{item['title']} (mã {item['task']})",
              f"   Lý do: {REASONS.get(item['reason'], item['reason'])}. {step}, lúc "
              f"{_when(item['at'])}.",

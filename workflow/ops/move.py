@@ -235,10 +235,12 @@ def write_move(conn: Connection, plan: Row, row: Row, m: Move, new_state: str, n
     task = lifecycle.Task(row._mapping)
     extended = (extensions(conn, plan.id, row.task_id).get(row.task_id, [])
                 if m.trigger == Trigger.APPROVE and row.due != row.original_due else ())
-    lifecycle.apply_move(TaskTable(conn, plan.id, doing=m.trigger), task, m.trigger, m.actor,
-                         new_state, now_u, plan, extended)
+    fixed = lifecycle.apply_move(TaskTable(conn, plan.id, doing=m.trigger), task, m.trigger,
+                                 m.actor, new_state, now_u, lookup.plan_settings(conn, plan),
+                                 extended)
     event = events.add(event=m.trigger, at=now, task_id=row.task_id, from_state=row.state,
                        to_state=new_state, actor=m.actor, note=m.note)
+    record_fixed(events, fixed, now, m.actor)
     actions = escalate.resolve_open(conn, events, task, now,
                                     f"resolved by {m.trigger} from {m.actor}")
     if m.trigger == Trigger.BLOCK:
@@ -250,6 +252,19 @@ def write_move(conn: Connection, plan: Row, row: Row, m: Move, new_state: str, n
     events.flush()
     return MoveResult(plan.id, row.task_id, m.trigger, row.state, new_state, m.actor,
                       [event], actions)
+
+
+def record_fixed(events: Appender, fixed: list[lifecycle.Task], now: datetime,
+                 actor: str | None) -> None:
+    """A ``due_fixed`` event for each deadline an approval fixed, so the history (and the
+    as-of views) say when it got its date."""
+    for t in fixed:
+        events.add(event=EventKind.DUE_FIXED, at=now, task_id=t.task_id, from_state=t.state,
+                   to_state=t.state, actor=actor,
+                   note=f"due {t.due.isoformat()}: {t.due_within} after {t.due_after} "
+                        "was approved",
+                   data={"due": t.due.isoformat(), "after": t.due_after,
+                         "within": t.due_within})
 
 
 def _refuse_group(conn: Connection, plan: Row, row: Row, trigger: str) -> None:

@@ -1,4 +1,4 @@
-"""Writing escalations to the outbox, in the transaction that raises or climbs them.
+"""Writing escalations (and reminders) to the outbox, in the transaction that records them.
 
 Every raise and climb is written, whatever the environment of the process that made it: which
 channel carries it is decided later, by the host that delivers (workflow.channels). An item
@@ -25,9 +25,10 @@ OUTBOX, PLAN, AGENCY, EVENT = (DeliveryRow.__table__, PlanRow.__table__, AgencyR
                                EventRow.__table__)
 
 
-def enqueue(log: Appender, task, *, event: dict[str, Any], action: str, level: int,
+def enqueue(log: Appender, task, *, event: dict[str, Any], action: str, level: int | None,
             to: str, reason: str, must_act: str, now: datetime) -> None:
-    """One outbox row for one raised or climbed escalation (``event`` is its history event)."""
+    """One outbox row for one raised or climbed escalation, or a reminder (``action``
+    "reminder", no level): ``event`` is its history event."""
     plan = _plan(log)
     names = plan["agencies"]
     tz = plan["timezone"]

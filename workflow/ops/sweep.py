@@ -2,8 +2,9 @@
 
 Each plan in its own transaction, under the plan's lock: recurring occurrences whose day has
 come are created (their groups roll up), then open escalations climb or close and tasks that
-need one get one. Delivery runs after the transactions commit (moves never deliver: the
-next sweep, or watch's delivery pass, sends what they raised).
+need one get one, then reminders whose moment has come are sent (``remind``). Delivery runs
+after the transactions commit (moves never deliver: the next sweep, or watch's delivery pass,
+sends what they raised).
 """
 
 from __future__ import annotations
@@ -14,7 +15,9 @@ from datetime import datetime
 from workflow import clock, logs
 from workflow.ops import delivery, transport
 from workflow.ops.escalate import sweep_plan
+from workflow.ops.move import record_fixed
 from workflow.ops.occurrences import create_due
+from workflow.ops.remind import remind_due
 from workflow.rules import lifecycle
 from workflow.rules.escalation import Action
 from workflow.rules.kinds import Step
@@ -43,11 +46,14 @@ def sweep(store: Store, *, plan_id: str | None, now: datetime,
                             "load or upgrade", loaded=loaded.isoformat())
                 continue
             events = Appender(conn, pid, store.person(conn), head=plan)
-            created = create_due(conn, events, plan, now)
+            settings = lookup.plan_settings(conn, plan)
+            created = create_due(conn, events, settings, now)
             tasks = TaskTable(conn, pid)
             for parent in dict.fromkeys(c.rsplit("/", 1)[0] for c in created):
-                lifecycle.roll_up(tasks, parent, clock.to_utc(now), plan)
-            found = sweep_plan(conn, events, plan, now)
+                record_fixed(events, lifecycle.roll_up(tasks, parent, clock.to_utc(now),
+                                                       settings), now, None)
+            found = sweep_plan(conn, events, plan, now) + remind_due(conn, events, settings,
+                                                                      now)
             events.flush()
         actions += found
     counts = {step.value: sum(1 for x in actions if x.action == step) for step in Step}

@@ -23,6 +23,7 @@ from workflow import clock
 from workflow.errors import ConflictError
 from workflow.ops.escalate import recheck_open
 from workflow.plan.definitions import Plan
+from workflow.rules.calendar import plan_calendar, relative_due, stored_duration
 from workflow.rules.kinds import EventKind, Kind, State
 from workflow.rules.lifecycle import Task, due_changes, new_task, stall_at
 from workflow.store import expand, lookup
@@ -34,7 +35,7 @@ from workflow.store.timeorder import refuse_backwards
 
 # Columns an upgrade never rewrites: what the task's moves made of it.
 MOVED = ("plan_id", "task_id", "state", "version", "last_move_at", "next_create_at",
-         "blocked_from", "blocked_by", "reported_at", "approved_at", "on_time")
+         "blocked_from", "blocked_by", "reported_at", "approved_at", "on_time", "reminded_for")
 
 
 def upgrade_plan(conn: Connection, person: str, existing: Row, plan: Plan, *, now: datetime,
@@ -46,7 +47,9 @@ def upgrade_plan(conn: Connection, person: str, existing: Row, plan: Plan, *, no
     refuse_backwards(conn, existing, None, now, f"the upgrade of plan {plan.id}", every_task=True)
     now_u = clock.to_utc(now)
     rows = {r.task_id: r for r in conn.execute(select(TASK).where(TASK.c.plan_id == plan.id))}
-    settings = SimpleNamespace(**{**existing._asdict(), **expand.plan_columns(plan)})
+    columns = expand.plan_columns(plan)
+    settings = SimpleNamespace(**{**existing._asdict(), **columns},
+                               **lookup.settings_from(json.loads(columns["definition"])))
     wanted = {v["task_id"]: v for v in expand.task_rows(plan, settings, now_u)}
     removed = _removed(plan, rows, wanted)
     added = [t for t in wanted if t not in rows]
@@ -127,16 +130,22 @@ def _write_tasks(conn: Connection, plan_row: Row, rows: dict[str, Row], wanted: 
                  now_u: datetime) -> list[str]:
     """Inserts the new tasks, rewrites the definition columns of the others; returns the ids
     of those that changed."""
-    approved = {t for t, r in rows.items() if r.state == State.APPROVED}
+    settings = lookup.plan_settings(conn, plan_row)
+    approved = {t: r.approved_at for t, r in rows.items() if r.state == State.APPROVED}
     extended = {t: max(to for _at, to in e) for t, e in extensions(conn, plan_row.id).items()}
     changed: list[str] = []
     for task_id, values in wanted.items():
         row = rows.get(task_id)
         open_deps = sum(1 for d in json.loads(values["depends_on"]) if d not in approved)
+        if values["due_after"]:  # no date until its task is approved; then that long after
+            after = approved.get(values["due_after"])
+            values["due"] = after and relative_due(
+                clock.today(after, settings.timezone), stored_duration(values["due_within"]),
+                plan_calendar(settings))
         if row is None:
             values.update(new_task(kind=values["kind"], due=values["due"],
                                    start=values["start"], open_deps=open_deps, at=now_u,
-                                   settings=plan_row, clock=values["clock"]))
+                                   settings=settings, clock=values["clock"]))
             conn.execute(TASK.insert().values(**values))
             continue
         for key in MOVED:
@@ -148,7 +157,7 @@ def _write_tasks(conn: Connection, plan_row: Row, rows: dict[str, Row], wanted: 
             due = max(due, extended[task_id])
         values.update(due_changes(Task(row._mapping, open_deps=open_deps, start=values["start"],
                                        clock=values["clock"]),
-                                  due, plan_row))
+                                  due, settings))
         if any(getattr(row, k) != v for k, v in values.items() if k != "position"):
             changed.append(task_id)
         conn.execute(update(TASK).where(TASK.c.pk == row.pk).values(**values))

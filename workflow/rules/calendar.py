@@ -5,13 +5,18 @@ and why a clock stood still."""
 from __future__ import annotations
 
 import datetime
+from functools import lru_cache
+from typing import Any
 
+from workflow import clock
 from workflow.plan.dates import Duration
+from workflow.plan.durations import read_duration
 from workflow.plan.workdays import VIETNAM, CalendarError, WorkingCalendar, read_calendar
 from workflow.plan.workdays import dmy as _dmy
 
 __all__ = ["VIETNAM", "CalendarError", "WorkingCalendar", "add_working_days", "is_working_day",
-           "pause_reason", "read_calendar", "relative_due", "working_days_between"]
+           "pause_reason", "plan_calendar", "read_calendar", "relative_due", "remind_moment",
+           "stored_duration", "working_days_between"]
 
 Date = datetime.date
 _ONE_DAY = datetime.timedelta(days=1)
@@ -38,6 +43,38 @@ def relative_due(approved_day: Date, within: Duration, cal: WorkingCalendar = VI
     if within.unit in ("d", "w"):
         return approved_day + within.timedelta()
     raise ValueError(f"a relative deadline is counted in days, weeks or working days, not {within}")
+
+
+def plan_calendar(settings: Any) -> WorkingCalendar:
+    """The working days of a plan: Vietnam's, with the swaps of its ``calendar:`` block.
+
+    ``settings.calendar`` is that block as the canonical definition (and ``wf_plan.definition``)
+    keep it: ``{"days_off": [ISO dates], "working_days": [...]}``; settings without one (an
+    older plan, a plain plan row) have Vietnam's calendar. Built once per distinct block."""
+    block = getattr(settings, "calendar", None)
+    if not block:
+        return VIETNAM
+    return _calendar(tuple(block.get("days_off") or ()), tuple(block.get("working_days") or ()))
+
+
+@lru_cache(maxsize=64)
+def _calendar(days_off: tuple[str, ...], working_days: tuple[str, ...]) -> WorkingCalendar:
+    return WorkingCalendar(map(Date.fromisoformat, days_off), map(Date.fromisoformat, working_days))
+
+
+@lru_cache(maxsize=256)
+def stored_duration(text: str | None) -> Duration | None:
+    """A duration as the store keeps it ("3wd", "2d"); None for none."""
+    return read_duration(text) if text else None
+
+
+def remind_moment(due: Date, before: Duration, timezone: str,
+                  cal: WorkingCalendar = VIETNAM) -> datetime.datetime:
+    """When a reminder ``before`` the end of the due day falls (UTC): ``3wd`` is the end of the
+    working day three working days before the due day, so three working days are left."""
+    if before.unit == "wd":
+        return clock.end_of_day(cal.add(due, -before.amount), timezone)
+    return clock.end_of_day(due, timezone) - before.timedelta()
 
 
 def pause_reason(start: Date, end: Date, cal: WorkingCalendar = VIETNAM) -> str | None:

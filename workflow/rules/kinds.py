@@ -41,6 +41,8 @@ class EventKind(StrEnum):
     ESCALATION_RESOLVED = "escalation_resolved"
     MEMBER_ADDED = "member_added"
     MEMBER_REMOVED = "member_removed"
+    DUE_FIXED = "due_fixed"  # a deadline following a task got its date (data: due, after)
+    REMINDER = "reminder"  # nhắc việc: the agency that must act was reminded of the due day
 
 
 class Reason(StrEnum):
@@ -57,6 +59,7 @@ class Step(StrEnum):
     RAISED = "raised"
     CLIMBED = "climbed"
     RESOLVED = "resolved"
+    REMINDED = "reminded"  # not an escalation: a reminder (nhắc việc) before the due day
 
 
 class Kind(StrEnum):

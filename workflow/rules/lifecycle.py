@@ -10,12 +10,14 @@ Pure: no database, no clock of its own; ``at`` is always a parameter (UTC).
 
 from __future__ import annotations
 
+import json
 from collections.abc import Iterable, Mapping, Sequence
 from datetime import date, datetime
 from typing import Any, Protocol
 
 from workflow import clock
 from workflow.rules import clocks
+from workflow.rules.calendar import plan_calendar, relative_due, remind_moment, stored_duration
 from workflow.rules.extension import rated_due
 from workflow.rules.kinds import OPEN_STATES, Kind, State, Trigger
 
@@ -23,7 +25,11 @@ Extensions = Sequence[tuple[datetime, date]]  # a task's extensions: (granted at
 
 
 class Settings(Protocol):
-    """The plan settings the rules read (a plan row, or the settings in force as of then)."""
+    """The plan settings the rules read (a plan row, or the settings in force as of then).
+
+    Optional, read with ``getattr``: ``calendar`` (the plan's swaps, see
+    ``calendar.plan_calendar``), ``remind_before`` (the plan's duration text) and ``follows``
+    (the ids of the tasks some deadline follows; absent: look each approval up)."""
 
     timezone: str
     stall_after: int  # seconds
@@ -49,6 +55,9 @@ class Tasks(Protocol):
     def dependents(self, task_id: str) -> Iterable[Task]: ...
 
     def child_states(self, parent: str) -> dict[str, int]: ...
+
+    def followers(self, task_id: str) -> Iterable[Task]:
+        """The tasks whose deadline follows ``task_id`` (``due: {after: ...}``), not yet fixed."""
 
     def change(self, task: Task, changes: dict[str, Any]) -> None:
         """Writes ``changes`` to the task, and updates ``task`` itself to match."""
@@ -86,17 +95,19 @@ def overdue_at(due: date | None, settings: Settings) -> datetime | None:
     return clock.end_of_day(due, settings.timezone) if due else None
 
 
-def due_changes(task: Task, due: date | None, settings: Settings) -> dict[str, Any]:
-    """A task's due day changes (an extension, an upgrade): the columns that follow from it.
-    The one place a due change is worked out: a clock that depends on the due day (a reminder's
-    ``remind_at``) is recomputed here too."""
-    group = task.kind == Kind.GROUP
+def due_changes(task: Mapping[str, Any], due: date | None, settings: Settings) -> dict[str, Any]:
+    """A task's due day changes (a relative deadline fixed, an extension, an upgrade): the
+    columns that follow from it. The one place a due change is worked out: the overdue moment,
+    the stall clock (a task without a due date may not stall) and the reminder (once per due)."""
+    group = task.get("kind") == Kind.GROUP
     return {"due": due,
-            "overdue_at": None if group or task.state == State.APPROVED
+            "overdue_at": None if group or task["state"] == State.APPROVED
             else overdue_at(due, settings),
-            "stall_at": None if group else stall_at(task.state, task.open_deps, task.start,
-                                                    task.last_move_at, settings, due=due,
-                                                    own_clock=task.get("clock"))}
+            "stall_at": None if group else stall_at(task["state"], task["open_deps"],
+                                                    task["start"], task["last_move_at"],
+                                                    settings, due=due,
+                                                    own_clock=task.get("clock")),
+            "remind_at": remind_at({**task, "due": due}, settings)}
 
 
 def extended(task: Task, due: date, settings: Settings) -> dict[str, Any]:
@@ -106,15 +117,40 @@ def extended(task: Task, due: date, settings: Settings) -> dict[str, Any]:
     if task.get("original_due") is None:
         changes["original_due"] = task.due
     return changes
+def remind_at(task: Mapping[str, Any], settings: Settings) -> datetime | None:
+    """When the sweep reminds the lead of the due day (nhắc việc); None: no reminder to send
+    (no due, no ``remind_before``, already reminded for this due, reported or done, a group).
+    ``task`` needs kind, state, blocked_from, due, reminded_for and clock."""
+    due = task.get("due")
+    if (due is None or task.get("kind") == Kind.GROUP or task.get("reminded_for") == due
+            or task["state"] not in (State.ASSIGNED, State.IN_PROGRESS, State.BLOCKED)
+            or (task["state"] == State.BLOCKED and task.get("blocked_from") == State.REPORTED)):
+        return None
+    before = remind_before(task.get("clock"), settings)
+    if before is None:
+        return None
+    return remind_moment(due, before, settings.timezone, plan_calendar(settings))
+
+
+def remind_before(own: str | None, settings: Settings):
+    """The task's own ``remind_before`` (its ``clock`` JSON), else the plan's; None: none."""
+    mine = json.loads(own).get("remind_before") if own else None
+    return stored_duration(mine or getattr(settings, "remind_before", None))
+
+
+def reminded(task: Mapping[str, Any]) -> dict[str, Any]:
+    """The columns a sent reminder writes: reminded for this due, nothing more to send."""
+    return {"reminded_for": task["due"], "remind_at": None}
 
 
 # --------------------------------------------------------------------------- birth
 
 
 def new_task(*, kind: str, due: date | None, start: date | None, open_deps: int,
-             at: datetime, settings: Settings, clock: str | None) -> dict[str, Any]:
+             at: datetime, settings: Settings, clock: str | None = None) -> dict[str, Any]:
     """The state columns of a task that comes into being at ``at`` (loaded, created as a
-    recurring occurrence, or added by an upgrade). A group never stalls itself: it rolls up."""
+    recurring occurrence, or added by an upgrade). A group never stalls itself: it rolls up.
+    ``clock``: the task's own clocks (JSON), for its reminder."""
     group = kind == Kind.GROUP
     return {
         "state": State.ASSIGNED.value, "version": 0, "last_move_at": at, "blocked_from": None,
@@ -123,6 +159,9 @@ def new_task(*, kind: str, due: date | None, start: date | None, open_deps: int,
         "stall_at": None if group else stall_at(State.ASSIGNED, open_deps, start, at, settings,
                                                 due=due, own_clock=clock),
         "overdue_at": None if group else overdue_at(due, settings),
+        "remind_at": remind_at({"kind": kind, "state": State.ASSIGNED, "due": due,
+                                "clock": clock}, settings),
+        "reminded_for": None,
     }
 
 
@@ -148,17 +187,40 @@ def move_changes(task: Task, trigger: str, actor: str, new_state: str, at: datet
                                        settings.timezone) if extensions else task.due, settings)
         changes.update(approved_at=at, overdue_at=None,
                        on_time=due_end is None or (task.reported_at or at) < due_end)
+    changes["remind_at"] = remind_at({**task, **changes}, settings)
     return changes
 
 
 def apply_move(tasks: Tasks, task: Task, trigger: str, actor: str, new_state: str,
-               at: datetime, settings: Settings, extensions: Extensions = ()) -> None:
-    """A move and everything it sets off: dependants released, the group rolled up."""
+               at: datetime, settings: Settings, extensions: Extensions = ()) -> list[Task]:
+    """A move and everything it sets off: dependants released, deadlines that follow it fixed,
+    the group rolled up. Returns the tasks whose deadline it fixed (each is a history event)."""
     tasks.change(task, move_changes(task, trigger, actor, new_state, at, settings, extensions))
+    fixed: list[Task] = []
     if trigger == Trigger.APPROVE:
         release(tasks, task.task_id, at, settings)
+        fixed += fix_followers(tasks, task.task_id, at, settings)
     if task.get("parent"):
-        roll_up(tasks, task.parent, at, settings)
+        fixed += roll_up(tasks, task.parent, at, settings)
+    return fixed
+
+
+def fix_followers(tasks: Tasks, task_id: str, at: datetime, settings: Settings) -> list[Task]:
+    """``task_id`` was approved at ``at``: each deadline that follows it gets its date, that
+    long after the approval day (in the plan's timezone; ``wd`` by the plan's calendar)."""
+    follows = getattr(settings, "follows", None)
+    if follows is not None and task_id not in follows:
+        return []  # nothing follows it: no lookup
+    day = clock.today(at, settings.timezone)
+    fixed = []
+    for follower in list(tasks.followers(task_id)):
+        within = stored_duration(follower.due_within)
+        due = relative_due(day, within, plan_calendar(settings))
+        # ``original_due`` stays NULL: the definition gave no date (and a person's role may
+        # write only the columns a move changes, ``roles.MOVE_COLUMNS``).
+        tasks.change(follower, due_changes(follower, due, settings))
+        fixed.append(follower)
+    return fixed
 
 
 def released(dependent: Task, at: datetime, settings: Settings) -> dict[str, Any]:
@@ -193,18 +255,21 @@ def roll_up_state(counts: Mapping[str, int], finished: bool = True) -> str:
     return State.IN_PROGRESS
 
 
-def roll_up(tasks: Tasks, parent: str, at: datetime, settings: Settings) -> None:
-    """The group follows its instances; a group that becomes approved releases its dependants.
-    A recurring group is finished only when its rule has no occurrence left to create."""
+def roll_up(tasks: Tasks, parent: str, at: datetime, settings: Settings) -> list[Task]:
+    """The group follows its instances; a group that becomes approved releases its dependants
+    and fixes the deadlines that follow it (returned). A recurring group is finished only when
+    its rule has no occurrence left to create."""
     group = tasks.task(parent)
     if group is None:
-        return
+        return []
     finished = not group.get("rule") or group.get("next_create_at") is None
     state = roll_up_state(tasks.child_states(parent), finished=finished)
     if state == group.state:
-        return
+        return []
     tasks.change(group, {"state": state.value, "version": group.version + 1,
                          "last_move_at": at,
                          "approved_at": at if state == State.APPROVED else None})
     if state == State.APPROVED:
         release(tasks, parent, at, settings)
+        return fix_followers(tasks, parent, at, settings)
+    return []

@@ -7,7 +7,8 @@ rebuilt from them and compared:
   state the one before left, an unblock back to the state it was blocked from);
 - the membership table: the ``member_added`` / ``member_removed`` events, with who added;
 - the escalation rows: one per ``escalation_raised``, climbed and resolved by its events;
-- the outbox: each row one raised or climbed escalation event, saying what that event says.
+- the outbox: each row one raised or climbed escalation event, or a reminder, saying what
+  that event says.
 
 The first disagreement is an ``AuditError`` (exit 7) naming it. On PostgreSQL the database's
 guards refuse these changes from a person's role (revision 0003); on SQLite, or by a role that
@@ -83,6 +84,9 @@ class Replay:
                 self.members.pop(key, None)
         elif kind.startswith("escalation_"):
             self._escalation(e)
+        elif kind == "reminder":  # delivered like an escalation: one outbox row
+            self.notices[e["seq"]] = {"action": "reminder", "task": e["task_id"], "level": None,
+                                      "escalated_to": e["escalated_to"], "reason": e["reason"]}
 
     def _move(self, e: dict[str, Any]) -> None:
         task = e["task_id"]

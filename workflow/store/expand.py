@@ -62,7 +62,8 @@ def task_rows(plan: Plan, plan_row: Settings, now_u: datetime) -> Iterator[dict[
             "approver": t.approver,
             "depends_on": _dumps(t.depends_on), "due": t.due, "original_due": t.due,
             "due_text": t.due_text, "start": t.start, "rule": None,
-            "next_create_at": None,
+            "next_create_at": None, "due_after": t.due_after,
+            "due_within": str(t.due_within) if t.due_within else None,
             "clock": task_clock(t.stall_after, t.step_after, t.remind_before),
         }
         values.update(over)
@@ -135,14 +136,22 @@ def plan_columns(plan: Plan) -> dict[str, Any]:
         "coordinator": plan.coordinator, "timezone": plan.timezone,
         "stall_after": int(plan.stall_after.total_seconds()),
         "step_after": int(plan.step_after.total_seconds()), "digest": plan.digest,
-        # Only the settings no column holds: the delivery channel, and the clocks in working
-        # days or "never" and the calendar (``rules.clocks``). The whole canonical definition is
-        # in the load and upgrade events; kept here it made every update of this row rewrite
-        # megabytes.
-        "definition": json.dumps(({"notify": plan.notify} if plan.notify else {})
-                                 | plan_settings(plan), ensure_ascii=False, sort_keys=True),
+        # Only the settings no column holds: the delivery channel, the clocks in working days or
+        # "never", the calendar (``rules.clocks``) and the tasks some deadline follows. The whole
+        # canonical definition is in the load and upgrade events; kept here it made every update
+        # of this row rewrite megabytes.
+        "definition": json.dumps(stored_settings(plan), ensure_ascii=False, sort_keys=True),
         "source": plan.source,
     }
+
+
+def stored_settings(plan: Plan) -> dict[str, Any]:
+    """What ``wf_plan.definition`` keeps: the delivery channel, the plan's clocks and calendar
+    (``clocks.plan_settings``) and the tasks some deadline follows (so approving any other task
+    looks nothing up; ``lookup.plan_settings`` reads them)."""
+    out: dict[str, Any] = {"notify": plan.notify} if plan.notify else {}
+    return out | plan_settings(plan) | {
+        "follows": sorted({t.due_after for t in plan.tasks.values() if t.due_after})}
 
 
 def agency_rows(plan: Plan) -> list[dict[str, Any]]:

@@ -11,6 +11,7 @@ from __future__ import annotations
 import difflib
 import json
 import re
+from types import SimpleNamespace
 
 from sqlalchemy import bindparam, select
 from sqlalchemy.engine import Connection, Row
@@ -54,6 +55,34 @@ def select_plan(conn: Connection, plan_id: str | None, *, lock: bool = False) ->
         raise NotFoundError(f"no plan {given!r}; loaded plans: "
                             f"{', '.join(plan_ids(conn)) or 'none (workflow load FILE)'}")
     return row
+
+
+def plan_settings(conn: Connection, plan: Row) -> SimpleNamespace:
+    """The plan row with the settings its ``definition`` JSON holds for the rules: ``calendar``,
+    ``remind_before`` and ``follows`` (see ``lifecycle.Settings``). Read once per digest."""
+    extra = _settings_of(plan.id, plan.digest, lambda: conn.execute(
+        select(PLAN.c.definition).where(PLAN.c.id == plan.id)).scalar_one())
+    return SimpleNamespace(**plan._asdict(), **extra)
+
+
+def settings_from(stored: dict) -> dict:
+    """The rules' settings in a plan's stored or canonical definition."""
+    follows = stored.get("follows")
+    if follows is None and isinstance(stored.get("tasks"), dict):  # a canonical definition
+        follows = [t["due_after"]["task"] for t in stored["tasks"].values() if "due_after" in t]
+    return {"calendar": stored.get("calendar"), "remind_before": stored.get("remind_before"),
+            "follows": None if follows is None else frozenset(follows)}
+
+
+_CACHE: dict[tuple[str, str], dict] = {}
+
+
+def _settings_of(plan_id: str, digest: str, read) -> dict:
+    key = (plan_id, digest)
+    if key not in _CACHE:
+        text = read()
+        _CACHE[key] = settings_from(json.loads(text) if text else {})
+    return _CACHE[key]
 
 
 def find_task(conn: Connection, plan: Row, ref: str) -> Row:

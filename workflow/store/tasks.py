@@ -33,6 +33,8 @@ _CHILD_STATES = (select(TASK.c.state, func.count())
                  .where(TASK.c.plan_id == bindparam("plan_id"),
                         TASK.c.parent == bindparam("task_id"))
                  .group_by(TASK.c.state))
+_FOLLOWERS = select(TASK).where(TASK.c.plan_id == bindparam("plan_id"),
+                               TASK.c.due_after == bindparam("task_id"), TASK.c.due.is_(None))
 _NOW = select(TASK.c.state).where(TASK.c.pk == bindparam("pk"))
 _EXTENSIONS = (select(EVENT.c.task_id, EVENT.c.at, EVENT.c.data)
                .where(EVENT.c.plan_id == bindparam("plan_id"),
@@ -76,6 +78,10 @@ class TaskTable:
     def child_states(self, parent: str) -> dict[str, int]:
         return dict(self.conn.execute(_CHILD_STATES, {"plan_id": self.plan_id,
                                                       "task_id": parent}).all())
+
+    def followers(self, task_id: str) -> list[Task]:
+        return [Task(r._mapping) for r in self.conn.execute(
+            _FOLLOWERS, {"plan_id": self.plan_id, "task_id": task_id})]
 
     def change(self, task: Task, changes: dict[str, Any]) -> None:
         done = self.conn.execute(_update(frozenset(changes)),

@@ -12,8 +12,8 @@ from sqlalchemy.engine import Connection, Row
 
 from workflow import clock
 from workflow.rules.kinds import ESCALATION_EVENTS, EventKind, Kind, State
-from workflow.rules.lifecycle import task_clocks
 from workflow.rules.leads import approvers_delay, co_leads, must_act
+from workflow.rules.lifecycle import task_clocks
 from workflow.rules.membership import role
 from workflow.store.lookup import agency_names
 from workflow.store.models import DEP, ESC, EVENT, MEMBER, PLAN, PLAN_ROW, TASK
@@ -49,7 +49,9 @@ def task_dict(row: Row, plan: Row, now_u: datetime) -> dict[str, Any]:
         "due": row.due.isoformat() if row.due else None,
         "start": row.start.isoformat() if row.start else None,
         "original_due": row.original_due.isoformat() if row.original_due else None,
-        "due_text": row.due_text,
+        "due_text": row.due_text, "due_after": row.due_after, "due_within": row.due_within,
+        "remind_at": _iso(row.remind_at, plan.timezone),
+        "reminded_for": row.reminded_for.isoformat() if row.reminded_for else None,
         "depends_on": json.loads(row.depends_on), "overdue": overdue,
         "escalation_level": row.esc_level or 0, "escalated_to": row.esc_to,
         "escalation_reason": row.esc_reason, "blocked_from": row.blocked_from,
@@ -216,6 +218,10 @@ def event_dict(e: Row, plan: Row, task: str | None = None) -> dict[str, Any]:
                    in_time=data.get("in_time"))
     elif e.event == EventKind.UPGRADE:
         out["changes"] = upgrade_changes(json.loads(e.data or "{}"), task)
+    elif e.event == EventKind.REMINDER:
+        out.update(escalated_to=e.escalated_to)
+    if e.event in (EventKind.REMINDER, EventKind.DUE_FIXED) and e.data:
+        out["data"] = json.loads(e.data)
     out["hash"] = e.hash
     return out
 

@@ -9,7 +9,7 @@ from __future__ import annotations
 import textwrap
 from typing import Any
 
-from workflow.i18n import _
+from workflow.i18n import _, ngettext
 from workflow.plan.model import LEAD_EACH
 from workflow.rules.kinds import ESCALATION_EVENTS, EventKind, Kind
 from workflow.rules.kinds import State as TaskState
@@ -113,11 +113,23 @@ def _due(t: dict[str, Any]) -> str:
     the due before an extension, and OVERDUE."""
     due, words = t["due"], (t.get("due_text") or "").strip()
     out = due or "-"
+    if t.get("due_after"):  # "15 working days after quyet-toan-2023 is approved"
+        phrase = follows_text(t["due_after"], t["due_within"])
+        out = f"{due}  ({phrase})" if due else phrase
     if words and not _same_day(words, due) and not _same_day(words, t.get("original_due")):
         out += f"  ({words})"
     if t.get("original_due") and t["original_due"] != due:
         out += f"  (extended; was {t['original_due']})"
     return out + (f"  ({_overdue(t)})" if t["overdue"] else "")
+
+
+def follows_text(after: str, within: str) -> str:
+    """``15wd`` after ``a``: "15 working days after a is approved"."""
+    amount, unit = int(within.rstrip("dw")), within.lstrip("0123456789")
+    span = {"wd": ngettext("{n} working day", "{n} working days", amount),
+            "d": ngettext("{n} day", "{n} days", amount),
+            "w": ngettext("{n} week", "{n} weeks", amount)}[unit].format(n=amount)
+    return _("{span} after {task} is approved").format(span=span, task=after)
 
 
 def _same_day(words: str, due: str | None) -> bool:
@@ -199,6 +211,10 @@ def event_line(e: dict[str, Any], *, with_task: bool = True) -> str:
             _(" for {agency}").format(agency=e["actor"]) if e["actor"] else "")
     elif e["event"] in (EventKind.MEMBER_ADDED, EventKind.MEMBER_REMOVED):
         what = f"{e['event']:<20} by {e['person'] or '-'} for {e['actor']}"
+    elif e["event"] == EventKind.REMINDER:
+        what = f"{e['event']:<20} {ARROW} {e['escalated_to']}"
+    elif e["event"] == EventKind.DUE_FIXED:
+        what = e["event"]
     else:
         what = f"{e['event']:<8} {e['from']} {ARROW} {e['to']} by {e['actor']}"
     line = f"{e['seq']:>4}  {at}  {task}{what}"
@@ -271,6 +287,9 @@ def summary_table(s: dict[str, Any], names: dict[str, str]) -> str:
 
 
 def action_line(a: dict[str, Any]) -> str:
+    if a["action"] == "reminded":
+        return _("reminded {plan}/{task}  {arrow} {agency} (due soon)").format(
+            plan=a["plan"], task=a["task"], arrow=ARROW, agency=a["escalated_to"])
     line = (f"{a['action']:<8} {a['plan']}/{a['task']}  L{a['level']} {ARROW} "
             f"{a['escalated_to']} ({a['reason']})")
     if a.get("paused"):  # a clock in working days that holidays held back

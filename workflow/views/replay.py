@@ -38,6 +38,7 @@ from workflow.rules.escalation import cause_of, chain_for
 from workflow.rules.kinds import ESCALATION_EVENTS, MOVE_EVENTS, EventKind, Kind, State
 from workflow.rules.lifecycle import Task
 from workflow.rules.recurrence import next_create_at, rule_from_json
+from workflow.store.lookup import settings_from
 from workflow.store.models import EventRow, TaskRow
 from workflow.store.rows import current, decode, decoded, plain
 
@@ -84,6 +85,10 @@ class Replay:
             self._children = index
         return dict(Counter(self.tasks[c].state for c in self._children.get(parent, [])))
 
+    def followers(self, task_id: str) -> list[Task]:
+        return [t for t in self.tasks.values()
+                if t.get("due_after") == task_id and t.get("due") is None]
+
     def change(self, task: Task, changes: dict[str, Any]) -> None:
         task.update(changes)
 
@@ -120,10 +125,20 @@ class Replay:
             self._extend(e, at)
         elif kind in ESCALATION_EVENTS:
             self._escalation(e, at)
+        elif kind == EventKind.DUE_FIXED and e.task_id in self.tasks:
+            # The approval before it fixed the date already (the same rule); the event says so.
+            t = self.tasks[e.task_id]
+            due = date.fromisoformat(json.loads(e.data)["due"])
+            t.update(lifecycle.due_changes(t, due, self.settings))
+        elif kind == EventKind.REMINDER and e.task_id in self.tasks:
+            t = self.tasks[e.task_id]
+            t.update(lifecycle.reminded(t))
         # Other kinds (member_added, member_removed) carry no task state.
 
     def _born(self, values: dict[str, Any], open_deps: int, at: datetime) -> Task:
         t = Task(values)
+        if t.get("due_after"):  # no date until its task is approved (``due_fixed``)
+            t["due"] = None
         t.update(lifecycle.new_task(kind=t.kind, due=t.due, start=t.start, open_deps=open_deps,
                                     at=at, settings=self.settings, clock=t.get("clock")))
         return t
@@ -224,7 +239,8 @@ def _settings(plan: Row, definition: dict | None) -> SimpleNamespace:
         issuer=d.get("issuer", plan.issuer),
         # the working-day clocks and calendar (``rules.clocks``): the event's definition has
         # them under the same keys as the plan row's, and has none when the plan used none
-        definition=definition if definition is not None else plan.definition)
+        definition=definition if definition is not None else plan.definition,
+        **settings_from(d if definition is not None else json.loads(plan.definition or "{}")))
 
 
 def _static(conn: Connection, plan: Row) -> tuple[dict[str, dict[str, Any]], dict]:
