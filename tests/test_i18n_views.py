@@ -98,7 +98,7 @@ def test_ages_in_vietnamese_days_and_hours(small, vietnamese):
 def test_sweep_and_moves_in_vietnamese(small, vietnamese):
     r = small.ok("block", "a", "--as", "so-tai-chinh", "--note", "Thiếu số liệu", env=VI)
     moved, escalated = r.out.splitlines()
-    assert moved == "a: đã giao → vướng mắc (báo vướng mắc, do so-tai-chinh thực hiện)"
+    assert moved == "a: đã giao → vướng mắc (báo vướng mắc, do so-tai-chinh)"
     assert escalated.startswith("  chuyển cấp: đã chuyển lên ")
     assert escalated.endswith(" small/a  cấp 1 → so-y-te (vướng mắc)")
     out = small.ok("escalate", now=LATER, env=VI).out

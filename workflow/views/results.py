@@ -6,7 +6,7 @@ from __future__ import annotations
 from typing import Any
 
 from workflow.i18n import N_, _, ngettext
-from workflow.rules.membership import command, either
+from workflow.rules.membership import command, managers, role
 from workflow.store.schema import State
 from workflow.views import words
 from workflow.views.explain import render_explain
@@ -132,12 +132,24 @@ def member_change(c: dict[str, Any]) -> str:
     return text
 
 
+ROLES = {"coordinator": N_("the coordinator"), "issuer": N_("the issuer")}
+
+
+def _described(agency: str, agency_role: str | None) -> str:
+    """``so-y-te (the coordinator)``; other agencies as their id."""
+    if not agency_role:
+        return agency
+    return _("{agency} ({role})").format(agency=agency,
+                                         role=_(ROLES.get(agency_role, agency_role)))
+
+
 def member_list(plan: Any, rows: list[dict[str, Any]], total: int, agency: str | None) -> str:
     """``workflow members list``; says plainly when the plan is open."""
     if not total:
+        who = _(" or ").join(_described(a, role(plan, a)) for a in managers(plan))
         return _("plan {plan} has no members: it is open, anyone may act for any agency "
                  "(--as is taken on trust).\nTo restrict it, add the first member to "
-                 "{who}: {command}").format(plan=plan.id, who=either(plan),
+                 "{who}: {command}").format(plan=plan.id, who=who,
                                              command=command("add", "PERSON", plan.coordinator))
     head = ngettext("plan {plan}: {n} membership; a move's --as must name an agency of the "
                     "person making it",
@@ -148,8 +160,7 @@ def member_list(plan: Any, rows: list[dict[str, Any]], total: int, agency: str |
     width = max(len(r["person"]) for r in rows)
     lines = [head]
     for r in rows:
-        what = (_("{agency} (the {role})").format(agency=r["agency"], role=r["role"])
-                if r["role"] else r["agency"])
+        what = _described(r["agency"], r["role"])
         lines.append(f"  {r['person']:<{width}}  {what:<32} " + _("added by {person} {at}").format(
             person=r["added_by"], at=r["added_at"][:16].replace("T", " ")))
     return "\n".join(lines)
