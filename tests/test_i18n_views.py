@@ -164,6 +164,7 @@ agencies: {ubnd: {name: UBND}, syt: {name: Sở Y tế}}
 tasks:
   a: {title: t, lead: syt, due: "trước ngày 20/4/2024"}
   b: {title: t, lead: syt, due: {after: a, within: 15wd}, stall_after: never}
+  c: {title: t, lead: syt, due: "trước ngày 20 hằng tháng", start: 2025-01-01}
 """)
     out = run.ok("validate", "--explain", path, env=VI).out.splitlines()
     assert out[1:] == [
@@ -173,6 +174,8 @@ tasks:
         "b",
         "    15 ngày làm việc sau khi a được phê duyệt",
         "    không xét chậm tiến độ",
+        'c  "trước ngày 20 hằng tháng"',
+        "    định kỳ hằng tháng: hạn ngày 19 hằng tháng, từ 2025-01-01, không có ngày kết thúc",
     ]
     vi_json = run.ok("validate", "--explain", "--json", path, env=VI).out
     i18n.set_language("en")

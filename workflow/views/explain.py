@@ -10,14 +10,18 @@ the text, one task a line or two, in the interface's language:
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 from typing import Any
 
 from workflow.i18n import DEFAULT, N_, _, language, ngettext
 from workflow.plan.dates import Deadline, Duration, explain
-from workflow.plan.model import Plan, Repeat, TaskDef
+from workflow.plan.model import Plan, TaskDef
 from workflow.plan.taskdue import CLOCK_KEYS
 
-_WEEKDAYS = ("Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday", "Sunday")
+_WEEKDAYS = (N_("Monday"), N_("Tuesday"), N_("Wednesday"), N_("Thursday"), N_("Friday"),
+             N_("Saturday"), N_("Sunday"))
+_EVERY = {"weekly": N_("weekly"), "monthly": N_("monthly"), "quarterly": N_("quarterly"),
+          "yearly": N_("yearly")}
 
 
 def explain_plan(plan: Plan) -> dict[str, Any]:
@@ -56,7 +60,7 @@ def _reading(t: TaskDef) -> tuple[str, str]:
     if t.due_after:
         return "relative", f"{_duration(t.due_within)} after {t.due_after} is approved"
     if t.repeat:
-        return "recurring", _repeat(t.repeat)
+        return "recurring", _repeat(t.repeat.canonical())
     if t.deadline is not None:
         kind = "no date" if t.no_date_reason else "window" if t.start and t.due else (
             "start" if t.start and not t.due else "due")
@@ -73,17 +77,23 @@ def _with_start(d: Deadline, t: TaskDef) -> Deadline:
     return d
 
 
-def _repeat(r: Repeat) -> str:
-    if r.every == "weekly":
-        when = f"each {_WEEKDAYS[r.weekday or 0]}"
-    elif r.every == "monthly":
-        when = "the last day of each month" if r.day == 31 else f"day {r.day} of each month"
+def _repeat(r: dict[str, Any], tr: Callable[[str], str] = str) -> str:
+    """A recurrence (``Repeat.canonical()``) said in English (``tr=str``: the JSON's reading) or,
+    with ``tr=_``, in the interface's language."""
+    if r["every"] == "weekly":
+        when = tr(N_("each {weekday}")).format(weekday=tr(_WEEKDAYS[r["weekday"] or 0]))
+    elif r["every"] == "monthly":
+        when = (tr(N_("the last day of each month")) if r["day"] == 31
+                else tr(N_("day {day} of each month")).format(day=r["day"]))
     else:
-        when = " and ".join("end of month " + str(m) if d == 31 else f"{d}/{m}"
-                            for d, m in r.days) + " each year"
-    bounds = f", from {r.first}" if r.first else ""
-    bounds += f" until {r.until}" if r.until else ", open-ended"
-    return f"recurring {r.every}: due {when}{bounds}"
+        when = tr(N_("{days} each year")).format(days=tr(N_(" and ")).join(
+            tr(N_("end of month {month}")).format(month=m) if d == 31 else f"{d}/{m}"
+            for d, m in r["days"]))
+    bounds = tr(N_(", from {first}")).format(first=r["from"]) if r["from"] else ""
+    bounds += (tr(N_(" until {until}")).format(until=r["until"]) if r["until"]
+               else tr(N_(", open-ended")))
+    return tr(N_("recurring {every}: due {when}{bounds}")).format(
+        every=tr(_EVERY.get(r["every"], r["every"])), when=when, bounds=bounds)
 
 
 def _duration(d: Duration | None) -> str:
@@ -134,9 +144,11 @@ def render_explain(data: dict[str, Any]) -> str:
 
 def _reading_text(t: dict[str, Any]) -> str:
     """The reading in the interface's language: in English the data's own (with the words the
-    date was read from); otherwise said again from its parts (a recurring one stays as read)."""
-    if language() == DEFAULT or t["kind"] not in READINGS:
+    date was read from); otherwise said again from its parts."""
+    if language() == DEFAULT or t["kind"] not in (*READINGS, "recurring"):
         return t["reading"]
+    if t["kind"] == "recurring":
+        return _repeat(t["recurrence"], _)
     return _(READINGS[t["kind"]]).format(
         due=t["due"], start=t["start"], reason=t.get("no_date_reason"), after=t.get("after"),
         within=_clock(t.get("within") or "?"))
