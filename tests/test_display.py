@@ -80,11 +80,11 @@ def test_history_since_after_until_is_a_usage_error(small):
 def test_escalation_ages_in_days_and_hours(small):
     small.ok("block", "a", "--as", "so-tai-chinh", "--note", "Thiếu số liệu")
     r = small.ok("escalations", now="2024-06-17T11:30:00+07:00")
-    assert r.out.rstrip().endswith(" 76 days 2 h") and "1826" not in r.out
+    assert r.out.rstrip().endswith(" 76 days 2 hours") and "1826" not in r.out
     assert small.ok("escalations", now="2024-04-03T10:00:00+07:00").out.rstrip().endswith(
-        " 1 day 1 h")
+        " 1 day 1 hour")
     assert small.ok("escalations", now="2024-04-02T14:00:00+07:00").out.rstrip().endswith(
-        " 5 h")
+        " 5 hours")
 
 
 def command_paths(command, path=()):

@@ -2,6 +2,10 @@
 
 The JSON carries the structured items (for a gateway that formats its own) and ``text``, ready
 to send as it is (Zalo, SMS, mail). Times are local to the plan's timezone.
+
+The text is Vietnamese whatever the interface's language (``--lang``, the locale): it is
+written for the officials who receive it, not for the account whose sweep sends it (a service
+under ``LANG=C`` must not send English to a Sở).
 """
 
 from __future__ import annotations

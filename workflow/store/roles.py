@@ -23,6 +23,7 @@ from sqlalchemy import text
 from sqlalchemy.engine import Connection
 
 from workflow.errors import AuditError, UsageError
+from workflow.i18n import _
 
 LEVELS = ("read-only", "person", "service")
 TABLES = ("wf_plan", "wf_agency", "wf_task", "wf_dependency", "wf_unit", "wf_member",
@@ -243,11 +244,12 @@ def check(conn: Connection) -> list[RoleReport]:
 
 def check_text(reports: list[RoleReport]) -> str:
     if not reports:
-        return "no role other than the owner has privileges on the workflow tables"
+        return _("no role other than the owner has privileges on the workflow tables")
     width = max(len(r.role) for r in reports)
     lines = []
     for r in reports:
-        what = "more than workflow needs: " + "; ".join(r.extra) if r.extra else r.level
+        what = (_("more than workflow needs: {privileges}").format(privileges="; ".join(r.extra))
+                if r.extra else r.level)
         lines.append(f"{r.role:<{width}}  {what}")
     return "\n".join(lines)
 

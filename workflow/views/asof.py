@@ -22,6 +22,7 @@ from sqlalchemy.schema import CreateIndex, CreateTable
 
 from workflow import clock
 from workflow.errors import NotFoundError, UsageError
+from workflow.i18n import _
 from workflow.plan.names import numbering
 from workflow.rules.escalation import chain_for
 from workflow.rules.kinds import Kind
@@ -57,8 +58,8 @@ def as_of(value: str | datetime | date, plan: Row, now: datetime) -> datetime:
             and clock.today(now_u, plan.timezone) == clock.local(at, plan.timezone).date()):
         return now_u
     shown = clock.local(now_u, plan.timezone).isoformat(timespec="minutes")
-    raise UsageError(f"--at {value}: that is after now ({shown}); the history only knows the "
-                     "past. Leave out --at for the present state")
+    raise UsageError(_("--at {value}: that is after now ({now}); the history only knows the "
+                       "past. Leave out --at for the present state").format(value=value, now=shown))
 
 
 # --------------------------------------------------------------------------- as-of views
@@ -177,16 +178,21 @@ def _find(replay: Replay, plan: Row, ref: str, at_u: datetime) -> Task:
             return replay.tasks[instance]
     when = clock.local(at_u, plan.timezone).isoformat(timespec="minutes")
     if hits:
-        raise NotFoundError(f"{ref!r} numbers several tasks of plan {plan.id} at {when} "
-                            f"({', '.join(t.task_id for t in hits[:4])}); give the task id")
+        raise NotFoundError(_("{ref} numbers several tasks of plan {plan} at {when} ({tasks}); "
+                              "give the task id").format(
+            ref=repr(ref), plan=plan.id, when=when, tasks=", ".join(t.task_id for t in hits[:4])))
     if ref in replay.live or ref in replay.live.values():
-        raise NotFoundError(f"task {ref!r} was not in plan {plan.id} at {when}; it was added "
-                            "later (workflow history shows when)")
+        raise NotFoundError(_("task {ref} was not in plan {plan} at {when}; it was added later "
+                              "(workflow history shows when)").format(
+            ref=repr(ref), plan=plan.id, when=when))
     if ref in replay.known or ref in replay.known.values():
-        raise NotFoundError(f"task {ref!r} was no longer in plan {plan.id} at {when}; an "
-                            "upgrade had removed it (workflow history --event upgrade)")
+        raise NotFoundError(_("task {ref} was no longer in plan {plan} at {when}; an upgrade "
+                              "had removed it (workflow history --event upgrade)").format(
+            ref=repr(ref), plan=plan.id, when=when))
     close = difflib.get_close_matches(ref, list(replay.tasks), n=3, cutoff=0.6)
-    hint = f"; did you mean {', '.join(close)}?" if close else "; list them with workflow tasks"
-    raise NotFoundError(f"no task {ref!r} in plan {plan.id} at {when}{hint}")
+    hint = (_("did you mean {tasks}?").format(tasks=", ".join(close)) if close
+            else _("list them with workflow tasks"))
+    raise NotFoundError(_("no task {ref} in plan {plan} at {when}; {hint}").format(
+        ref=repr(ref), plan=plan.id, when=when, hint=hint))
 
 

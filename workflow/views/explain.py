@@ -1,7 +1,7 @@
 """``validate --explain``: what each task's deadline phrase and clocks were read as.
 
-``explain_plan`` gives the data (``--json``); ``render_explain`` the text, one task a line
-or two, in English like the rest of ``validate``:
+``explain_plan`` gives the data (``--json``, in English whatever the language); ``render_explain``
+the text, one task a line or two, in the interface's language:
 
     quyet-toan-2023  "trước ngày 20/4/2024"
         due 2024-04-19 (the day before 20/4/2024)
@@ -9,13 +9,19 @@ or two, in English like the rest of ``validate``:
 
 from __future__ import annotations
 
+import re
+from collections.abc import Callable
 from typing import Any
 
+from workflow.i18n import DEFAULT, N_, _, language, ngettext
 from workflow.plan.dates import Deadline, Duration, explain
-from workflow.plan.model import Plan, Repeat, TaskDef
+from workflow.plan.model import Plan, TaskDef
 from workflow.plan.taskdue import CLOCK_KEYS
 
-_WEEKDAYS = ("Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday", "Sunday")
+_WEEKDAYS = (N_("Monday"), N_("Tuesday"), N_("Wednesday"), N_("Thursday"), N_("Friday"),
+             N_("Saturday"), N_("Sunday"))
+_EVERY = {"weekly": N_("weekly"), "monthly": N_("monthly"), "quarterly": N_("quarterly"),
+          "yearly": N_("yearly")}
 
 
 def explain_plan(plan: Plan) -> dict[str, Any]:
@@ -54,7 +60,7 @@ def _reading(t: TaskDef) -> tuple[str, str]:
     if t.due_after:
         return "relative", f"{_duration(t.due_within)} after {t.due_after} is approved"
     if t.repeat:
-        return "recurring", _repeat(t.repeat)
+        return "recurring", _repeat(t.repeat.canonical())
     if t.deadline is not None:
         kind = "no date" if t.no_date_reason else "window" if t.start and t.due else (
             "start" if t.start and not t.due else "due")
@@ -71,17 +77,23 @@ def _with_start(d: Deadline, t: TaskDef) -> Deadline:
     return d
 
 
-def _repeat(r: Repeat) -> str:
-    if r.every == "weekly":
-        when = f"each {_WEEKDAYS[r.weekday or 0]}"
-    elif r.every == "monthly":
-        when = "the last day of each month" if r.day == 31 else f"day {r.day} of each month"
+def _repeat(r: dict[str, Any], tr: Callable[[str], str] = str) -> str:
+    """A recurrence (``Repeat.canonical()``) said in English (``tr=str``: the JSON's reading) or,
+    with ``tr=_``, in the interface's language."""
+    if r["every"] == "weekly":
+        when = tr(N_("each {weekday}")).format(weekday=tr(_WEEKDAYS[r["weekday"] or 0]))
+    elif r["every"] == "monthly":
+        when = (tr(N_("the last day of each month")) if r["day"] == 31
+                else tr(N_("day {day} of each month")).format(day=r["day"]))
     else:
-        when = " and ".join("end of month " + str(m) if d == 31 else f"{d}/{m}"
-                            for d, m in r.days) + " each year"
-    bounds = f", from {r.first}" if r.first else ""
-    bounds += f" until {r.until}" if r.until else ", open-ended"
-    return f"recurring {r.every}: due {when}{bounds}"
+        when = tr(N_("{days} each year")).format(days=tr(N_(" and ")).join(
+            tr(N_("end of month {month}")).format(month=m) if d == 31 else f"{d}/{m}"
+            for d, m in r["days"]))
+    bounds = tr(N_(", from {first}")).format(first=r["from"]) if r["from"] else ""
+    bounds += (tr(N_(" until {until}")).format(until=r["until"]) if r["until"]
+               else tr(N_(", open-ended")))
+    return tr(N_("recurring {every}: due {when}{bounds}")).format(
+        every=tr(_EVERY.get(r["every"], r["every"])), when=when, bounds=bounds)
 
 
 def _duration(d: Duration | None) -> str:
@@ -96,24 +108,66 @@ def _days(td) -> str:
     return f"{seconds // 86400}d" if seconds % 86400 == 0 else f"{seconds // 3600}h"
 
 
+CLOCKS = {"stall_after": N_("stall after {clock}"), "step_after": N_("step after {clock}"),
+          "remind_before": N_("remind {clock} before")}
+# A clock switched off, said whole: "stall after never" reads as nothing in Vietnamese.
+NEVER = {"stall_after": N_("stall after never"), "step_after": N_("step after never"),
+         "remind_before": N_("remind never before")}
+# A reading said again from the data's parts, in a language other than English.
+READINGS = {"due": N_("due {due}"), "window": N_("from {start} to {due}"),
+            "start": N_("starts {start}, no due date"), "none": N_("no due date (none given)"),
+            "no date": N_("no date: {reason}"),
+            "relative": N_("{within} after {after} is approved")}
+
+
 def render_explain(data: dict[str, Any]) -> str:
     """The text of ``validate --explain`` for one plan."""
     esc = data["escalation"]
-    lines = [f"plan {data['plan']}: stall after {esc['stall_after']}, step after "
-             f"{esc['step_after']}" + (f", remind {esc['remind_before']} before"
-                                       if esc["remind_before"] else "")]
+    lines = [_("plan {plan}: {clocks}").format(plan=data["plan"], clocks=_clocks(
+        {k: esc[k] for k in CLOCKS if esc.get(k)}))]
     if data["period"]:
-        lines.append(f"  period: {data['period']}")
+        lines.append("  " + _("period: {period}").format(period=data["period"]))
     cal = data["calendar"]
     if cal["days_off"] or cal["working_days"]:
-        lines.append(f"  calendar: days off {', '.join(cal['days_off']) or '-'}; working days "
-                     f"{', '.join(cal['working_days']) or '-'}")
+        lines.append("  " + _("calendar: days off {off}; working days {on}").format(
+            off=", ".join(cal["days_off"]) or "-", on=", ".join(cal["working_days"]) or "-"))
     for t in data["tasks"]:
         phrase = f'  "{t["phrase"]}"' if t["phrase"] else ""
-        group = f"  (one per unit of {t['for_each']})" if t.get("for_each") else ""
+        group = ("  " + _("(one per unit of {group})").format(group=t["for_each"])
+                 if t.get("for_each") else "")
         lines.append(f"{t['task']}{phrase}{group}")
-        lines.append(f"    {t['reading']}")
+        lines.append(f"    {_reading_text(t)}")
         if t["clocks"]:
-            lines.append("    " + ", ".join(f"{k.replace('_', ' ')} {v}"
-                                            for k, v in t["clocks"].items()))
+            lines.append("    " + _clocks(t["clocks"]))
     return "\n".join(lines)
+
+
+def _reading_text(t: dict[str, Any]) -> str:
+    """The reading in the interface's language: in English the data's own (with the words the
+    date was read from); otherwise said again from its parts."""
+    if language() == DEFAULT or t["kind"] not in (*READINGS, "recurring"):
+        return t["reading"]
+    if t["kind"] == "recurring":
+        return _repeat(t["recurrence"], _)
+    return _(READINGS[t["kind"]]).format(
+        due=t["due"], start=t["start"], reason=t.get("no_date_reason"), after=t.get("after"),
+        within=_clock(t.get("within") or "?"))
+
+
+def _clocks(clocks: dict[str, str]) -> str:
+    """``stall after 7d, step after 3d`` in the interface's language."""
+    return ", ".join(_(NEVER[k]) if v == "never" else _(CLOCKS[k]).format(clock=_clock(v))
+                     for k, v in clocks.items() if k in CLOCKS)
+
+
+def _clock(value: str) -> str:
+    """``15wd`` as ``15 working days`` in the interface's language; English keeps the data's
+    own short form (``7d``), as the definition writes it."""
+    found = re.fullmatch(r"(\d+)(wd|d|w|h)", value)
+    if language() == DEFAULT or not found:
+        return value
+    n = int(found[1])
+    return {"wd": lambda: ngettext("{n} working day", "{n} working days", n),
+            "d": lambda: ngettext("{n} day", "{n} days", n),
+            "w": lambda: ngettext("{n} week", "{n} weeks", n),
+            "h": lambda: ngettext("{n} hour", "{n} hours", n)}[found[2]]().format(n=n)

@@ -11,6 +11,7 @@ from typing import IO
 
 from workflow import outfile
 from workflow.errors import ConflictError, NotFoundError, UsageError
+from workflow.i18n import _
 
 
 def check_target(path: str, suffixes: tuple[str, ...], *, force: bool) -> Path:
@@ -18,18 +19,21 @@ def check_target(path: str, suffixes: tuple[str, ...], *, force: bool) -> Path:
     not a folder itself, and an existing file only with ``force``."""
     target = Path(path).expanduser()
     if target.is_dir():
-        raise UsageError(f"cannot write {path}: it is a folder; name a file in it")
+        raise UsageError(_("cannot write {path}: it is a folder; name a file in it").format(
+            path=path))
     if target.suffix.lower() not in suffixes:
-        raise UsageError(f"cannot tell what to write to {path}: name a file ending in "
-                         f"{' or '.join(suffixes)}")
+        raise UsageError(_("cannot tell what to write to {path}: name a file ending in "
+                           "{suffixes}").format(path=path, suffixes=_(" or ").join(suffixes)))
     if not target.parent.is_dir():
-        raise NotFoundError(f"cannot write {path}: no folder {target.parent}; create it first")
+        raise NotFoundError(_("cannot write {path}: no folder {folder}; create it first").format(
+            path=path, folder=target.parent))
     if not os.access(target.parent, os.W_OK):
-        raise NotFoundError(f"cannot write {path}: the folder {target.parent} is not writable "
-                            "for you; choose another --output")
+        raise NotFoundError(_("cannot write {path}: the folder {folder} is not writable for "
+                              "you; choose another --output").format(
+            path=path, folder=target.parent))
     if target.exists() and not force:
-        raise ConflictError(f"{path} already exists; nothing was written; add --force to "
-                            "replace it")
+        raise ConflictError(_("{path} already exists; nothing was written; add --force to "
+                              "replace it").format(path=path))
     return target
 
 

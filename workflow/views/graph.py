@@ -10,6 +10,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from workflow.errors import WorkflowError
+from workflow.i18n import N_, _
 from workflow.views.report_data import ReportData
 from workflow.views.words import STATE
 
@@ -19,7 +20,7 @@ STROKE = {"assigned": "#64748b", "in_progress": "#1d4ed8", "reported": "#b45309"
           "approved": "#15803d", "blocked": "#b91c1c"}
 FONT = "DejaVu Sans"
 _CONTROL = re.compile(r"[\x00-\x1f\x7f]")
-NO_DOT = ("Graphviz's dot was not found, so the dependency graph is not drawn; install it "
+NO_DOT = N_("Graphviz's dot was not found, so the dependency graph is not drawn; install it "
           "(Debian: apt-get install graphviz) or use workflow graph --format mermaid")
 
 
@@ -107,15 +108,17 @@ def to_svg(dot_source: str, *, timeout: float = 60) -> str:
     """``dot -Tsvg`` on ``dot_source``: the SVG element alone (no XML prolog or doctype)."""
     exe = shutil.which("dot")
     if exe is None:
-        raise DotMissingError(NO_DOT)
+        raise DotMissingError(_(NO_DOT))
     try:
         done = subprocess.run([exe, "-Tsvg"], input=dot_source.encode(), capture_output=True,
                               timeout=timeout, check=False)
     except subprocess.TimeoutExpired:
-        raise GraphError(f"dot took longer than {timeout:g} s to lay the graph out; "
-                         "use workflow graph --format dot and lay it out elsewhere") from None
+        raise GraphError(_("dot took longer than {seconds} s to lay the graph out; use "
+                           "workflow graph --format dot and lay it out elsewhere").format(
+            seconds=f"{timeout:g}")) from None
     if done.returncode != 0:
         why = _CONTROL.sub("", done.stderr.decode(errors="replace").strip().split("\n")[0])
-        raise GraphError(f"dot failed to lay the graph out ({why or done.returncode})")
+        raise GraphError(_("dot failed to lay the graph out ({why})").format(
+            why=why or done.returncode))
     svg = done.stdout.decode()
     return svg[svg.index("<svg"):]

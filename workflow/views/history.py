@@ -17,6 +17,7 @@ from sqlalchemy.engine import Connection, Row
 
 from workflow import clock
 from workflow.errors import UsageError
+from workflow.i18n import _
 from workflow.rules.kinds import ESCALATION_EVENTS, EVENT_KINDS
 from workflow.store.models import EventRow
 from workflow.text import escape_lines, json_safe
@@ -45,8 +46,9 @@ def event_kinds(conn: Connection, plan: Row, values: Iterable[str] | None) -> li
                                 .distinct()).scalars())
         unknown = [k for k in unknown if k not in seen]
     if unknown:
-        raise UsageError(f"unknown event kind {unknown[0]!r}; kinds are "
-                         f"{', '.join(EVENT_KINDS)} (or escalation for all three)")
+        raise UsageError(_("unknown event kind {kind}; kinds are {kinds} (or escalation for "
+                           "all three)").format(kind=repr(unknown[0]),
+                                                kinds=", ".join(EVENT_KINDS)))
     return list(dict.fromkeys(kinds))
 
 
@@ -62,8 +64,8 @@ def events(conn: Connection, plan: Row, *, task: str | None = None, agency: str 
     start = clock.parse_moment(since, plan.timezone, what="--since", end=False) if since else None
     stop = clock.parse_moment(until, plan.timezone, what="--until") if until else None
     if start is not None and stop is not None and start > stop:
-        raise UsageError(f"--since {since} is after --until {until}: no event can be in "
-                         "between; swap them")
+        raise UsageError(_("--since {since} is after --until {until}: no event can be in "
+                           "between; swap them").format(since=since, until=until))
     return queries.iter_history(conn, plan, task=task, agency=agency, events=chosen,
                                 since=start, until=stop)
 
@@ -76,7 +78,8 @@ def write(rows: Iterable[dict[str, Any]], fmt: str, out: IO[str]) -> int:
     ``workflow history`` lines.
     """
     if fmt not in FORMATS:
-        raise UsageError(f"unknown format {fmt!r}; formats are {', '.join(FORMATS)}")
+        raise UsageError(_("unknown format {format}; formats are {formats}").format(
+            format=repr(fmt), formats=", ".join(FORMATS)))
     n = 0
     if fmt == "csv":
         out.write("\ufeff")
@@ -100,5 +103,5 @@ def write(rows: Iterable[dict[str, Any]], fmt: str, out: IO[str]) -> int:
             out.write(escape_lines(render.event_line(e)) + "\n")
             n += 1
         if not n:
-            out.write("no events\n")
+            out.write(_("no events") + "\n")
     return n

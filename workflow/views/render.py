@@ -1,7 +1,8 @@
 """Plain-text views for people: returns strings, prints nothing.
 
 Vietnamese text is kept whole (NFC, so one letter is one column); long titles wrap under their
-row so every line fits an 80-column terminal.
+row so every line fits an 80-column terminal. Every word is in the interface's language
+(``workflow.i18n``; states, events and reasons through ``words``); ids and data stay as they are.
 """
 
 from __future__ import annotations
@@ -9,16 +10,30 @@ from __future__ import annotations
 import textwrap
 from typing import Any
 
-from workflow.i18n import _, ngettext
+from workflow.i18n import N_, _, ngettext
 from workflow.plan.model import LEAD_EACH
 from workflow.rules.kinds import ESCALATION_EVENTS, EventKind, Kind
 from workflow.rules.kinds import State as TaskState
-from workflow.rules.membership import command, either
-from workflow.store.schema import State
-from workflow.views.explain import render_explain
+from workflow.views import words
+from workflow.views.results import (  # noqa: F401 (the command line finds them here)
+    ARROW,
+    action_line,
+    change_lines,
+    copied,
+    extended,
+    granted,
+    loaded,
+    member_change,
+    member_list,
+    moved,
+    moved_many,
+    swept,
+    upgraded_schema,
+    validation,
+    verified,
+)
 
 WIDTH = 80
-ARROW = "→"
 
 
 def wrap(text: str | None, indent: str = "    ", width: int = WIDTH) -> list[str]:
@@ -33,20 +48,26 @@ def lead_text(t: dict[str, Any], named: bool = False) -> str:
     each lead's name beside its id."""
     lead = t["lead"]
     if t.get("kind") == Kind.GROUP and lead == LEAD_EACH:
-        return "each unit"
+        return _("each unit")
     if named:
         return _named(lead, t.get("lead_name"))
     return ", ".join(lead) if isinstance(lead, list) else lead
 
 
+def _counts(counts: dict[str, int]) -> str:
+    """``3 assigned, 1 approved``: how many tasks are in each state (those with any)."""
+    return ", ".join(f"{n} {words.state(s)}" for s, n in counts.items() if n)
+
+
 def _flags(t: dict[str, Any]) -> str:
     flags = []
     if t.get("instances"):
-        flags.append(", ".join(f"{n} {s}" for s, n in t["instances"].items() if n))
+        flags.append(_counts(t["instances"]))
     if t.get("overdue"):
         flags.append(_overdue(t))
     if t.get("escalation_level"):
-        flags.append(f"escalated L{t['escalation_level']} {ARROW} {t['escalated_to']}")
+        flags.append(_("escalated L{level} → {agency}").format(level=t["escalation_level"],
+                                                                agency=t["escalated_to"]))
     return "  ".join(flags)
 
 
@@ -54,7 +75,7 @@ def _overdue(t: dict[str, Any]) -> str:
     """OVERDUE, and who must act when it is not the lead (a report awaiting approval)."""
     if t["state"] == TaskState.REPORTED and t.get("must_act"):
         return _("OVERDUE, awaiting approval by {agency}").format(agency=t["must_act"])
-    return "OVERDUE"
+    return _("OVERDUE")
 
 
 REF_WIDTH, LEAD_WIDTH = 9, 12  # the id takes what is left of 79 columns, flags if they fit
@@ -71,13 +92,15 @@ def task_table(tasks: list[dict[str, Any]]) -> str:
     into a command) above it; a long numbering or lead is cut with …; flags that do not fit
     go on a line below."""
     if not tasks:
-        return "no tasks match"
+        return _("no tasks match")
+    h_id, h_ref, h_state, h_lead, h_due = (_("id"), _("ref"), _("state"), _("lead"), _("due"))
     refs = any(t.get("ref") for t in tasks)
-    rw = max(min(max(len(t.get("ref") or "") for t in tasks), REF_WIDTH), 3)
-    room = WIDTH - 3 - (rw + 2 if refs else 0) - (11 + 2 + LEAD_WIDTH + 2 + 10)
-    idw = max([2] + [len(t["id"]) for t in tasks if len(t["id"]) <= room])
-    lines = [(f"{'id':<{idw}}  " + (f"{'ref':<{rw}}  " if refs else "")
-              + f"{'state':<11}  {'lead':<{LEAD_WIDTH}}  due")]
+    rw = max(min(max(len(t.get("ref") or "") for t in tasks), REF_WIDTH), len(h_ref))
+    sw = max(len(h_state), *(len(words.state(s)) for s in words.STATE))
+    room = WIDTH - 3 - (rw + 2 if refs else 0) - (sw + 2 + LEAD_WIDTH + 2 + 10)
+    idw = max([len(h_id)] + [len(t["id"]) for t in tasks if len(t["id"]) <= room])
+    lines = [(f"{h_id:<{idw}}  " + (f"{h_ref:<{rw}}  " if refs else "")
+              + f"{h_state:<{sw}}  {h_lead:<{LEAD_WIDTH}}  {h_due}")]
     for t in tasks:
         task_id = t["id"]
         if len(task_id) > idw:
@@ -85,8 +108,8 @@ def task_table(tasks: list[dict[str, Any]]) -> str:
             task_id = ""
         head = (f"{task_id:<{idw}}  " + (f"{clip(t.get('ref') or '-', rw):<{rw}}  " if refs
                                          else "")
-                + f"{t['state']:<11}  {clip(lead_text(t), LEAD_WIDTH):<{LEAD_WIDTH}}  "
-                  f"{t['due'] or '-':<10}")
+                + f"{words.state(t['state']):<{sw}}  "
+                  f"{clip(lead_text(t), LEAD_WIDTH):<{LEAD_WIDTH}}  {t['due'] or '-':<10}")
         flags = _flags(t)
         if flags and len(head) + 2 + len(flags) <= WIDTH:
             head, flags = f"{head}  {flags}", ""
@@ -111,15 +134,15 @@ def _named(agency: str | list[str], name: str | list[str | None] | None) -> str:
 def _due(t: dict[str, Any]) -> str:
     """The date, then the definition's words when they say more than the date ("Quý III/2024"),
     the due before an extension, and OVERDUE."""
-    due, words = t["due"], (t.get("due_text") or "").strip()
+    due, phrase = t["due"], (t.get("due_text") or "").strip()
     out = due or "-"
     if t.get("due_after"):  # "15 working days after quyet-toan-2023 is approved"
-        phrase = follows_text(t["due_after"], t["due_within"])
-        out = f"{due}  ({phrase})" if due else phrase
-    if words and not _same_day(words, due) and not _same_day(words, t.get("original_due")):
-        out += f"  ({words})"
+        follows = follows_text(t["due_after"], t["due_within"])
+        out = f"{due}  ({follows})" if due else follows
+    if phrase and not _same_day(phrase, due) and not _same_day(phrase, t.get("original_due")):
+        out += f"  ({phrase})"
     if t.get("original_due") and t["original_due"] != due:
-        out += f"  (extended; was {t['original_due']})"
+        out += "  " + _("(extended; was {due})").format(due=t["original_due"])
     return out + (f"  ({_overdue(t)})" if t["overdue"] else "")
 
 
@@ -140,41 +163,52 @@ def _same_day(words: str, due: str | None) -> bool:
     return words in (due, f"{int(d)}/{int(m)}/{y}", f"{d}/{m}/{y}")
 
 
+# What a dependency waits for (``show --json`` says it in English, as data).
+WAITS_FOR = {"the same unit": N_("the same unit"), "every instance": N_("every instance"),
+             "the task": N_("the task")}
+
+
+def _label(label: str, value: str, width: int = 14) -> list[str]:
+    """``  due:          2024-06-30``: a label, then its value wrapped under itself."""
+    return textwrap.wrap(value, width=WIDTH, initial_indent=f"  {label + ':':<{width}}",
+                         subsequent_indent=" " * (width + 2), break_long_words=False,
+                         break_on_hyphens=False)
+
+
 def task_view(t: dict[str, Any]) -> str:
-    lines = [f"{t['id']}  [{t['state']}]  plan {t['plan']}"]
+    lines = [_("{task}  [{state}]  plan {plan}").format(
+        task=t["id"], state=words.state(t["state"]), plan=t["plan"])]
     lines.extend(wrap(t["title"], indent="  "))
     rows = [
-        ("ref", t.get("ref")),
-        ("lead", lead_text(t, named=True)),
-        ("support", ", ".join(_named(a, n) for a, n in zip(
+        (_("ref"), t.get("ref")),
+        (_("lead"), lead_text(t, named=True)),
+        (_("support"), ", ".join(_named(a, n) for a, n in zip(
             t["support"], t.get("support_names") or [None] * len(t["support"]), strict=True))
          or "-"),
-        ("approver", _named(t["approver"], t.get("approver_name"))),
-        ("due", _due(t)),
-        ("start", t.get("start")),
-        ("blocked from", t.get("blocked_from")),
-        ("stall clock", _stall(t.get("stall"))),
+        (_("approver"), _named(t["approver"], t.get("approver_name"))),
+        (_("due"), _due(t)),
+        (_("start"), t.get("start")),
+        (_("blocked from"), t.get("blocked_from") and words.state(t["blocked_from"])),
+        (_("instances"), _counts(t.get("instances") or {})),
+        (_("stall clock"), _stall(t.get("stall"))),
     ]
-    for k, v in rows:
-        if v:
-            lines += textwrap.wrap(v, width=WIDTH, initial_indent=f"  {k + ':':<14}",
-                                   subsequent_indent=" " * 16, break_long_words=False,
-                                   break_on_hyphens=False)
+    width = max(14, *(len(k) + 2 for k, v in rows if v))
+    lines += [ln for k, v in rows[:-1] if v for ln in _label(k, v, width)]
     if t.get("note"):
-        lines += wrap(f"note: {t['note']}", indent="  ")
-    if t.get("instances"):
-        lines.append("  instances:    " + ", ".join(
-            f"{n} {s}" for s, n in t["instances"].items() if n))
+        lines += wrap(_("note: {note}").format(note=t["note"]), indent="  ")
+    lines += _label(*rows[-1], width) if rows[-1][1] else []
     if t["dependencies"]:
-        lines.append("  depends on:")
-        lines += [f"    {d['id']:<30} {d['state']:<12} (waits for {d['waits_for']})"
-                  for d in t["dependencies"]]
+        lines.append("  " + _("depends on:"))
+        sw = max(12, *(len(words.state(s)) + 1 for s in words.STATE))
+        lines += [f"    {d['id']:<30} {words.state(d['state'] or '-'):<{sw}} " + _(
+            "(waits for {what})").format(what=_(WAITS_FOR.get(d["waits_for"], d["waits_for"])))
+            for d in t["dependencies"]]
     esc = t.get("escalation")
-    lines.append("  escalation:   " + (
-        f"level {esc['level']} {ARROW} {esc['escalated_to']} ({esc['reason']}, since "
-        f"{esc['since'][:16].replace('T', ' ')})" if esc else "none"))
+    lines += _label(_("escalation"), _("level {level} → {agency} ({reason}, since {since})").format(
+        level=esc["level"], agency=esc["escalated_to"], reason=words.reason(esc["reason"]),
+        since=esc["since"][:16].replace("T", " ")) if esc else _("none"), width)
     if t.get("last_moves"):
-        lines.append("  last moves:")
+        lines.append("  " + _("last moves:"))
         lines += [f"    {event_line(e, with_task=False)}" for e in t["last_moves"]]
     return "\n".join(lines)
 
@@ -197,26 +231,38 @@ def _stall(s: dict[str, Any] | None) -> str | None:
     return text
 
 
+def _pad(kinds: Any, least: int) -> int:
+    """The column an event word takes: the longest of ``kinds`` in the interface's language."""
+    return max(least, *(len(words.event(k)) for k in kinds))
+
+
 def event_line(e: dict[str, Any], *, with_task: bool = True) -> str:
     at = (e["at"] or "")[:16].replace("T", " ")
     task = f"{e['task'] or '-':<22} " if with_task else ""
+    kind = words.event(e["event"])
     if e["event"] in ESCALATION_EVENTS:
-        what = (f"{e['event']:<20} L{e['level']} {ARROW} {e['escalated_to']} ({e['reason']})")
-    elif e["event"] == EventKind.EXTEND:
-        what = _("extend   due {old} {arrow} {new} by {actor}").format(
-            old=e.get("old_due"), arrow=ARROW, new=e.get("new_due"), actor=e["actor"]) + (
-            "" if e.get("in_time", True) else _(" (late: not on time)"))
+        what = f"{kind:<{_pad(ESCALATION_EVENTS, 20)}} " + _(
+            "L{level} → {agency} ({reason})").format(
+            level=e["level"], agency=e["escalated_to"], reason=words.reason(e["reason"] or ""))
     elif e["event"] in (EventKind.LOAD, EventKind.UPGRADE):
-        what = f"{e['event']:<20} by {e['person'] or '-'}" + (
+        what = f"{kind:<20} " + _("by {person}").format(person=e["person"] or "-") + (
             _(" for {agency}").format(agency=e["actor"]) if e["actor"] else "")
     elif e["event"] in (EventKind.MEMBER_ADDED, EventKind.MEMBER_REMOVED):
-        what = f"{e['event']:<20} by {e['person'] or '-'} for {e['actor']}"
+        what = f"{kind:<20} " + _("by {person} for {agency}").format(
+            person=e["person"] or "-", agency=e["actor"])
+    elif e["event"] == EventKind.EXTEND:
+        what = f"{kind:<20} " + _("due {old} {arrow} {new} by {actor}").format(
+            old=e.get("old_due"), arrow=ARROW, new=e.get("new_due"), actor=e["actor"]) + (
+            "" if e.get("in_time", True) else _(" (late: not on time)"))
     elif e["event"] == EventKind.REMINDER:
-        what = f"{e['event']:<20} {ARROW} {e['escalated_to']}"
+        what = f"{kind:<20} {ARROW} {e['escalated_to']}"
     elif e["event"] == EventKind.DUE_FIXED:
-        what = e["event"]
+        what = kind
     else:
-        what = f"{e['event']:<8} {e['from']} {ARROW} {e['to']} by {e['actor']}"
+        what = f"{kind:<{_pad(('start', 'report', 'block'), 8)}} " + _(
+            "{old} → {new} by {agency}").format(
+            old=words.state(e["from"] or "-"), new=words.state(e["to"] or "-"),
+            agency=e["actor"])
     line = f"{e['seq']:>4}  {at}  {task}{what}"
     note = e.get("note")
     if note and e["event"] not in ESCALATION_EVENTS:
@@ -229,55 +275,58 @@ def event_line(e: dict[str, Any], *, with_task: bool = True) -> str:
     return "\n".join([line, *change_lines(e.get("changes") or [], " " * 8)])
 
 
-def change_lines(changes: list[dict[str, Any]], indent: str = "  ",
-                 most: int = 12) -> list[str]:
-    """An upgrade's changes, one a line (``2.1 due: 2024-06-30 → 2024-09-30``), the first
-    ``most`` of them."""
-    def shown(value: Any) -> str:
-        return ", ".join(map(str, value)) if isinstance(value, list) else str(
-            "-" if value is None or value == "" else value)
-
-    whole = {"added": _("added"), "removed": _("removed")}
-    lines = [f"{indent}{c['task']}: " + (whole.get(c["new"], "") if c["field"] is None else
-                                          f"{c['field']} {shown(c['old'])} {ARROW} "
-                                          f"{shown(c['new'])}") for c in changes[:most]]
-    if len(changes) > most:
-        lines.append(indent + _("... and {n} more (workflow history --event upgrade --json)")
-                     .format(n=len(changes) - most))
-    return lines
-
-
 def plans_table(plans: list[dict[str, Any]]) -> str:
     if not plans:
-        return "no plans loaded (workflow load FILE)"
+        return _("no plans loaded (workflow load FILE)")
     lines = []
     for p in plans:
-        c = p["counts"]
-        lines.append(f"{p['id']}  {p['tasks']} tasks: " + ", ".join(
-            f"{n} {s}" for s, n in c.items() if n) + (
-            f"; {p['overdue']} overdue" if p["overdue"] else "") + (
-            f"; {p['escalated']} escalated" if p["escalated"] else ""))
+        line = f"{p['id']}  " + ngettext("{n} task", "{n} tasks", p["tasks"]).format(
+            n=p["tasks"]) + ": " + _counts(p["counts"])
+        if p["overdue"]:
+            line += "; " + _("{n} overdue").format(n=p["overdue"])
+        if p["escalated"]:
+            line += "; " + _("{n} escalated").format(n=p["escalated"])
+        lines.append(line)
         lines.extend(wrap(p["title"]))
     return "\n".join(lines)
 
 
+# The summary's columns, 16 + 8 x 8 = 80: a heading longer than 7 columns takes two lines.
+SUMMARY_COLUMNS = (("tasks", N_("tasks")), ("approved", N_("done")), ("on_time", N_("on time")),
+                   ("done_late", N_("late")), ("overdue", N_("overdue")),
+                   ("not_yet_due", N_("not due")), ("blocked", N_("blocked")),
+                   ("escalated", N_("escal.")))
+SUMMARY_BY = {"agency": N_("lead agency"), "task": N_("task"), "unit": N_("unit")}
+
+
+def _headings(label: str, titles: list[str]) -> list[str]:
+    """The summary's heading lines, aligned at the bottom: one when every title fits its 7
+    columns; else each wraps in 6, so that two titles never run together."""
+    if all(len(t) <= 7 for t in titles):
+        cells = [[t] for t in titles]
+    else:
+        cells = [textwrap.wrap(t, 6) for t in titles]
+    depth = max(len(c) for c in cells)
+    cells = [[""] * (depth - len(c)) + c for c in cells]
+    return [(f"{label:<16}" if row == depth - 1 else " " * 16)
+            + "".join(f"{c[row]:>8}" for c in cells) for row in range(depth)]
+
+
 def summary_table(s: dict[str, Any], names: dict[str, str]) -> str:
-    cols = [("tasks", "tasks"), ("approved", "done"), ("on_time", "on time"),
-            ("done_late", "late"), ("overdue", "overdue"), ("not_yet_due", "not due"),
-            ("blocked", "blocked"), ("escalated", "escal.")]  # 16 + 8 x 8 = 80 columns
+    cols = [k for k, _h in SUMMARY_COLUMNS]
     by = s.get("by", "agency")
-    label = {"agency": "lead agency", "task": "task", "unit": "unit"}[by]
-    head = f"{label:<16}" + "".join(f"{h:>8}" for _k, h in cols)
-    lines = [f"plan {s['plan']} at {s['at'][:16].replace('T', ' ')}", head]
+    lines = [_("plan {plan} at {at}").format(plan=s["plan"], at=s["at"][:16].replace("T", " ")),
+             *_headings(_(SUMMARY_BY[by]), [_(h) for _k, h in SUMMARY_COLUMNS])]
     for a in s.get("agencies") or s.get("rows") or []:
         name = a[by]
         if len(name) > 16:  # a long id gets a line of its own rather than being cut
             lines.append(name)
             name = ""
-        lines.append(f"{name:<16}" + "".join(f"{a[k]:>8}" for k, _h in cols))
+        lines.append(f"{name:<16}" + "".join(f"{a[k]:>8}" for k in cols))
         if by == "agency" and names.get(a["agency"]):
             lines.extend(wrap(names[a["agency"]], indent="  ", width=WIDTH))
-    lines.append(f"{'all':<16}" + "".join(f"{s['total'][k]:>8}" for k, _h in cols))
+    everything = _("all")
+    lines.append(f"{everything:<16}" + "".join(f"{s['total'][k]:>8}" for k in cols))
     if s.get("approvers"):  # overdue, but the approver's delay: counted against it
         lines.append(_("approvals overdue (reported by the due day, awaiting approval):"))
         for a in s["approvers"]:
@@ -286,157 +335,29 @@ def summary_table(s: dict[str, Any], names: dict[str, str]) -> str:
     return "\n".join(lines)
 
 
-def action_line(a: dict[str, Any]) -> str:
-    if a["action"] == "reminded":
-        return _("reminded {plan}/{task}  {arrow} {agency} (due soon)").format(
-            plan=a["plan"], task=a["task"], arrow=ARROW, agency=a["escalated_to"])
-    line = (f"{a['action']:<8} {a['plan']}/{a['task']}  L{a['level']} {ARROW} "
-            f"{a['escalated_to']} ({a['reason']})")
-    if a.get("paused"):  # a clock in working days that holidays held back
-        which = _("stall clock") if a["clock"] == "stall" else _("escalation clock")
-        line += f"; {which} {a['paused']}"
-    return line
-
-
-# --------------------------------------------------------------------------- command results
-
-
-def validation(results: list[dict[str, Any]]) -> str | None:
-    """``workflow validate``: a line per valid file and its warnings (errors go to stderr)."""
-    lines = []
-    for r in results:
-        if r["valid"]:
-            lines.append(f"ok  {r['file']}: plan {r['plan']}, {r['tasks']} tasks, "
-                         f"{r['agencies']} agencies")
-            lines += [f"    warning: {w}" for w in r["warnings"]]
-            if "explain" in r:  # validate --explain
-                lines.append(render_explain(r["explain"]))
-    return "\n".join(lines) if lines else None
-
-
-LOADED = {"created": "loaded", "unchanged": "already loaded, unchanged", "upgraded": "upgraded"}
-
-
-def loaded(r: dict[str, Any]) -> str:
-    text = f"{LOADED[r['status']]}: plan {r['plan']} ({r['tasks']} tasks)"
-    if r["changes"]:
-        text += "; " + ", ".join(f"{k}: {', '.join(v) or '-'}" for k, v in r["changes"].items()
-                                 if k != "fields")
-        text = "\n".join([text, *change_lines(r["changes"].get("fields", []))])
-    return text
-
-
-def moved(r: dict[str, Any]) -> str:
-    text = f"{r['task']}: {r['from']} {ARROW} {r['to']} ({r['event']} by {r['actor']})"
-    return text + "".join(f"\n  escalation {action_line(a)}" for a in r["escalations"])
-
-
-def extended(r: dict[str, Any]) -> str:
-    text = _("{task}: due {old} {arrow} {new} (extend by {actor})").format(
-        task=r["task"], old=r["old_due"], arrow=ARROW, new=r["new_due"], actor=r["actor"])
-    if not r["in_time"]:
-        text += "\n  " + _("granted after the due day it replaced had ended: it does not "
-                           "count for on time")
-    return text + "".join(f"\n  escalation {action_line(a)}" for a in r["escalations"])
-
-
-def moved_many(rows: list[dict[str, Any]] | dict[str, Any]) -> str:
-    """A pattern's moves (or extensions): each task's, then what they came to; one
-    extension alone is just its line."""
-    if isinstance(rows, dict):
-        return extended(rows)
-    dry = bool(rows and rows[0]["dry_run"])
-    lines = [f"refused {r['task']} ({r['from']}): {r['refused']}" if r.get("refused")
-             else ("would move " if dry else "") + (
-                 extended(r) if r["event"] == EventKind.EXTEND else moved(r)) for r in rows]
-    refused = sum(1 for r in rows if r.get("refused"))
-    if dry:
-        lines.append(f"dry run: {len(rows) - refused} of {len(rows)} tasks would "
-                     f"{rows[0]['event']}, {refused} refused; nothing was written")
-    else:
-        lines.append(f"{_n(len(rows), 'task')} " + (
-            _("extended") if rows and rows[0]["event"] == EventKind.EXTEND else "moved")
-            + " in one transaction")
-    return "\n".join(lines)
-
-
-def swept(actions: list[dict[str, Any]]) -> str:
-    return "\n".join(action_line(a) for a in actions) or "nothing to do"
-
-
 def escalation_table(rows: list[dict[str, Any]]) -> str:
-    return "\n".join(f"{e['task']:<28} L{e['level']} {ARROW} {e['escalated_to']:<16} "
-                     f"{e['reason']:<8} {age(e['age_hours']):>13}" for e in rows) or \
-        "no open escalations"
+    """A line per open escalation: task, level, agency, reason, age, in 80 columns (an id too
+    long for its column gets a line of its own above its row)."""
+    if not rows:
+        return _("no open escalations")
+    rw = max(8, *(len(words.reason(r)) for r in words.REASON))
+    cells = [(e["task"], _("L{level} → {agency}").format(level=e["level"], agency=""),
+              e["escalated_to"], words.reason(e["reason"]), age(e["age_hours"])) for e in rows]
+    lw, aw = max(len(c[1]) for c in cells), max(13, *(len(c[4]) for c in cells))
+    room = WIDTH - 1 - (lw + 16 + 1 + rw + 1 + aw + 1)
+    tw = max([2] + [len(c[0]) for c in cells if len(c[0]) <= room])
+    lines = []
+    for task, level, to, reason, when in cells:
+        if len(task) > tw:
+            lines.append(task)
+            task = ""
+        lines.append(f"{task:<{tw}} {level}{to:<16} {reason:<{rw}} {when:>{aw}}")
+    return "\n".join(lines)
 
 
 def age(hours: float) -> str:
-    """An age as a person says it: ``76 days 2 h``, ``1 day 0 h``, ``5 h`` (whole hours)."""
+    """An age as a person says it: ``76 days 2 hours``, ``1 day 0 hours``, ``5 hours`` (whole
+    hours; ``76 ngày 2 giờ`` in Vietnamese)."""
     days, rest = divmod(max(int(hours), 0), 24)
-    return f"{_n(days, 'day')} {rest} h" if days else f"{rest} h"
-
-
-def verified(rows: list[dict[str, Any]], head: str | None) -> str:
-    return "\n".join(
-        f"ok  {r['plan']}: {r['events']} events verified; head {r['head']}"
-        + (f"\n    --head {head.strip().lower()} is event seq {r['head_found_at']}: the "
-           "history up to it is intact" if head else "") for r in rows) or "no plans"
-
-
-def upgraded_schema(r: dict[str, Any]) -> str:
-    text = {"created": f"created the schema at revision {r['revision']}",
-            "current": f"already at revision {r['revision']}; nothing to do",
-            "upgraded": f"upgraded from {State(r['from_status'], r['from']).describe()} to "
-                        f"revision {r['revision']}"}
-    return f"{r['database']}: {text[r['status']]}"
-
-
-def _n(count: int, noun: str) -> str:
-    return f"{count} {noun}{'' if count == 1 else 's'}"
-
-
-def copied(rows: list[dict[str, Any]]) -> str:
-    return "\n".join(
-        f"copied {r['plan']}: {_n(r['rows'].get('wf_task', 0), 'task')}, "
-        f"{_n(r['events'], 'event')}, {_n(r['rows'].get('wf_escalation', 0), 'escalation')}; "
-        f"history verified on the target, head {r['head']}" for r in rows) or \
-        "no plans to copy"
-
-
-def member_change(c: dict[str, Any]) -> str:
-    if c["status"] == "unchanged":
-        text = (f"{c['person']} is already a member of {c['agency']} in plan {c['plan']}; "
-                "nothing changed")
-    else:
-        to = "to" if c["status"] == "added" else "from"
-        text = (f"{c['status']} {c['person']} {to} {c['agency']} in plan {c['plan']} "
-                f"(by {c['by']} for {c['actor']})")
-    if c["status"] == "removed" and not c["members"]:
-        text += "\nthe plan has no members now: it is open again (anyone may act for any agency)"
-    return text
-
-
-def member_list(plan: Any, rows: list[dict[str, Any]], total: int, agency: str | None) -> str:
-    """``workflow members list``; says plainly when the plan is open."""
-    if not total:
-        return (f"plan {plan.id} has no members: it is open, anyone may act for any agency "
-                "(--as is taken on trust).\nTo restrict it, add the first member to "
-                f"{either(plan)}: {command('add', 'PERSON', plan.coordinator)}")
-    head = (f"plan {plan.id}: {total} membership{'s' * (total != 1)}; a move's --as must name "
-            "an agency of the person making it")
-    if not rows:
-        return f"{head}\n  {agency} has no members"
-    width = max(len(r["person"]) for r in rows)
-    lines = [head]
-    for r in rows:
-        what = f"{r['agency']} (the {r['role']})" if r["role"] else r["agency"]
-        lines.append(f"  {r['person']:<{width}}  {what:<32} added by {r['added_by']} "
-                     f"{r['added_at'][:16].replace('T', ' ')}")
-    return "\n".join(lines)
-
-
-def granted(data: dict[str, Any]) -> str:
-    """``workflow db grant``: the statements, runnable as they are (psql -f)."""
-    done = (f"-- applied: {data['role']} is now a {data['level']} role\n" if data["applied"]
-            else "")
-    return done + "\n".join(f"{s};" for s in data["statements"])
+    said = ngettext("{n} hour", "{n} hours", rest).format(n=rest)
+    return (ngettext("{n} day", "{n} days", days).format(n=days) + " " + said) if days else said

@@ -33,6 +33,7 @@ from sqlalchemy.engine import Connection, Row
 
 from workflow import clock
 from workflow.errors import NotFoundError
+from workflow.i18n import _
 from workflow.rules import lifecycle
 from workflow.rules.escalation import cause_of, chain_for
 from workflow.rules.kinds import ESCALATION_EVENTS, MOVE_EVENTS, EventKind, Kind, State
@@ -289,7 +290,8 @@ def rebuild(conn: Connection, plan: Row, at: datetime) -> Replay:
         replay.apply(e)
     if replay.loaded_at is None:
         loaded = clock.local(plan.loaded_at, plan.timezone).isoformat(timespec="minutes")
-        raise NotFoundError(f"plan {plan.id} was not loaded yet at "
-                            f"{clock.local(at_u, plan.timezone).isoformat(timespec='minutes')}; "
-                            f"it was loaded {loaded}")
+        raise NotFoundError(_("plan {plan} was not loaded yet at {when}; it was loaded "
+                              "{loaded}").format(
+            plan=plan.id, loaded=loaded,
+            when=clock.local(at_u, plan.timezone).isoformat(timespec="minutes")))
     return replay

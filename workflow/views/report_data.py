@@ -20,6 +20,7 @@ from sqlalchemy.engine import Connection, Row
 
 from workflow import clock
 from workflow.errors import NotFoundError
+from workflow.i18n import _
 from workflow.logs import Progress, no_progress
 from workflow.store.models import AgencyRow, EventRow, TaskRow
 from workflow.views import asof
@@ -89,8 +90,9 @@ def _collect(conn: Connection, view: Connection, plan: Row, at_u: datetime, as_o
     progress("tasks", 0, steps)
     tasks = reports.tasks(view, plan, at_u)
     if not tasks:
-        raise NotFoundError(f"plan {plan.id} has no tasks; nothing to report (add tasks to its "
-                            "definition and run workflow load FILE --upgrade)")
+        raise NotFoundError(_("plan {plan} has no tasks; nothing to report (add tasks to its "
+                              "definition and run workflow load FILE --upgrade)").format(
+            plan=plan.id))
     instances: dict[str, list[dict[str, Any]]] = {}
     for t in reports.tasks(view, plan, at_u, pattern="*/*"):
         instances.setdefault(t["parent"], []).append(t)

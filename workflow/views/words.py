@@ -1,10 +1,17 @@
 """The Vietnamese words every report uses: states, the government's buckets, assessments,
-event kinds, escalation reasons, and dates as the provinces write them (dd/mm/yyyy)."""
+event kinds, escalation reasons, and dates as the provinces write them (dd/mm/yyyy).
+
+They are also the one source of those words for the command line's text in Vietnamese
+(``state``, ``event``, ``reason``): English text shows the contract's own ids (``in_progress``),
+as JSON does in every language, so these words are not repeated in the gettext catalog.
+"""
 
 from __future__ import annotations
 
 from datetime import date, datetime
 from typing import Any
+
+from workflow.i18n import language
 
 STATE = {"assigned": "Đã giao", "in_progress": "Đang thực hiện", "reported": "Đã báo cáo",
          "approved": "Đã phê duyệt", "blocked": "Vướng mắc"}
@@ -19,12 +26,29 @@ ON_TIME, LATE, OVERDUE, NOT_DUE = "đúng hạn", "trễ hạn", "quá hạn", "
 
 REASON = {"blocked": "vướng mắc", "overdue": "quá hạn", "stalled": "chậm tiến độ"}
 
-EVENT = {"start": "bắt đầu", "report": "báo cáo", "approve": "phê duyệt", "return": "trả lại",
+EVENT = {"start": "bắt đầu thực hiện", "report": "báo cáo", "approve": "phê duyệt",
+         "return": "trả lại",
          "block": "báo vướng mắc", "unblock": "gỡ vướng mắc", "load": "nạp kế hoạch",
          "upgrade": "cập nhật kế hoạch", "created": "tạo kỳ báo cáo", "extend": "gia hạn",
          "escalation_raised": "chuyển cấp trên", "escalation_climbed": "chuyển lên cấp cao hơn",
          "escalation_resolved": "kết thúc chuyển cấp", "member_added": "thêm thành viên",
-         "member_removed": "bớt thành viên"}
+         "member_removed": "bớt thành viên", "reminder": "nhắc việc"}
+
+
+def state(value: str) -> str:
+    """A state in running text: ``in_progress`` in English, ``đang thực hiện`` in Vietnamese."""
+    return STATE[value].lower() if value in STATE and language() == "vi" else value
+
+
+def event(kind: str) -> str:
+    """An event kind in text: ``escalation_raised`` in English, ``chuyển cấp trên`` in
+    Vietnamese (a kind this version does not know stays as it is)."""
+    return EVENT.get(kind, kind) if language() == "vi" else kind
+
+
+def reason(value: str) -> str:
+    """An escalation's reason: ``stalled`` in English, ``chậm tiến độ`` in Vietnamese."""
+    return REASON.get(value, value) if language() == "vi" else value
 
 
 def assessment(task: dict[str, Any]) -> str:
