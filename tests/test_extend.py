@@ -51,7 +51,7 @@ def test_extend_moves_the_due_and_keeps_the_original(small):
     assert "due:          2024-05-31  (extended; was 2024-04-20)" in small.ok(
         "show", "a", now=day(10)).out
     line = small.ok("history", "a").out.splitlines()[0]
-    assert line.split()[3:] == ["extend", "due", "2024-04-20", "→", "2024-05-31", "by", "so-y-te"]
+    assert line.split()[4:] == ["extend", "due", "2024-04-20", "→", "2024-05-31", "by", "so-y-te"]
     small.ok("audit", "verify")
 
 
