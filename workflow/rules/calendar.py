@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import datetime
 
+from workflow.i18n import _, ngettext
 from workflow.plan.dates import Duration
 from workflow.plan.workdays import VIETNAM, CalendarError, WorkingCalendar, read_calendar
 from workflow.plan.workdays import dmy as _dmy
@@ -61,9 +62,11 @@ def pause_reason(start: Date, end: Date, cal: WorkingCalendar = VIETNAM) -> str 
         first, last = max(first, start + _ONE_DAY), min(last, end)
         names = list(dict.fromkeys(_family(n) for _, n in run))
         span = f"{_dmy(first)}–{_dmy(last)}" if first != last else _dmy(first)
-        parts.append(f"{', '.join(names)}: no working day {span} "
-                     f"({(last - first).days + 1} days)")
-    return "paused for " + "; ".join(parts)
+        days = (last - first).days + 1
+        parts.append(ngettext("{names}: no working day {span} ({days} day)",
+                              "{names}: no working day {span} ({days} days)", days)
+                     .format(names=", ".join(names), span=span, days=days))
+    return _("paused for {reasons}").format(reasons="; ".join(parts))
 
 
 def _family(name: str) -> str:
