@@ -31,6 +31,7 @@ from sqlalchemy.engine import Connection, Row
 
 from workflow import clock
 from workflow.errors import MoveRefusedError, NotFoundError, UsageError
+from workflow.i18n import _
 from workflow.rules.kinds import EventKind
 from workflow.rules.membership import command, described, either, managers
 from workflow.store import lookup
@@ -142,7 +143,8 @@ def _begin(store: Store, conn: Connection, plan_id: str | None, agency: str,
     target = lookup.find_agency(conn, plan, agency)
     acting = lookup.find_agency(conn, plan, as_agency) if as_agency else None
     events = Appender(conn, plan.id, store.person(conn), head=plan)
-    refuse_backwards(conn, plan, None, now, f"a membership change of {target}")
+    refuse_backwards(conn, plan, None, now,
+                     _("a membership change of {agency}").format(agency=target))
     return plan, target, acting, events, _rows(conn, plan.id)
 
 

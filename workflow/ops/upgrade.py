@@ -21,6 +21,7 @@ from sqlalchemy.engine import Connection, Row
 
 from workflow import clock
 from workflow.errors import ConflictError
+from workflow.i18n import _
 from workflow.ops.escalate import recheck_open
 from workflow.plan.definitions import Plan
 from workflow.rules.kinds import EventKind, Kind, State
@@ -40,7 +41,8 @@ def upgrade_plan(conn: Connection, person: str, existing: Row, plan: Plan, *, no
                  actor: str | None) -> dict[str, list[str]]:
     """Returns what changed: {"added": [...], "removed": [...], "changed": [...]}."""
     # An upgrade changes what every task's later moves mean: none may be recorded after it.
-    refuse_backwards(conn, existing, None, now, f"the upgrade of plan {plan.id}", every_task=True)
+    refuse_backwards(conn, existing, None, now,
+                     _("the upgrade of plan {plan}").format(plan=plan.id), every_task=True)
     now_u = clock.to_utc(now)
     rows = {r.task_id: r for r in conn.execute(select(TASK).where(TASK.c.plan_id == plan.id))}
     settings = SimpleNamespace(**{**existing._asdict(), **expand.plan_columns(plan)})
