@@ -56,7 +56,7 @@ class Move:
 def _who(move: Move, allowed: list[str], role: str) -> bool:
     if move.actor in allowed:
         return True
-    names = f" {_('or')} ".join(dict.fromkeys(allowed))
+    names = (" " + _("or") + " ").join(dict.fromkeys(allowed))
     return move.refuse(ngettext("{actor} may not {move} {task}; {role} is {names}",
                                 "{actor} may not {move} {task}; {role} are {names}",
                                 len(set(allowed))).format(

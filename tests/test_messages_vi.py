@@ -1,0 +1,68 @@
+"""The core's errors in Vietnamese: moves refused, lookups that find nothing, definitions that
+do not validate, deadline phrases and durations, the store. The exit code never depends on the
+language. English stays the default (every other test file asserts it)."""
+
+from __future__ import annotations
+
+import pytest
+
+from workflow.i18n import set_language
+
+NOW = "2024-04-02T09:00:00+07:00"
+
+
+@pytest.fixture
+def vi(monkeypatch):
+    """Vietnamese, as the CLI chooses it (WORKFLOW_LANG) and as the engine speaks it."""
+    monkeypatch.setenv("WORKFLOW_LANG", "vi")
+    set_language("vi")
+    yield
+    set_language("en")
+
+
+def both(run, *args, **kw):
+    """The same command in English, then in Vietnamese: (English result, Vietnamese result)."""
+    english = run(*args, **kw)
+    set_language("vi")
+    with pytest.MonkeyPatch.context() as m:
+        m.setenv("WORKFLOW_LANG", "vi")
+        try:
+            vietnamese = run(*args, **kw)
+        finally:
+            set_language("en")
+    assert english.code == vietnamese.code != 0
+    return english, vietnamese
+
+
+def test_refused_move_in_vietnamese(small):
+    en, vi = both(small, "approve", "a", "--as", "so-y-te", now=NOW)
+    assert en.code == 4
+    assert "a cannot approve: it is assigned; from assigned it may start" in en.error
+    assert "Không thể phê duyệt nhiệm vụ a: nhiệm vụ đang ở trạng thái đã giao" in vi.error
+    assert "bắt đầu thực hiện" in vi.error
+
+
+def test_wrong_agency_and_missing_note_in_vietnamese(small):
+    en, vi = both(small, "start", "a", "--as", "so-y-te", now=NOW)
+    assert en.code == 4
+    assert "so-y-te không được bắt đầu thực hiện nhiệm vụ a; cơ quan chủ trì là so-tai-chinh" \
+        in vi.error
+    assert small("start", "a", "--as", "so-tai-chinh", now=NOW).code == 0
+    en, vi = both(small, "report", "a", "--as", "so-tai-chinh", now=NOW)
+    assert en.code == 4
+    assert "báo cáo nhiệm vụ a cần có ghi chú (đã làm được gì)" in vi.error
+
+
+def test_waiting_dependency_in_vietnamese(small):
+    en, vi = both(small, "start", "b", "--as", "so-tai-chinh", now=NOW)
+    assert en.code == 4
+    assert "a đang ở trạng thái đã giao" in vi.error
+
+
+def test_unknown_task_and_agency_in_vietnamese(small):
+    en, vi = both(small, "show", "zzz")
+    assert en.code == 5
+    assert "không có nhiệm vụ 'zzz' trong kế hoạch small" in vi.error
+    en, vi = both(small, "start", "a", "--as", "so-giao-thong", now=NOW)
+    assert en.code == 5
+    assert "không có cơ quan 'so-giao-thong' trong kế hoạch small" in vi.error
