@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import pytest
 
+from tests.conftest import SMALL_PLAN, write_plan
 from workflow.i18n import set_language
 
 NOW = "2024-04-02T09:00:00+07:00"
@@ -66,3 +67,44 @@ def test_unknown_task_and_agency_in_vietnamese(small):
     en, vi = both(small, "start", "a", "--as", "so-giao-thong", now=NOW)
     assert en.code == 5
     assert "không có cơ quan 'so-giao-thong' trong kế hoạch small" in vi.error
+
+
+def test_bad_yaml_and_definition_problems_in_vietnamese(run, tmp_path):
+    bad = write_plan(tmp_path, "id: x\ntasks: [\n", "bad.yaml")
+    en, vi = both(run, "validate", bad)
+    assert en.code == 3
+    assert "lỗi cú pháp YAML" in vi.error
+    plan = SMALL_PLAN.replace("    due: 2024-04-20\n", "    due: 2024-04-20\n    owner: x\n", 1)
+    en, vi = both(run, "validate", write_plan(tmp_path, plan, "unknown-key.yaml"))
+    assert en.code == 3
+    assert "tasks.a.owner: khóa không hợp lệ; các khóa được dùng là title, ref" in vi.error
+
+
+def test_bad_deadline_phrase_and_duration_in_vietnamese(run, tmp_path):
+    plan = SMALL_PLAN.replace('due: "Quý III/2024"', 'due: "Quý V/2024"')
+    en, vi = both(run, "validate", write_plan(tmp_path, plan, "quarter.yaml"))
+    assert en.code == 3
+    assert 'không đọc được "Quý V/2024" thành ngày: không có quý V (các quý là I–IV)' in vi.error
+    assert "hãy ghi ví dụ 2024-04-20" in vi.error
+    plan = SMALL_PLAN.replace('due: "Quý III/2024"', 'due: "Sớm nhất có thể"')
+    en, vi = both(run, "validate", write_plan(tmp_path, plan, "phrase.yaml"))
+    assert "không phải dạng thời hạn đọc được" in vi.error
+    assert '"Thường xuyên"' in vi.error and "bỏ trống due" in vi.error
+    plan = SMALL_PLAN.replace("stall_after: 7d", "stall_after: 7 tháng")
+    en, vi = both(run, "validate", write_plan(tmp_path, plan, "duration.yaml"))
+    assert en.code == 3
+    assert 'không đọc được "7 tháng" thành khoảng thời gian' in vi.error
+    assert "wd (ngày làm việc)" in vi.error
+
+
+def test_unknown_agency_in_a_definition_in_vietnamese(run, tmp_path):
+    plan = SMALL_PLAN.replace("lead: ttyt", "lead: so-giao-thong")
+    en, vi = both(run, "validate", write_plan(tmp_path, plan, "agency.yaml"))
+    assert en.code == 3
+    assert 'tasks.d.lead: không có cơ quan "so-giao-thong"' in vi.error
+
+
+def test_missing_file_in_vietnamese(run, tmp_path):
+    en, vi = both(run, "load", tmp_path / "none.yaml")
+    assert en.code == 5
+    assert "không có tệp này" in vi.error
