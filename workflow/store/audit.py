@@ -19,6 +19,7 @@ from sqlalchemy.engine import Connection, Row
 
 from workflow.clock import to_utc
 from workflow.errors import AuditError, NotFoundError, UsageError
+from workflow.i18n import _
 from workflow.store.crosscheck import Replay
 from workflow.store.models import EventRow, PlanRow
 from workflow.store.timeorder import PLAN_EVENTS
@@ -63,7 +64,7 @@ class Appender:
             head = conn.execute(select(PLAN.c.head_seq, PLAN.c.head_hash)
                                 .where(PLAN.c.id == plan_id)).one_or_none()
             if head is None:
-                raise NotFoundError(f"no plan {plan_id!r}")
+                raise NotFoundError(_("no plan {plan!r}").format(plan=plan_id))
         self.seq, self.hash = head.head_seq, head.head_hash or GENESIS
         self.pending: list[dict[str, Any]] = []
         self.cache: dict[str, Any] = {}  # per-transaction lookups (e.g. agency names)
@@ -130,12 +131,13 @@ def verify(conn: Connection, plan_id: str, head: str | None = None, *,
     if head is not None:
         head = head.strip().lower()
         if len(head) < MIN_HEAD or any(c not in "0123456789abcdef" for c in head):
-            raise UsageError(f"--head {head!r}: give the head hash that audit verify printed "
-                             f"(64 hex digits; at least the first {MIN_HEAD})")
+            raise UsageError(_("--head {head!r}: give the head hash that audit verify printed "
+                               "(64 hex digits; at least the first {digits})").format(
+                head=head, digits=MIN_HEAD))
     plan = conn.execute(select(PLAN.c.head_seq, PLAN.c.head_hash)
                         .where(PLAN.c.id == plan_id)).one_or_none()
     if plan is None:
-        raise NotFoundError(f"no plan {plan_id!r}")
+        raise NotFoundError(_("no plan {plan!r}").format(plan=plan_id))
     prev, expected_seq, count, found_at = GENESIS, 1, 0, None
     last: dict[str, Any] | None = None
     order = _TimeOrder()
