@@ -108,3 +108,23 @@ def test_missing_file_in_vietnamese(run, tmp_path):
     en, vi = both(run, "load", tmp_path / "none.yaml")
     assert en.code == 5
     assert "không có tệp này" in vi.error
+
+
+@pytest.mark.sqlite_only
+def test_store_errors_in_vietnamese(run, tmp_path):
+    en, vi = both(run, "tasks", env={"WORKFLOW_DB": str(tmp_path)})
+    assert en.code == 5
+    assert "là thư mục, không phải cơ sở dữ liệu" in vi.error
+    en, vi = both(run, "tasks", env={"WORKFLOW_DB": str(tmp_path / "none.db")})
+    assert en.code == 5
+    assert "không có cơ sở dữ liệu tại" in vi.error and "workflow load TỆP" in vi.error
+    en, vi = both(run, "tasks", env={"WORKFLOW_BUSY_TIMEOUT": "soon"})
+    assert en.code == 2
+    assert "không phải là số giây trong khoảng 0 đến 3600" in vi.error
+
+
+def test_changed_definition_conflict_in_vietnamese(small, tmp_path):
+    plan = SMALL_PLAN.replace('title: "Kế hoạch thử"', 'title: "Kế hoạch thử (sửa)"')
+    en, vi = both(small, "load", write_plan(tmp_path, plan, "changed.yaml"))
+    assert en.code == 6
+    assert "kế hoạch small đã được nạp từ một bản định nghĩa khác" in vi.error
