@@ -98,10 +98,13 @@ def test_bad_deadline_phrase_and_duration_in_vietnamese(run, tmp_path):
 
 
 def test_unknown_agency_in_a_definition_in_vietnamese(run, tmp_path):
-    plan = SMALL_PLAN.replace("lead: ttyt", "lead: so-giao-thong")
-    en, vi = both(run, "validate", write_plan(tmp_path, plan, "agency.yaml"))
+    plan = SMALL_PLAN.replace("lead: ttyt", "lead: so-giao-thong").replace(
+        "approver: so-noi-vu", "approver: so-noi-chinh")
+    en, vi = both(run, "load", write_plan(tmp_path, plan, "agency.yaml"))
     assert en.code == 3
+    assert "(and 1 more problem)" in en.error
     assert 'tasks.d.lead: không có cơ quan "so-giao-thong"' in vi.error
+    assert vi.error.endswith("(và 1 lỗi khác)")
 
 
 def test_missing_file_in_vietnamese(run, tmp_path):

@@ -15,7 +15,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from workflow.clock import DEFAULT_TIMEZONE
 from workflow.errors import DefinitionError, Problem
-from workflow.i18n import N_, _
+from workflow.i18n import N_, _, ngettext
 from workflow.plan.model import (
     DEFAULT_AHEAD,
     DEFAULT_STALL_AFTER,
@@ -72,6 +72,12 @@ PLAN_KEYS = {
     "notify": N_("the name of a delivery channel the delivering host configures"),
     "tasks": N_("a mapping of task id to its fields"),
 }
+def more_problems(more: int) -> str:
+    """"(and 2 more problems)" after a definition's first problem."""
+    return ngettext("(and {more} more problem)", "(and {more} more problems)", more).format(
+        more=more)
+
+
 def load_file(path: str | Path) -> Plan:
     text = [read_text(path)]  # handed over in a list so parse() can drop the only copy
     return parse(text.pop(), str(path))
@@ -87,7 +93,7 @@ def parse(text: str, filename: str = "<definition>") -> Plan:
     top = {name: vnode for name, _k, vnode in r.mapping(root, "", PLAN_KEYS,
                                                        _("a plan (a mapping with id, ...)"))}
     if not isinstance(root, Mapping):
-        raise DefinitionError(r.problems)
+        raise DefinitionError(r.problems, more=more_problems)
     def need(key: str) -> bool:  # in the order the problems were always reported
         if key not in top:
             r.problem(1, key, _("is required: {what}").format(what=_(PLAN_KEYS[key])))
@@ -105,7 +111,7 @@ def parse(text: str, filename: str = "<definition>") -> Plan:
                         head.get("period")) if need("tasks") else {})
     check_cycles(r, tasks)
     if r.problems:
-        raise DefinitionError(sorted(r.problems, key=lambda p: p.line or 0))
+        raise DefinitionError(sorted(r.problems, key=lambda p: p.line or 0), more=more_problems)
     return Plan(issuer=issuer, coordinator=coordinator, agencies=agencies, tasks=tasks,
                 units=units, source=filename, warnings=tuple(r.warnings), **head)
 
