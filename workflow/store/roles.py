@@ -23,7 +23,7 @@ from sqlalchemy import text
 from sqlalchemy.engine import Connection
 
 from workflow.errors import AuditError, UsageError
-from workflow.i18n import _
+from workflow.i18n import _, ngettext
 
 LEVELS = ("read-only", "person", "service")
 TABLES = ("wf_plan", "wf_agency", "wf_task", "wf_dependency", "wf_unit", "wf_member",
@@ -262,7 +262,9 @@ def refuse_extra(reports: list) -> None:
     over = [r for r in reports if r.extra]
     if over:
         first = over[0].role
-        fix = "" if first == "PUBLIC" else (f" (workflow db grant {first} --apply sets exactly "
-                                            "what it needs)")
-        raise AuditError(f"{len(over)} role{'s' * (len(over) > 1)} with more than workflow "
-                         f"needs: {first} has {over[0].extra[0]}; revoke it{fix}")
+        raise AuditError((ngettext(
+            "{n} role with more than workflow needs: {role} has {extra}; revoke it",
+            "{n} roles with more than workflow needs: {role} has {extra}; revoke it", len(over))
+            + ("" if first == "PUBLIC" else " " + _(
+                "(workflow db grant {role} --apply sets exactly what it needs)"))).format(
+            n=len(over), role=first, extra=over[0].extra[0]))
