@@ -50,8 +50,8 @@ def tables() -> list[Table]:
     for t in ordered:
         if t.name != "wf_plan" and "plan_id" not in t.c:
             # A table this version added without teaching the copy about it: a bug (exit 1).
-            raise WorkflowError(f"{t.name} has no plan_id column: teach "
-                                "workflow.ops.transfer how to copy it")
+            raise WorkflowError(_("{table} has no plan_id column: teach workflow.ops.transfer "
+                                  "how to copy it").format(table=t.name))
     return ordered
 
 

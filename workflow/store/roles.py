@@ -265,6 +265,9 @@ def refuse_extra(reports: list) -> None:
         raise AuditError((ngettext(
             "{n} role with more than workflow needs: {role} has {extra}; revoke it",
             "{n} roles with more than workflow needs: {role} has {extra}; revoke it", len(over))
-            + ("" if first == "PUBLIC" else " " + _(
-                "(workflow db grant {role} --apply sets exactly what it needs)"))).format(
+            if first == "PUBLIC" else ngettext(
+            "{n} role with more than workflow needs: {role} has {extra}; revoke it (workflow "
+            "db grant {role} --apply sets exactly what it needs)",
+            "{n} roles with more than workflow needs: {role} has {extra}; revoke it (workflow "
+            "db grant {role} --apply sets exactly what it needs)", len(over))).format(
             n=len(over), role=first, extra=over[0].extra[0]))
