@@ -39,7 +39,7 @@ def test_refused_move_in_vietnamese(small):
     en, vi = both(small, "approve", "a", "--as", "so-y-te", now=NOW)
     assert en.code == 4
     assert "a cannot approve: it is assigned; from assigned it may start" in en.error
-    assert "Không thể phê duyệt nhiệm vụ a: nhiệm vụ đang ở trạng thái đã giao" in vi.error
+    assert "không thể phê duyệt nhiệm vụ a: nhiệm vụ đang ở trạng thái đã giao" in vi.error
     assert "bắt đầu thực hiện" in vi.error
 
 
@@ -51,7 +51,7 @@ def test_wrong_agency_and_missing_note_in_vietnamese(small):
     assert small("start", "a", "--as", "so-tai-chinh", now=NOW).code == 0
     en, vi = both(small, "report", "a", "--as", "so-tai-chinh", now=NOW)
     assert en.code == 4
-    assert "báo cáo nhiệm vụ a cần có ghi chú (đã làm được gì)" in vi.error
+    assert "cần có ghi chú để báo cáo nhiệm vụ a (đã làm được gì)" in vi.error
 
 
 def test_waiting_dependency_in_vietnamese(small):
@@ -120,7 +120,7 @@ def test_store_errors_in_vietnamese(run, tmp_path):
     assert "là thư mục, không phải cơ sở dữ liệu" in vi.error
     en, vi = both(run, "tasks", env={"WORKFLOW_DB": str(tmp_path / "none.db")})
     assert en.code == 5
-    assert "không có cơ sở dữ liệu tại" in vi.error and "workflow load TỆP" in vi.error
+    assert "không có cơ sở dữ liệu tại" in vi.error and "workflow load FILE" in vi.error
     en, vi = both(run, "tasks", env={"WORKFLOW_BUSY_TIMEOUT": "soon"})
     assert en.code == 2
     assert "không phải là số giây trong khoảng 0 đến 3600" in vi.error
