@@ -14,6 +14,7 @@ from functools import cache
 from zoneinfo import ZoneInfo
 
 from workflow.errors import UsageError
+from workflow.i18n import _
 
 DEFAULT_TIMEZONE = "Asia/Ho_Chi_Minh"
 
@@ -36,10 +37,12 @@ def parse_instant(value: str, *, what: str = "WORKFLOW_NOW") -> datetime:
     """ISO 8601 date or date-time; naive values are read in Asia/Ho_Chi_Minh."""
     moment = read_iso(value)
     if moment is None:
-        raise UsageError(f"{what}={value!r} is not an ISO 8601 time; "
-                         "write e.g. 2024-05-01T09:00:00+07:00 or 2024-05-01")
+        raise UsageError(_("{what}={value!r} is not an ISO 8601 time; write e.g. "
+                           "2024-05-01T09:00:00+07:00 or 2024-05-01").format(what=what,
+                                                                              value=value))
     if not 1900 <= moment.year <= 2199:  # as plan dates: deadlines must stay on the calendar
-        raise UsageError(f"{what}={value!r} is not between 1900 and 2199")
+        raise UsageError(_("{what}={value!r} is not between 1900 and 2199").format(
+            what=what, value=value))
     return moment
 
 
@@ -92,12 +95,13 @@ def parse_moment(value: str | datetime | date, tz: str, *, what: str,
             return (end_of_day(day, tz) - ONE_US) if end else start_of_day(day, tz)
         moment = read_iso(value, tz)
         if moment is None:
-            raise UsageError(f"{what} {value!r} is not a date or time; write e.g. 2024-05-01, "
-                             "1/5/2024 or 2024-05-01T09:00:00+07:00")
+            raise UsageError(_("{what} {value!r} is not a date or time; write e.g. 2024-05-01, "
+                               "1/5/2024 or 2024-05-01T09:00:00+07:00").format(what=what,
+                                                                               value=value))
         return to_utc(moment)
     except OverflowError:  # 0001-01-01 or 9999-12-31: its day does not fit in UTC
-        raise UsageError(f"{what} {value!r} is beyond the calendar; give a date between "
-                         "1900 and 2199") from None
+        raise UsageError(_("{what} {value!r} is beyond the calendar; give a date between 1900 "
+                           "and 2199").format(what=what, value=value)) from None
 
 
 def read_date(text: str, what: str = "date") -> date | None:
@@ -109,5 +113,6 @@ def read_date(text: str, what: str = "date") -> date | None:
         if re.fullmatch(r"\d{4}-\d{2}-\d{2}", text):
             return date.fromisoformat(text)
     except ValueError:
-        raise UsageError(f"{what} {text!r} is not a date in the calendar") from None
+        raise UsageError(_("{what} {value!r} is not a date in the calendar").format(
+            what=what, value=text)) from None
     return None

@@ -6,6 +6,7 @@ then exits with ``err.exit_code``. Nothing here formats for a terminal.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 
 
@@ -43,16 +44,23 @@ class Problem:
         return f"{where}: {self.key}: {self.message}" if self.key else f"{where}: {self.message}"
 
 
+def _more_problems(more: int) -> str:
+    return f"(and {more} more problem{'s' * (more > 1)})"
+
+
 class DefinitionError(WorkflowError):
-    """A definition file is invalid. Carries every problem found, not only the first."""
+    """A definition file is invalid. Carries every problem found, not only the first.
+
+    ``more`` words "(and 2 more problems)": the plan layer passes it in the interface's
+    language (``workflow.i18n`` imports this module, so this one cannot import it)."""
 
     exit_code = 3
 
-    def __init__(self, problems: list[Problem]) -> None:
+    def __init__(self, problems: list[Problem], *,
+                 more: Callable[[int], str] = _more_problems) -> None:
         self.problems = problems
         first = str(problems[0])
-        more = len(problems) - 1
-        message = first if not more else f"{first} (and {more} more problem{'s' * (more > 1)})"
+        message = first if len(problems) == 1 else f"{first} {more(len(problems) - 1)}"
         super().__init__(message, details=[str(p) for p in problems[1:]])
 
 

@@ -27,14 +27,15 @@ from pathlib import Path
 from typing import IO
 
 from workflow.errors import NotFoundError, UsageError, WorkflowError
+from workflow.i18n import N_, _
 
 STDOUT = "-"
 
-_KINDS = ((stat.S_ISDIR, "a directory; name a file in it"),
-          (stat.S_ISCHR, "a character device, not a regular file"),
-          (stat.S_ISBLK, "a block device, not a regular file"),
-          (stat.S_ISFIFO, "a FIFO (named pipe), not a regular file"),
-          (stat.S_ISSOCK, "a socket, not a regular file"))
+_KINDS = ((stat.S_ISDIR, N_("a directory; name a file in it")),
+          (stat.S_ISCHR, N_("a character device, not a regular file")),
+          (stat.S_ISBLK, N_("a block device, not a regular file")),
+          (stat.S_ISFIFO, N_("a FIFO (named pipe), not a regular file")),
+          (stat.S_ISSOCK, N_("a socket, not a regular file")))
 
 
 def is_stdout(path: str | None) -> bool:
@@ -86,14 +87,15 @@ def _target(path: str) -> Path:
         mode = target.stat().st_mode
     except FileNotFoundError:
         if not target.parent.is_dir():
-            raise NotFoundError(f"cannot write {path}: no directory {target.parent}") from None
+            raise NotFoundError(_("cannot write {path}: no directory {folder}").format(
+                path=path, folder=target.parent)) from None
         return target
     except OSError as err:
         raise _os_error(path, err) from None
     for test, what in _KINDS:
         if test(mode):
-            raise UsageError(f"cannot write {path}: it is {what} (--output takes a regular "
-                             "file, or - for standard output)")
+            raise UsageError(_("cannot write {path}: it is {what} (--output takes a regular "
+                               "file, or - for standard output)").format(path=path, what=_(what)))
     return target
 
 
@@ -111,10 +113,10 @@ def _take_over(tmp: str, target: Path, path: str) -> None:
         try:
             os.chown(tmp, old.st_uid, old.st_gid)
         except PermissionError:
-            raise NotFoundError(f"cannot write {path}: it belongs to another user (uid "
-                                f"{old.st_uid}, gid {old.st_gid}) and replacing it would make "
-                                "it yours; nothing was written. Remove it first, or write "
-                                "another file") from None
+            raise NotFoundError(_("cannot write {path}: it belongs to another user (uid {uid}, "
+                                  "gid {gid}) and replacing it would make it yours; nothing was "
+                                  "written. Remove it first, or write another file").format(
+                path=path, uid=old.st_uid, gid=old.st_gid)) from None
     os.chmod(tmp, stat.S_IMODE(old.st_mode))  # after chown, which may clear set-id bits
 
 
@@ -131,4 +133,5 @@ def _sync_folder(folder: Path) -> None:
 def _os_error(path: str, err: OSError) -> WorkflowError:
     # Exit 5 (README: "an --output that cannot be written"): the place named cannot take the
     # file (permission, read-only, disk full); that is the user's path, not a bug (exit 1).
-    return NotFoundError(f"cannot write {path}: {err.strerror or err}; nothing was written")
+    return NotFoundError(_("cannot write {path}: {reason}; nothing was written").format(
+        path=path, reason=err.strerror or err))

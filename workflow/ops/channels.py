@@ -28,6 +28,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 
 from workflow.errors import UsageError
+from workflow.i18n import _
 from workflow.plan.sections import CHANNEL_NAME_RE, CHANNELS_CONFIGURED_BY
 
 DEFAULT = "default"
@@ -68,7 +69,8 @@ def host_config(environ: Mapping[str, str] | None = None) -> HostConfig:
         budget = data.get("budget", budget)
         tables = data.get("channels", {})
         if not isinstance(tables, dict):
-            raise ConfigError(f"{path}: channels: expected tables such as [channels.default]")
+            raise ConfigError(_("{path}: channels: expected tables such as [channels.default]")
+                              .format(path=path))
         for name, table in tables.items():
             channels[name] = _channel(f"{path}: channels.{name}", name, table)
     from_env = {k: v for k, v in (("command", env.get("WORKFLOW_NOTIFY_COMMAND")),
@@ -86,43 +88,51 @@ def _read_file(path: str) -> dict:
             _check_owner(path, info)
             return tomllib.load(f)
     except OSError as err:
-        raise ConfigError(f"WORKFLOW_NOTIFY_CONFIG {path}: cannot read it "
-                          f"({err.strerror or err})") from err
+        raise ConfigError(_("WORKFLOW_NOTIFY_CONFIG {path}: cannot read it ({reason})").format(
+            path=path, reason=err.strerror or err)) from err
     except tomllib.TOMLDecodeError as err:
-        raise ConfigError(f"{path}: not valid TOML: {err}") from err
+        raise ConfigError(_("{path}: not valid TOML: {error}").format(path=path,
+                                                                      error=err)) from err
 
 
 def _check_owner(path: str, info: os.stat_result) -> None:
     """The file decides what runs: only its owner (this account or root) may change it."""
     if not stat.S_ISREG(info.st_mode):
-        raise ConfigError(f"WORKFLOW_NOTIFY_CONFIG {path}: not a regular file")
+        raise ConfigError(_("WORKFLOW_NOTIFY_CONFIG {path}: not a regular file").format(
+            path=path))
     if hasattr(os, "geteuid") and info.st_uid not in (os.geteuid(), 0):
-        raise ConfigError(f"WORKFLOW_NOTIFY_CONFIG {path}: owned by uid {info.st_uid}, not by "
-                          "this account or root; its commands would run as this account")
+        raise ConfigError(_("WORKFLOW_NOTIFY_CONFIG {path}: owned by uid {uid}, not by this "
+                            "account or root; its commands would run as this account").format(
+            path=path, uid=info.st_uid))
     if info.st_mode & (stat.S_IWGRP | stat.S_IWOTH):
-        raise ConfigError(f"WORKFLOW_NOTIFY_CONFIG {path}: writable by others; "
-                          f"fix with: chmod go-w {shlex.quote(path)}")
+        raise ConfigError(_("WORKFLOW_NOTIFY_CONFIG {path}: writable by others; fix with: chmod "
+                            "go-w {quoted}").format(path=path, quoted=shlex.quote(path)))
 
 
 def _channel(where: str, name: str, table: object) -> Channel:
     if not NAME_RE.match(name):
-        raise ConfigError(f"{where}: a channel name is lowercase letters, digits and '-'")
+        raise ConfigError(_("{where}: a channel name is lowercase letters, digits and '-'")
+                          .format(where=where))
     if not isinstance(table, dict) or not table:
-        raise ConfigError(f"{where}: expected command = \"...\" and/or webhook = \"https://...\"")
+        raise ConfigError(_('{where}: expected command = "..." and/or webhook = "https://..."')
+                          .format(where=where))
     unknown = set(table) - {"command", "webhook"}
     if unknown:
-        raise ConfigError(f"{where}: unknown key {sorted(unknown)[0]}; allowed keys are "
-                          "command, webhook")
+        raise ConfigError(_("{where}: unknown key {key}; allowed keys are command, webhook")
+                          .format(where=where, key=sorted(unknown)[0]))
     command, webhook = table.get("command"), table.get("webhook")
     for key, value in (("command", command), ("webhook", webhook)):
         if value is not None and (not isinstance(value, str) or not value.strip()):
-            raise ConfigError(f"{where}: {key} must be non-empty text")
+            raise ConfigError(_("{where}: {key} must be non-empty text").format(where=where,
+                                                                                key=key))
     if webhook is not None and not re.match(r"^https?://[^\s/]+", webhook):
-        raise ConfigError(f"{where}: webhook {webhook!r} is not an http(s) URL")
+        raise ConfigError(_("{where}: webhook {url!r} is not an http(s) URL").format(
+            where=where, url=webhook))
     try:
         argv = tuple(shlex.split(command)) if command else ()
     except ValueError as err:
-        raise ConfigError(f"{where}: command cannot be split into words: {err}") from err
+        raise ConfigError(_("{where}: command cannot be split into words: {error}").format(
+            where=where, error=err)) from err
     return Channel(name, argv, webhook)
 
 
@@ -132,6 +142,6 @@ def _budget(value: object) -> float:
     except (TypeError, ValueError):
         seconds = -1.0
     if not 0 < seconds <= 3600:
-        raise ConfigError(f"delivery budget {value!r}: give seconds, more than 0 and at most "
-                          "3600, e.g. WORKFLOW_DELIVERY_BUDGET=5")
+        raise ConfigError(_("delivery budget {value!r}: give seconds, more than 0 and at most "
+                            "3600, e.g. WORKFLOW_DELIVERY_BUDGET=5").format(value=value))
     return seconds

@@ -13,6 +13,7 @@ from sqlalchemy import select
 
 from workflow import clock, logs
 from workflow.errors import ConflictError
+from workflow.i18n import _
 from workflow.logs import Progress, no_progress
 from workflow.ops.move import clean_note
 from workflow.ops.occurrences import create_due
@@ -54,10 +55,12 @@ def load_plan(store: Store, plan: Plan, *, now: datetime, actor: str | None = No
                     fill_words(conn, plan)
                 return LoadResult(plan.id, "unchanged", len(plan.tasks))
             if not upgrade:
-                raise ConflictError(
-                    f"plan {plan.id} is already loaded from a different definition (stored "
-                    f"{existing.digest[:12]}, file {plan.digest[:12]}); nothing was written. "
-                    f"To apply the changes: workflow load {plan.source} --upgrade")
+                raise ConflictError(_(
+                    "plan {plan} is already loaded from a different definition (stored "
+                    "{stored}, file {file}); nothing was written. To apply the changes: "
+                    "workflow load {source} --upgrade").format(
+                    plan=plan.id, stored=existing.digest[:12], file=plan.digest[:12],
+                    source=plan.source))
             changes = upgrade_plan(conn, store.person(conn), existing, plan, now=now,
                                    actor=actor, note=note)
             return LoadResult(plan.id, "upgraded", len(plan.tasks), changes)

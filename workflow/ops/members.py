@@ -31,6 +31,7 @@ from sqlalchemy.engine import Connection, Row
 
 from workflow import clock
 from workflow.errors import MoveRefusedError, NotFoundError, UsageError
+from workflow.i18n import _, ngettext
 from workflow.rules.kinds import EventKind
 from workflow.rules.membership import command, described, either, managers
 from workflow.store import lookup
@@ -51,19 +52,21 @@ def person_name(value: str) -> str:
     """A person as given on the command line: NFC, trimmed, printable, not too long."""
     name = nfc(value).strip()
     if not name:
-        raise UsageError("PERSON is empty: give the user name (or database role) of the "
-                         "person, e.g. workflow members add nguyen so-y-te")
+        raise UsageError(_("PERSON is empty: give the user name (or database role) of the "
+                           "person, e.g. workflow members add nguyen so-y-te"))
     if len(name) > MAX_PERSON or any(unicodedata.category(c)[0] in "CZ" and c != " "
                                      for c in name):
-        raise UsageError(f"PERSON {name[:40]!r}{'...' if len(name) > 40 else ''} is not a user "
-                         f"name: at most {MAX_PERSON} printable characters")
+        raise UsageError(_("PERSON {person} is not a user name: at most {limit} printable "
+                           "characters").format(
+            person=repr(name[:40]) + ("..." if len(name) > 40 else ""), limit=MAX_PERSON))
     return name
 
 
 def _membership(person: str, mine: list[str]) -> str:
     if not mine:
-        return f"{person} is not a member of any of its agencies"
-    return f"{person} is a member of {', '.join(mine)}"
+        return _("{person} is not a member of any of its agencies").format(person=person)
+    return _("{person} is a member of {agencies}").format(person=person,
+                                                          agencies=", ".join(mine))
 
 
 def _rows(conn: Connection, plan_id: str) -> list[Row]:
@@ -89,9 +92,10 @@ def check(conn: Connection, plan: Row, person: str, agency: str) -> None:
     managed = [a for a in managers(plan) if conn.execute(select(MEMBER.c.person).where(
         MEMBER.c.plan_id == plan.id, MEMBER.c.agency == a).limit(1)).first() is not None]
     ask = described(plan, (managed or managers(plan))[0])
-    raise MoveRefusedError(f"{person} may not act for {agency} in plan {plan.id}: "
-                           f"{_membership(person, mine)}; ask a member of {ask} to add you: "
-                           f"{command('add', person, agency)}")
+    raise MoveRefusedError(_("{person} may not act for {agency} in plan {plan}: {membership}; "
+                             "ask a member of {ask} to add you: {command}").format(
+        person=person, agency=agency, plan=plan.id, membership=_membership(person, mine),
+        ask=ask, command=command("add", person, agency)))
 
 
 # --------------------------------------------------------------------------- membership
@@ -120,18 +124,22 @@ def _acting_for(plan: Row, who: str, rows: list[Row], as_agency: str | None) -> 
     allowed = [a for a in managers(plan) if a in mine]
     if as_agency is not None:
         if as_agency not in managers(plan):
-            raise MoveRefusedError(f"--as {as_agency}: members are managed for "
-                                   f"{either(plan)} only")
+            raise MoveRefusedError(_("--as {agency}: members are managed for {either} only")
+                                   .format(agency=as_agency, either=either(plan)))
         if as_agency not in allowed:
-            raise MoveRefusedError(f"{who} may not manage the members of plan {plan.id} for "
-                                   f"{as_agency}: {_membership(who, mine)}")
+            raise MoveRefusedError(_("{person} may not manage the members of plan {plan} for "
+                                     "{agency}: {membership}").format(
+                person=who, plan=plan.id, agency=as_agency, membership=_membership(who, mine)))
         return as_agency
     if not allowed:
         can = sorted({r.person for r in rows if r.agency in managers(plan)})
-        ask = f"; ask {', '.join(can)}" if can else ""
-        raise MoveRefusedError(f"{who} may not manage the members of plan {plan.id}: only "
-                               f"members of {either(plan)} may, and {_membership(who, mine)}"
-                               f"{ask}")
+        said = {"person": who, "plan": plan.id, "either": either(plan),
+                "membership": _membership(who, mine), "ask": ", ".join(can)}
+        raise MoveRefusedError((_("{person} may not manage the members of plan {plan}: only "
+                                  "members of {either} may, and {membership}; ask {ask}") if can
+                                else _("{person} may not manage the members of plan {plan}: "
+                                       "only members of {either} may, and {membership}")
+                                ).format(**said))
     return allowed[0]
 
 
@@ -142,7 +150,8 @@ def _begin(store: Store, conn: Connection, plan_id: str | None, agency: str,
     target = lookup.find_agency(conn, plan, agency)
     acting = lookup.find_agency(conn, plan, as_agency) if as_agency else None
     events = Appender(conn, plan.id, store.person(conn), head=plan)
-    refuse_backwards(conn, plan, None, now, f"a membership change of {target}")
+    refuse_backwards(conn, plan, None, now,
+                     _("a membership change of {agency}").format(agency=target))
     return plan, target, acting, events, _rows(conn, plan.id)
 
 
@@ -156,13 +165,14 @@ def add(store: Store, *, plan_id: str | None, person: str, agency: str, now: dat
         who = events.person
         if not rows:  # the bootstrap: the first member must be able to manage the others
             if target not in managers(plan):
-                raise MoveRefusedError(
-                    f"plan {plan.id} has no members yet: the first member must be added to "
-                    f"{either(plan)}, who then add the others: "
-                    f"{command('add', person, plan.coordinator)}")
+                raise MoveRefusedError(_(
+                    "plan {plan} has no members yet: the first member must be added to "
+                    "{either}, who then add the others: {command}").format(
+                    plan=plan.id, either=either(plan),
+                    command=command("add", person, plan.coordinator)))
             if acting is not None and acting not in managers(plan):
-                raise MoveRefusedError(f"--as {acting}: members are managed for "
-                                       f"{either(plan)} only")
+                raise MoveRefusedError(_("--as {agency}: members are managed for {either} only")
+                                       .format(agency=acting, either=either(plan)))
             actor = acting or target
             note = (f"added {person} to {target}: the plan's first member (only members of "
                     f"its agencies may act for them from now on)")
@@ -190,21 +200,27 @@ def remove(store: Store, *, plan_id: str | None, person: str, agency: str, now: 
         plan, target, acting, events, rows = _begin(store, conn, plan_id, agency, as_agency,
                                                     now)
         if not rows:
-            raise NotFoundError(f"plan {plan.id} has no members (it is open: anyone may act "
-                                "for any agency); nothing to remove")
+            raise NotFoundError(_("plan {plan} has no members (it is open: anyone may act for any "
+                                  "agency); nothing to remove").format(plan=plan.id))
         who = events.person
         actor = _acting_for(plan, who, rows, acting)
         if not any(r.person == person and r.agency == target for r in rows):
             theirs = [r.person for r in rows if r.agency == target]
-            raise NotFoundError(f"{person} is not a member of {target} in plan {plan.id}; its "
-                                f"members: {', '.join(theirs) or 'none'}")
+            raise NotFoundError(_("{person} is not a member of {agency} in plan {plan}; its "
+                                  "members: {members}").format(
+                person=person, agency=target, plan=plan.id,
+                members=", ".join(theirs) or _("none")))
         left = [r for r in rows if not (r.person == person and r.agency == target)]
         if left and not any(r.agency in managers(plan) for r in left):
-            raise MoveRefusedError(
-                f"cannot remove {person} from {target}: nobody else is a member of "
-                f"{either(plan)}, so nobody could manage the {len(left)} membership"
-                f"{'s' * (len(left) != 1)} left; add another member first: "
-                f"{command('add', 'PERSON', target)}")
+            raise MoveRefusedError(ngettext(
+                "cannot remove {person} from {agency}: nobody else is a member of {either}, so "
+                "nobody could manage the {left} membership left; add another member first: "
+                "{command}",
+                "cannot remove {person} from {agency}: nobody else is a member of {either}, so "
+                "nobody could manage the {left} memberships left; add another member first: "
+                "{command}", len(left)).format(
+                person=person, agency=target, either=either(plan), left=len(left),
+                command=command("add", "PERSON", target)))
         note = f"removed {person} from {target}" + (
             "" if left else ": no members are left, the plan is open again")
         event = events.add(event=EventKind.MEMBER_REMOVED, at=now, actor=actor, note=note,

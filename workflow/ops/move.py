@@ -25,10 +25,11 @@ from sqlalchemy.engine import Connection, Row
 
 from workflow import clock, logs
 from workflow.errors import MoveRefusedError, UsageError
+from workflow.i18n import _
 from workflow.ops import escalate, members
 from workflow.rules import lifecycle
 from workflow.rules.escalation import Action, cause_of, chain_for
-from workflow.rules.kinds import EventKind, Kind, State, Trigger
+from workflow.rules.kinds import EventKind, Kind, State, Trigger, move_word, state_word
 from workflow.rules.leads import co_leads
 from workflow.rules.machine import Move, fire
 from workflow.store import lookup
@@ -113,18 +114,20 @@ class Batch:
 
     def error(self) -> MoveRefusedError:
         refused = self.refused
-        done = "extended" if self.trigger == EventKind.EXTEND else "moved"
         return MoveRefusedError(
-            f"{len(refused)} of {len(self.outcomes)} tasks cannot {self.trigger}; nothing was "
-            f"{done}" + (" (a dry run)" if self.dry_run else ""),
-            details=[] if self.dry_run else [f"{r.task} ({r.state}): {r.reason}"
+            _("{refused} of {tasks} tasks cannot {move}; {done}").format(
+                refused=len(refused), tasks=len(self.outcomes), move=move_word(self.trigger),
+                done=_("nothing was extended") if self.trigger == EventKind.EXTEND
+                else _("nothing was moved")) + (_(" (a dry run)") if self.dry_run else ""),
+            details=[] if self.dry_run else [f"{r.task} ({state_word(r.state)}): {r.reason}"
                                              for r in refused])
 
 
 def move(store: Store, *, plan_id: str | None, task: str, trigger: str, actor: str | None,
          note: str | None, now: datetime) -> MoveResult:
     if not actor:
-        raise UsageError(f"say who {trigger}s: --as AGENCY (or WORKFLOW_ACTOR)")
+        raise UsageError(_("say who {move}s: --as AGENCY (or WORKFLOW_ACTOR)").format(
+            move=move_word(trigger)))
     note = clean_note(note)
     with store.write() as conn:
         plan = lookup.select_plan(conn, plan_id, lock=True)
@@ -150,7 +153,8 @@ def move_many(store: Store, *, plan_id: str | None, pattern: str, trigger: str,
     refused, MoveRefusedError lists each refusal and nothing is written; a dry run is judged
     and written alike, then rolled back."""
     if not actor:
-        raise UsageError(f"say who {trigger}s: --as AGENCY (or WORKFLOW_ACTOR)")
+        raise UsageError(_("say who {move}s: --as AGENCY (or WORKFLOW_ACTOR)").format(
+            move=move_word(trigger)))
     note = clean_note(note)
 
     def one(conn: Connection, plan: Row, row: Row, who: str, person: str) -> MoveResult:
@@ -201,9 +205,9 @@ def clean_note(note: str | None) -> str | None:
     note = nfc(note).strip() if note else None
     bad = control_char(note) if note else None
     if bad is not None:
-        raise MoveRefusedError(f"the note contains the control character {describe(bad)}; a "
-                               "note is text, with newlines and tabs but no other control "
-                               "characters: remove it")
+        raise MoveRefusedError(_("the note contains the control character {char}; a note is "
+                                 "text, with newlines and tabs but no other control "
+                                 "characters: remove it").format(char=describe(bad)))
     return note
 
 
@@ -270,7 +274,13 @@ def record_fixed(events: Appender, fixed: list[lifecycle.Task], now: datetime,
 def _refuse_group(conn: Connection, plan: Row, row: Row, trigger: str) -> None:
     first = conn.execute(_FIRST_INSTANCE, {"plan_id": plan.id,
                                            "task_id": row.task_id}).scalar_one_or_none()
-    what = "recurs" if row.rule else "is fanned out over units"
-    example = f", e.g. workflow {trigger} {first}" if first else ""
-    raise MoveRefusedError(f"{row.task_id} {what}: move its instances ({row.task_id}/...)"
-                           f"{example}; list them with workflow tasks '{row.task_id}/*'")
+    said = {"task": row.task_id, "move": trigger, "first": first}
+    raise MoveRefusedError((
+        (_("{task} recurs: move its instances ({task}/...), e.g. workflow {move} {first}; "
+           "list them with workflow tasks '{task}/*'") if first else
+         _("{task} recurs: move its instances ({task}/...); list them with workflow tasks "
+           "'{task}/*'")) if row.rule else
+        (_("{task} is fanned out over units: move its instances ({task}/...), e.g. workflow "
+           "{move} {first}; list them with workflow tasks '{task}/*'") if first else
+         _("{task} is fanned out over units: move its instances ({task}/...); list them with "
+           "workflow tasks '{task}/*'"))).format(**said))

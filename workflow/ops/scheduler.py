@@ -24,6 +24,7 @@ from apscheduler.triggers.interval import IntervalTrigger
 
 from workflow import clock, logs
 from workflow.errors import UsageError
+from workflow.i18n import _
 from workflow.ops.channels import host_config
 from workflow.ops.sweep import deliver, sweep
 from workflow.store.db import Store
@@ -102,11 +103,12 @@ def interval(every: str) -> timedelta:
         value = parse_duration(f"{number[1]}{number[2]}" if number else every, units="smhdw")
     except DurationError as err:
         if err.why != "long":
-            raise UsageError(f"--every {every!r}: write a whole number with s, m, h, d or w, "
-                             "e.g. 15m") from None
+            raise UsageError(_("--every {every!r}: write a whole number with s, m, h, d or w, "
+                               "e.g. 15m").format(every=every)) from None
         value = MAX_EVERY * 2
     if value > MAX_EVERY:
-        raise UsageError(f"--every {every!r}: at most a year (366d); e.g. 15m")
+        raise UsageError(_("--every {every!r}: at most a year (366d); e.g. 15m").format(
+            every=every))
     return value
 
 

@@ -24,6 +24,7 @@ from workflow.errors import (
     UsageError,
     WorkflowError,
 )
+from workflow.i18n import _
 from workflow.logs import Progress, no_progress
 from workflow.store import audit, models
 from workflow.store.db import Store
@@ -49,8 +50,8 @@ def tables() -> list[Table]:
     for t in ordered:
         if t.name != "wf_plan" and "plan_id" not in t.c:
             # A table this version added without teaching the copy about it: a bug (exit 1).
-            raise WorkflowError(f"{t.name} has no plan_id column: teach "
-                                "workflow.ops.transfer how to copy it")
+            raise WorkflowError(_("{table} has no plan_id column: teach workflow.ops.transfer "
+                                  "how to copy it").format(table=t.name))
     return ordered
 
 
@@ -83,7 +84,7 @@ def copy_databases(source: str, target: str, plan_ids: list[str] | None = None,
 def copy_plans(source: Store, target: Store, plan_ids: list[str] | None = None,
                progress: Progress = no_progress) -> list[Copied]:
     if source.url == target.url:
-        raise UsageError("--from and --to are the same database; give two different ones")
+        raise UsageError(_("--from and --to are the same database; give two different ones"))
     ordered = tables()
     referenced = {(fk.column.table.name, fk.column.name)
                   for t in ordered for fk in t.foreign_keys}
@@ -93,8 +94,9 @@ def copy_plans(source: Store, target: Store, plan_ids: list[str] | None = None,
         wanted = plan_ids or known
         missing = [p for p in wanted if p not in known]
         if missing:
-            raise NotFoundError(f"no plan {', '.join(map(repr, missing))} in {source.display}; "
-                                f"plans there: {', '.join(known) or 'none'}")
+            raise NotFoundError(_("no plan {plans} in {db}; plans there: {known}").format(
+                plans=", ".join(map(repr, missing)), db=source.display,
+                known=", ".join(known) or _("none")))
         progress("kiểm tra lịch sử", 0, 1)
         heads = {p: audit.verify(src, p) for p in wanted}  # never copy a broken history
         total, done = len(wanted) * (len(ordered) + 1), 0
@@ -103,8 +105,8 @@ def copy_plans(source: Store, target: Store, plan_ids: list[str] | None = None,
             there = set(dst.execute(select(plan_table.c.id).where(
                 plan_table.c.id.in_(wanted))).scalars())
             if there:
-                raise ConflictError(f"plan {', '.join(sorted(there))} is already in "
-                                    f"{target.display}; nothing was copied")
+                raise ConflictError(_("plan {plans} is already in {db}; nothing was copied")
+                                    .format(plans=", ".join(sorted(there)), db=target.display))
             for plan_id in wanted:
                 copied = Copied(plan_id)
                 maps: dict[tuple[str, str], dict] = {}
@@ -116,9 +118,10 @@ def copy_plans(source: Store, target: Store, plan_ids: list[str] | None = None,
                 done += 1
                 check = audit.verify(dst, plan_id)
                 if check.head_hash != heads[plan_id].head_hash:
-                    raise AuditError(f"plan {plan_id}: the copy's history head "
-                                     f"{check.head_hash[:12]} differs from the source's "
-                                     f"{heads[plan_id].head_hash[:12]}; nothing was copied")
+                    raise AuditError(_("plan {plan}: the copy's history head {copy} differs from "
+                                       "the source's {source}; nothing was copied").format(
+                        plan=plan_id, copy=check.head_hash[:12],
+                        source=heads[plan_id].head_hash[:12]))
                 copied.events, copied.head = check.events, check.head_hash
                 results.append(copied)
     return results

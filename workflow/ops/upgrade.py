@@ -21,10 +21,11 @@ from sqlalchemy.engine import Connection, Row
 
 from workflow import clock
 from workflow.errors import ConflictError
+from workflow.i18n import _
 from workflow.ops.escalate import recheck_open
 from workflow.plan.definitions import Plan
 from workflow.rules.calendar import plan_calendar, relative_due, stored_duration
-from workflow.rules.kinds import EventKind, Kind, State
+from workflow.rules.kinds import EventKind, Kind, State, state_word
 from workflow.rules.lifecycle import Task, due_changes, new_task, stall_at
 from workflow.store import expand, lookup
 from workflow.store.audit import Appender
@@ -44,7 +45,8 @@ def upgrade_plan(conn: Connection, person: str, existing: Row, plan: Plan, *, no
     [{task, field, old, new}, ...]}. Its event records the same (``fields`` as ``changes``),
     who (``actor``, an agency of the upgraded plan) and why (``note``)."""
     # An upgrade changes what every task's later moves mean: none may be recorded after it.
-    refuse_backwards(conn, existing, None, now, f"the upgrade of plan {plan.id}", every_task=True)
+    refuse_backwards(conn, existing, None, now,
+                     _("the upgrade of plan {plan}").format(plan=plan.id), every_task=True)
     now_u = clock.to_utc(now)
     rows = {r.task_id: r for r in conn.execute(select(TASK).where(TASK.c.plan_id == plan.id))}
     columns = expand.plan_columns(plan)
@@ -87,7 +89,8 @@ def _refuse(conn: Connection, plan: Plan, rows: dict[str, Row], wanted: dict[str
     with_history = set(conn.execute(select(EVENT.c.task_id).where(
         EVENT.c.plan_id == plan.id, EVENT.c.task_id.in_(removed),
         EVENT.c.event != EventKind.CREATED).distinct()).scalars()) if removed else set()
-    problems = [f"{t} has history and cannot be removed" for t in removed if t in with_history]
+    problems = [_("{task} has history and cannot be removed").format(task=t)
+                for t in removed if t in with_history]
     states = {t: r.state for t, r in rows.items()}
     for task_id, values in wanted.items():
         row = rows.get(task_id)
@@ -96,11 +99,12 @@ def _refuse(conn: Connection, plan: Plan, rows: dict[str, Row], wanted: dict[str
         old = set(json.loads(row.depends_on))
         for dep in json.loads(values["depends_on"]):
             if dep not in old and states.get(dep) != State.APPROVED:
-                problems.append(f"{task_id} is {row.state}; it cannot gain dependency {dep}, "
-                                "which is not approved")
+                problems.append(_("{task} is {state}; it cannot gain dependency {dependency}, "
+                                  "which is not approved").format(
+                    task=task_id, state=state_word(row.state), dependency=dep))
     if problems:
-        raise ConflictError(f"cannot upgrade plan {plan.id}: {problems[0]}; nothing was "
-                            "written", details=problems[1:])
+        raise ConflictError(_("cannot upgrade plan {plan}: {problem}; nothing was written")
+                            .format(plan=plan.id, problem=problems[0]), details=problems[1:])
 
 
 def _replace_plan(conn: Connection, plan: Plan, rows: dict[str, Row], wanted: dict[str, Any],

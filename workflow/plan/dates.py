@@ -15,6 +15,7 @@ import calendar
 import datetime
 import unicodedata
 
+from workflow.i18n import N_, _
 from workflow.plan import dategrammar as g
 from workflow.plan import datewords
 from workflow.plan.datevalues import (
@@ -32,14 +33,15 @@ from workflow.plan.durations import parse_duration, read_duration
 __all__ = ["DateParseError", "Deadline", "Duration", "Recurrence", "explain", "normalize_text",
            "parse_date", "parse_deadline", "parse_duration", "read_duration"]
 
-_EXAMPLES = (
+_EXAMPLES = N_(
     'write e.g. 2024-04-20, 20/4/2024, "trước ngày 16/5/2024", "Quý III/2024", '
     '"Tháng 11 - 12/2025", "2026 - 2030" or "trước ngày 20 hằng tháng"'
 )
-_NO_DATE_HINT = (
+_NO_DATE_HINT = N_(
     'or leave due out for a task with no date ("Thường xuyên", "Theo tiến độ ...", '
     '"Theo lộ trình ...", "Theo kế hoạch ...", "Khi có phát sinh", "Sau khi có ...")'
 )
+_NO_FORM = N_("not a deadline form this reads")  # the one reason that adds _NO_DATE_HINT
 _ONE_DAY = datetime.timedelta(days=1)
 _MAX_LEN = 300  # no real deadline cell is longer; also keeps the parser on short input
 _QUARTERS = {"i": 1, "ii": 2, "iii": 3, "iv": 4, "1": 1, "2": 2, "3": 3, "4": 4}
@@ -99,15 +101,18 @@ def _as_text(value: object) -> str:
     if isinstance(value, int) and not isinstance(value, bool):
         value = str(value)  # YAML reads "due: 2025" as an int
     if not isinstance(value, str):
-        raise DateParseError(f"cannot read {_shown(value)} as a date: give text; {_EXAMPLES}")
+        raise DateParseError(_("cannot read {value} as a date: give text; {examples}").format(
+            value=_shown(value), examples=_(_EXAMPLES)))
     return normalize_text(value)
 
 
 def _error(text: str, reason: _Reason) -> DateParseError:
     if reason.whole:
         return DateParseError(f"{_shown(text)} {reason.text}")
-    hint = f"{_EXAMPLES}; {_NO_DATE_HINT}" if reason.text.startswith("not a") else _EXAMPLES
-    return DateParseError(f"cannot read {_shown(text)} as a date: {reason.text}; {hint}")
+    hint = (f"{_(_EXAMPLES)}; {_(_NO_DATE_HINT)}" if reason.text == _(_NO_FORM)
+            else _(_EXAMPLES))
+    return DateParseError(_("cannot read {value} as a date: {reason}; {hint}").format(
+        value=_shown(text), reason=reason.text, hint=hint))
 
 
 def _shown(value: object) -> str:
@@ -120,7 +125,8 @@ class _Text:
 
     def __init__(self, text: str) -> None:
         if len(text) > _MAX_LEN:
-            raise _Reason(f"it is too long to be a date ({len(text)} characters)")
+            raise _Reason(_("it is too long to be a date ({length} characters)").format(
+                length=len(text)))
         self.text, self.cleaned = text, datewords.clean(text)
         tokens, spans = datewords.tokenize(self.cleaned)
         while tokens and tokens[-1] in (".", ",", ";", ":", "!", "?", "-"):
@@ -129,11 +135,11 @@ class _Text:
         while tokens and tokens[0] in ("-", "+", "•", ":", ".", ","):
             del tokens[0], spans[0]  # a list bullet
         if not any(t.isalnum() for t in tokens):
-            raise _Reason("there is no date in it" if text else "it is empty")
+            raise _Reason(_("there is no date in it") if text else _("it is empty"))
         try:
             self.clauses = g.parse_clauses(tokens, spans)
         except g.SyntaxFailed:
-            raise _Reason("not a deadline form this reads") from None
+            raise _Reason(_(_NO_FORM)) from None
 
     def words(self, span: tuple[int, int] | None) -> str:
         return self.cleaned[span[0]:span[1]] if span else ""
@@ -150,7 +156,8 @@ def _deadline(phrase: _Text) -> Deadline:
         return readings[0]
     if any(r.recurrence or r.no_date_reason for r in readings) or not any(r.due
                                                                            for r in readings):
-        raise _Reason("it joins a date with a phrase that has none; give one deadline per task")
+        raise _Reason(_("it joins a date with a phrase that has none; give one deadline per "
+                        "task"))
     due = max(r.due for r in readings if r.due)
     starts = [r.start for r in readings if r.start]
     basis = "; ".join(r.basis for r in readings)
@@ -164,17 +171,17 @@ def _first_or_due(text: str, kind: str) -> datetime.date | None:
     if kind == "due" or len(clauses) > 1:
         d = _deadline(phrase)
         if d.due is None and d.start is not None:
-            raise _Reason('"từ" (from) names a start but no deadline')
+            raise _Reason(_('"từ" (from) names a start but no deadline'))
         if d.recurrence and any(c.points for c in clauses):
             # A single date cannot hold it; an ongoing "Hằng năm" reads as no date, as before.
-            raise _Reason(f"it is a recurring deadline ({explain(d)}); give it as "
-                          f"{_as_repeat(d.recurrence)}")
+            raise _Reason(_("it is a recurring deadline ({recurrence}); give it as {repeat}")
+                          .format(recurrence=explain(d), repeat=_as_repeat(d.recurrence)))
         return d.due
     c = clauses[0]
     if c.kind in ("recurring", "nodate"):
         return None
     if c.points[0].before:
-        raise _Reason('"trước" (before) names a deadline, not a start')
+        raise _Reason(_('"trước" (before) names a deadline, not a start'))
     spans = _spans(c.points + c.end)
     if c.kind == "range":
         _range(c, spans)
@@ -225,7 +232,8 @@ def _range(c: g.Clause, spans: list[tuple[datetime.date, datetime.date]]):
     start = min(first for first, _ in spans[:n])
     due = max(_due(p, s) for p, s in zip(c.end, spans[n:], strict=True))
     if due < start:
-        raise _Reason("the range ends before it starts (a start without a year takes the end's)")
+        raise _Reason(_("the range ends before it starts (a start without a year takes the "
+                        "end's)"))
     return start, due
 
 
@@ -248,7 +256,7 @@ def _span(p: g.Point, ref: datetime.date | None) -> tuple[datetime.date, datetim
     if p.unit == "day":
         if p.m is None:
             if ref is None:
-                raise _Reason("no month or year")
+                raise _Reason(_("no month or year"))
             day = _day(ref.year, ref.month, p.d)
         else:
             day = _day(_year(p.y, ref), _month(p.m), p.d)
@@ -268,34 +276,35 @@ def _span(p: g.Point, ref: datetime.date | None) -> tuple[datetime.date, datetim
 def _year(text: str | None, ref: datetime.date | None) -> int:
     if text is None:
         if ref is None:
-            raise _Reason("no year")
+            raise _Reason(_("no year"))
         return ref.year
     if len(text) == 2:
-        raise _Reason(f'the two-digit year "{text}" is ambiguous')
+        raise _Reason(_('the two-digit year "{year}" is ambiguous').format(year=text))
     if len(text) != 4 or not 1900 <= int(text) <= 2199:
-        raise _Reason(f'"{text[:8]}" is not a year between 1900 and 2199')
+        raise _Reason(_('"{year}" is not a year between 1900 and 2199').format(year=text[:8]))
     return int(text)
 
 
 def _month(text: str) -> int:
     if not 1 <= int(text) <= 12:
-        raise _Reason(f"there is no month {int(text)}")
+        raise _Reason(_("there is no month {month}").format(month=int(text)))
     return int(text)
 
 
 def _quarter(text: str | None) -> int:
     q = _QUARTERS.get((text or "").removeprefix("0"))
     if q is None:
-        raise _Reason(f"there is no quarter {(text or '').upper()} (quarters are I–IV)")
+        raise _Reason(_("there is no quarter {quarter} (quarters are I–IV)").format(
+            quarter=(text or "").upper()))
     return q
 
 
 def _day(year: int, month: int, day_text: str | None) -> datetime.date:
     days = month_len(year, month)
     if not 1 <= int(day_text or 0) <= days:
-        raise _Reason(
-            f"is not a real day ({calendar.month_name[month]} {year} has {days} days)", whole=True
-        )
+        raise _Reason(_("is not a real day ({month_name} {year} has {days} days)").format(
+            month_name=calendar.month_name[month], month=month, year=year, days=days),
+            whole=True)
     return datetime.date(year, month, int(day_text or 0))
 
 
@@ -332,18 +341,20 @@ def _recurrence(phrase: _Text, c: g.Clause) -> Recurrence:
     every = c.every or "yearly"
     if every == "weekly":
         if kinds - {"week"} or len(c.points) > 1:
-            raise _Reason('a weekly deadline names one weekday ("thứ Sáu hằng tuần")')
+            raise _Reason(_('a weekly deadline names one weekday ("thứ Sáu hằng tuần")'))
         wd = c.points[0].weekday if c.points else 6
         wd = (wd - 1) % 7 if c.points and c.points[0].before else wd
         return Recurrence("weekly", weekday=wd, first=first, until=until)
     if every == "monthly":
         if kinds - {"day"} or len(c.points) > 1 or any(p.m for p in c.points):
-            raise _Reason('a monthly deadline names one day of the month ("ngày 20 hằng tháng")')
+            raise _Reason(_('a monthly deadline names one day of the month ("ngày 20 hằng '
+                            'tháng")'))
         day = _day_of_month(c.points[0]) if c.points else MONTH_END
         return Recurrence("monthly", day=day, first=first, until=until)
     if every == "quarterly":
         if c.points:
-            raise _Reason('a quarterly deadline is the end of each quarter ("định kỳ hằng quý")')
+            raise _Reason(_('a quarterly deadline is the end of each quarter ("định kỳ hằng '
+                            'quý")'))
         days = tuple((MONTH_END, m) for m in (3, 6, 9, 12))
         return Recurrence("quarterly", days=days, first=first, until=until)
     days = tuple(sorted({_day_of_year(p) for p in c.points} or {(MONTH_END, 12)},
@@ -354,14 +365,15 @@ def _recurrence(phrase: _Text, c: g.Clause) -> Recurrence:
 def _day_of_month(p: g.Point) -> int:
     d = int(p.d or 0)
     if not 1 <= d <= 31:
-        raise _Reason(f"there is no day {d} in a month")
+        raise _Reason(_("there is no day {day} in a month").format(day=d))
     return (d - 1 or MONTH_END) if p.before else d
 
 
 def _day_of_year(p: g.Point) -> tuple[int, int]:
     if p.unit == "day":
         if p.m is None:
-            raise _Reason('a yearly deadline names a day and month ("trước ngày 01/6 hằng năm")')
+            raise _Reason(_('a yearly deadline names a day and month ("trước ngày 01/6 hằng '
+                            'năm")'))
         month = _month(p.m)
         _day(2024, month, p.d)  # 2024 is a leap year: 29/2 is a day of some years
         d = int(p.d or 0)
@@ -370,7 +382,7 @@ def _day_of_year(p: g.Point) -> tuple[int, int]:
     elif p.unit == "quarter":
         month, d = 3 * _quarter(p.q), MONTH_END
     else:
-        raise _Reason("a yearly deadline names days, months or quarters")
+        raise _Reason(_("a yearly deadline names days, months or quarters"))
     if p.before:
         if p.unit == "day" and d > 1:
             return d - 1, month

@@ -15,6 +15,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from workflow.clock import DEFAULT_TIMEZONE
 from workflow.errors import DefinitionError, Problem
+from workflow.i18n import N_, _, ngettext
 from workflow.plan.model import (
     DEFAULT_AHEAD,
     DEFAULT_STALL_AFTER,
@@ -57,20 +58,26 @@ __all__ = ["AGENCY_KEYS", "CALENDAR_KEYS", "DEFAULT_AHEAD", "DEFAULT_STALL_AFTER
            "task_canonical"]
 
 PLAN_KEYS = {
-    "id": "the plan id: lowercase letters, digits and '-'",
-    "title": "the plan's title",
-    "document": "the document's number and date, as text",
-    "issuer": "the issuing agency's id",
-    "coordinator": "the coordinating agency's id",
-    "timezone": "an IANA timezone such as Asia/Ho_Chi_Minh",
-    "period": 'the plan\'s span, e.g. "2026 - 2030": where recurring deadlines begin and end',
-    "escalation": "a mapping with stall_after, step_after and remind_before",
-    "calendar": "the year's swapped days: {days_off: [2/5/2025], working_days: [26/4/2025]}",
-    "agencies": "a mapping of agency id to {name: ...}",
-    "units": "named lists of units (districts, communes) that tasks may fan out over",
-    "notify": "the name of a delivery channel the delivering host configures",
-    "tasks": "a mapping of task id to its fields",
+    "id": N_("the plan id: lowercase letters, digits and '-'"),
+    "title": N_("the plan's title"),
+    "document": N_("the document's number and date, as text"),
+    "issuer": N_("the issuing agency's id"),
+    "coordinator": N_("the coordinating agency's id"),
+    "timezone": N_("an IANA timezone such as Asia/Ho_Chi_Minh"),
+    "period": N_('the plan\'s span, e.g. "2026 - 2030": where recurring deadlines begin and end'),
+    "escalation": N_("a mapping with stall_after, step_after and remind_before"),
+    "calendar": N_("the year's swapped days: {days_off: [2/5/2025], working_days: [26/4/2025]}"),
+    "agencies": N_("a mapping of agency id to {name: ...}"),
+    "units": N_("named lists of units (districts, communes) that tasks may fan out over"),
+    "notify": N_("the name of a delivery channel the delivering host configures"),
+    "tasks": N_("a mapping of task id to its fields"),
 }
+def more_problems(more: int) -> str:
+    """"(and 2 more problems)" after a definition's first problem."""
+    return ngettext("(and {more} more problem)", "(and {more} more problems)", more).format(
+        more=more)
+
+
 def load_file(path: str | Path) -> Plan:
     text = [read_text(path)]  # handed over in a list so parse() can drop the only copy
     return parse(text.pop(), str(path))
@@ -79,17 +86,17 @@ def load_file(path: str | Path) -> Plan:
 def parse(text: str, filename: str = "<definition>") -> Plan:
     """Reads and validates one definition; raises DefinitionError listing every problem."""
     if "\x00" in text:
-        raise DefinitionError([Problem(filename, None, "", "binary data, expected YAML text")])
+        raise DefinitionError([Problem(filename, None, "", _("binary data, expected YAML text"))])
     root = compose(nfc(text), filename)
     del text  # the caller's copy may remain; ours need not
     r = Reader(filename)
     top = {name: vnode for name, _k, vnode in r.mapping(root, "", PLAN_KEYS,
-                                                       "a plan (a mapping with id, ...)")}
+                                                       _("a plan (a mapping with id, ...)"))}
     if not isinstance(root, Mapping):
-        raise DefinitionError(r.problems)
+        raise DefinitionError(r.problems, more=more_problems)
     def need(key: str) -> bool:  # in the order the problems were always reported
         if key not in top:
-            r.problem(1, key, f"is required: {PLAN_KEYS[key]}")
+            r.problem(1, key, _("is required: {what}").format(what=_(PLAN_KEYS[key])))
         return key in top
 
     head = _head(r, top, need)
@@ -104,7 +111,7 @@ def parse(text: str, filename: str = "<definition>") -> Plan:
                         head.get("period")) if need("tasks") else {})
     check_cycles(r, tasks)
     if r.problems:
-        raise DefinitionError(sorted(r.problems, key=lambda p: p.line or 0))
+        raise DefinitionError(sorted(r.problems, key=lambda p: p.line or 0), more=more_problems)
     return Plan(issuer=issuer, coordinator=coordinator, agencies=agencies, tasks=tasks,
                 units=units, source=filename, warnings=tuple(r.warnings), **head)
 
@@ -115,7 +122,7 @@ def _head(r: Reader, top: dict[str, Node], need) -> dict[str, Any]:
                             "step_after": DEFAULT_STEP_AFTER}
     head["id"] = plan_id = r.text(top.get("id"), "id", required="id" in top)
     if need("id") and plan_id:
-        valid_id(r, top["id"], "id", plan_id, "id")
+        valid_id(r, top["id"], "id", plan_id, _("id"))
     head["title"] = r.text(top["title"], "title", required=True) if need("title") else None
     head["document"] = r.text(top.get("document"), "document")
     head["timezone"] = _timezone(r, top.get("timezone"))
@@ -138,7 +145,8 @@ def _timezone(r: Reader, node: Node | None) -> str:
         ZoneInfo(timezone)
     except (ZoneInfoNotFoundError, ValueError):
         r.problem(node, "timezone",
-                  f'unknown timezone "{timezone}"; expected e.g. {DEFAULT_TIMEZONE}')
+                  _('unknown timezone "{timezone}"; expected e.g. {example}').format(
+                      timezone=timezone, example=DEFAULT_TIMEZONE))
     return timezone
 
 
@@ -158,11 +166,14 @@ class _Context:
         if found is not None:
             return found
         if several:
-            self.r.problem(node, key, f'"{raw}" names more than one agency: '
-                           f"{self.index.describe(sorted(several))}; use the id")
+            self.r.problem(node, key, _('"{name}" names more than one agency: {agencies}; use '
+                                        "the id").format(
+                name=raw, agencies=self.index.describe(sorted(several))))
         else:
             close = self.index.closest(raw)
-            hint = (f"did you mean {self.index.describe(close)}?" if close
-                    else f'known: {", ".join(self.agencies) or "none"}')
-            self.r.problem(node, key, f'unknown agency "{raw}"; {hint}')
+            hint = (_("did you mean {agencies}?").format(agencies=self.index.describe(close))
+                    if close else _("known: {agencies}").format(
+                        agencies=", ".join(self.agencies) or _("none")))
+            self.r.problem(node, key, _('unknown agency "{name}"; {hint}').format(name=raw,
+                                                                                  hint=hint))
         return None

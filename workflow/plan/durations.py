@@ -10,15 +10,18 @@ from __future__ import annotations
 import datetime
 import re
 
+from workflow.i18n import N_, _
 from workflow.plan.datevalues import NEVER, DateParseError, Duration
 from workflow.text import MAX_DURATION, DurationError, strip_accents
 from workflow.text import parse_duration as _duration
 
 __all__ = ["NEVER", "Duration", "parse_duration", "read_duration"]
 
-_DURATION_HELP = "durations are a whole number with h, d or w, e.g. 7d, 36h, 2w"
-_HELP = ('durations are a whole number with h, d, w or wd (working days), e.g. 7d, 36h, 2w, '
-         '5wd or "15 ngày làm việc"')
+_DURATION_HELP = N_("durations are a whole number with h, d or w, e.g. 7d, 36h, 2w")
+_HELP = N_('durations are a whole number with h, d, w or wd (working days), e.g. 7d, 36h, 2w, '
+           '5wd or "15 ngày làm việc"')
+_TOO_LONG = N_("it must be at most ten years (3650d): the engine's times must stay on the "
+               "calendar")
 
 _UNITS = {"h": "h", "d": "d", "w": "w", "wd": "wd", "gio": "h", "ngay": "d", "tuan": "w",
           "ngay lam viec": "wd"}
@@ -30,10 +33,10 @@ def parse_duration(value: object) -> datetime.timedelta:
     try:
         return _duration(value)
     except DurationError as err:
-        reason = {"zero": f"it must be more than zero; {_DURATION_HELP}",
-                  "long": "it must be at most ten years (3650d): the engine's times must stay "
-                          "on the calendar"}.get(err.why, _DURATION_HELP)
-    raise DateParseError(f"cannot read {_shown(value)} as a duration: {reason}")
+        reason = {"zero": _("it must be more than zero; {help}").format(help=_(_DURATION_HELP)),
+                  "long": _(_TOO_LONG)}.get(err.why, _(_DURATION_HELP))
+    raise DateParseError(_("cannot read {value} as a duration: {reason}").format(
+        value=_shown(value), reason=reason))
 
 
 def read_duration(value: object, *, never: bool = False) -> Duration:
@@ -44,16 +47,19 @@ def read_duration(value: object, *, never: bool = False) -> Duration:
         return NEVER
     match = _FORM.fullmatch(text or "")
     if match is None:
-        extra = '; or "never" for no stalling' if never else ""
-        raise DateParseError(f"cannot read {_shown(value)} as a duration: {_HELP}{extra}")
+        reason = (_('{help}; or "never" for no stalling').format(help=_(_HELP)) if never
+                  else _(_HELP))
+        raise DateParseError(_("cannot read {value} as a duration: {reason}").format(
+            value=_shown(value), reason=reason))
     duration = Duration(int(match[1]), _UNITS[match[2]])
     days = duration.amount * {"h": 1 / 24, "d": 1, "w": 7, "wd": 7 / 5}[duration.unit]
     if not duration.amount:
-        raise DateParseError(f"cannot read {_shown(value)} as a duration: it must be more than "
-                             f"zero; {_HELP}")
+        raise DateParseError(_("cannot read {value} as a duration: {reason}").format(
+            value=_shown(value), reason=_("it must be more than zero; {help}").format(
+                help=_(_HELP))))
     if days > MAX_DURATION.days:
-        raise DateParseError(f"cannot read {_shown(value)} as a duration: it must be at most ten "
-                             "years (3650d): the engine's times must stay on the calendar")
+        raise DateParseError(_("cannot read {value} as a duration: {reason}").format(
+            value=_shown(value), reason=_(_TOO_LONG)))
     return duration
 
 

@@ -23,6 +23,7 @@ from collections.abc import Callable, Hashable, Iterable
 from dataclasses import dataclass
 
 from workflow.errors import NotFoundError, UsageError
+from workflow.i18n import _
 from workflow.text import strip_accents
 
 # Abbreviations in agencies' names, by their letters without case or "đ" (so "HĐND" = "HDND")
@@ -250,9 +251,11 @@ class AgencyIndex:
         if found is not None:
             return found
         if several:
-            raise UsageError(f"{text!r} names several agencies of {where}: "
-                             f"{self.describe(sorted(several))}; use the id")
-        raise NotFoundError(f"no agency {text!r} in {where}; {self.suggestion(text)}")
+            raise UsageError(_("{text!r} names several agencies of {where}: {agencies}; use "
+                               "the id").format(text=text, where=where,
+                                                agencies=self.describe(sorted(several))))
+        raise NotFoundError(_("no agency {text!r} in {where}; {hint}").format(
+            text=text, where=where, hint=self.suggestion(text)))
 
     def describe(self, ids: Iterable[str]) -> str:
         """``so-tai-chinh (Sở Tài chính), so-y-te (Sở Y tế)``."""
@@ -279,9 +282,12 @@ class AgencyIndex:
         """``did you mean so-tai-chinh (Sở Tài chính)?``, or else a few of the agencies."""
         close = self.closest(text)
         if close:
-            return f"did you mean {self.describe(close)}?"
-        more = f" and {len(self.names) - known} more" if len(self.names) > known else ""
-        return f"known: {self.describe(self.ids[:known])}{more}"
+            return _("did you mean {agencies}?").format(agencies=self.describe(close))
+        shown = self.describe(self.ids[:known])
+        if len(self.names) > known:
+            return _("known: {agencies} and {more} more").format(
+                agencies=shown, more=len(self.names) - known)
+        return _("known: {agencies}").format(agencies=shown)
 
     def collisions(self) -> list[Collision]:
         """Names and aliases (and ids) that two agencies share once spelled one way: each

@@ -11,6 +11,7 @@ from datetime import date
 from pathlib import Path
 
 from workflow.errors import DefinitionError, NotFoundError, Problem
+from workflow.i18n import _
 from workflow.plan.dates import (
     DateParseError,
     Duration,
@@ -46,26 +47,29 @@ class Reader:
                 what: str) -> Iterator[tuple[str, Node, Node]]:
         """Yields (key, key node, value node); reports non-mappings, duplicates, unknown keys."""
         if not isinstance(node, Mapping):
-            self.problem(node, key, f"expected {what}, found {kind_of(node)}")
+            self.problem(node, key, _("expected {what}, found {found}").format(what=what,
+                                                                            found=kind_of(node)))
             return
         seen: dict[str, int] = {}
         for knode, vnode in node.value:
             if not isinstance(knode, Scalar):
-                self.problem(knode, key, "a key must be plain text")
+                self.problem(knode, key, _("a key must be plain text"))
                 continue
             name = nfc(knode.value.strip())
             path = f"{key}.{name}" if key else name
             if self.refused(knode, path, name):
                 continue
             if name in seen:
-                self.problem(knode, path, f"duplicate key (first at line {seen[name]})")
+                self.problem(knode, path, _("duplicate key (first at line {line})").format(
+                    line=seen[name]))
                 continue
             seen[name] = knode.line
             if allowed is not None and name not in allowed:
                 if name in RESERVED:
-                    self.problem(knode, path, RESERVED[name])
+                    self.problem(knode, path, _(RESERVED[name]))
                 else:
-                    self.problem(knode, path, f"unknown key; allowed keys are {', '.join(allowed)}")
+                    self.problem(knode, path, _("unknown key; allowed keys are {keys}").format(
+                        keys=", ".join(allowed)))
                 continue
             yield name, knode, vnode
 
@@ -75,23 +79,24 @@ class Reader:
         bad = unsafe_char(value, allow)
         if bad is None:
             return False
-        self.problem(node, escape(key), f"contains {describe(bad)}; control and invisible "
-                     "format characters are not allowed here: remove it")
+        self.problem(node, escape(key), _("contains {char}; control and invisible format "
+                                          "characters are not allowed here: remove it").format(
+            char=describe(bad)))
         return True
 
     def text(self, node: Node | None, key: str, *, required: bool = False) -> str | None:
         if node is None or is_null(node):
             if required:
-                self.problem(node, key, "is required and must not be empty")
+                self.problem(node, key, _("is required and must not be empty"))
             return None
         if not isinstance(node, Scalar):
-            self.problem(node, key, f"expected text, found {kind_of(node)}")
+            self.problem(node, key, _("expected text, found {found}").format(found=kind_of(node)))
             return None
         if self.refused(node, key, node.value, allow="\n\t"):  # both become spaces below
             return None
         value = normalize_text(node.value)
         if not value and required:
-            self.problem(node, key, "must not be empty")
+            self.problem(node, key, _("must not be empty"))
             return None
         return value or None
 
@@ -99,7 +104,8 @@ class Reader:
         if node is None or is_null(node):
             return []
         if not isinstance(node, Sequence):
-            self.problem(node, key, f"expected a list such as [a, b], found {kind_of(node)}")
+            self.problem(node, key, _("expected a list such as [a, b], found {found}").format(
+                found=kind_of(node)))
             return []
         items = []
         for item in node.value:
@@ -129,11 +135,11 @@ def is_null(node: Node | None) -> bool:
 
 def kind_of(node: Node | None) -> str:
     if node is None or is_null(node):
-        return "nothing"
+        return _("nothing")
     if isinstance(node, Mapping):
-        return "a mapping"
+        return _("a mapping")
     if isinstance(node, Sequence):
-        return "a list"
+        return _("a list")
     return f'"{escape(node.value)}"'
 
 
@@ -141,27 +147,32 @@ def read_text(path: str | Path) -> str:
     p = Path(path)
     try:
         if p.stat().st_size > MAX_FILE_BYTES:
-            raise DefinitionError([Problem(str(p), None, "", "file larger than 64 MiB")])
+            raise DefinitionError([Problem(str(p), None, "", _("file larger than 64 MiB"))])
         raw = p.read_bytes()
     except FileNotFoundError:
-        raise NotFoundError(f"{p}: no such file") from None
+        raise NotFoundError(_("{path}: no such file").format(path=p)) from None
     except IsADirectoryError:
-        raise NotFoundError(f"{p}: is a directory, expected a YAML file") from None
+        raise NotFoundError(_("{path}: is a directory, expected a YAML file").format(
+            path=p)) from None
     except OSError as err:
-        raise NotFoundError(f"{p}: cannot read: {err.strerror}") from None
+        raise NotFoundError(_("{path}: cannot read: {reason}").format(
+            path=p, reason=err.strerror)) from None
     try:
         text = raw.decode("utf-8-sig")
     except UnicodeDecodeError as err:
         line = raw[: err.start].count(b"\n") + 1
-        raise DefinitionError([Problem(str(p), line, "", "not UTF-8 text")]) from None
+        raise DefinitionError([Problem(str(p), line, "", _("not UTF-8 text"))]) from None
     return nfc(text)
 
 
 def valid_id(r: Reader, node: Node | int | None, key: str, value: str, what: str) -> bool:
     if _ID_RE.match(value):
         return True
-    r.problem(node, key, f'"{value}" is not a valid {what}: use lowercase letters, digits '
-              "and '-'" + _suggest_id(value))
+    suggested = _suggest_id(value)
+    r.problem(node, key, (_("\"{value}\" is not a valid {what}: use lowercase letters, digits "
+                            "and '-', e.g. \"{suggested}\"") if suggested else
+                          _("\"{value}\" is not a valid {what}: use lowercase letters, digits "
+                            "and '-'")).format(value=value, what=what, suggested=suggested))
     return False
 
 
@@ -169,7 +180,7 @@ def _suggest_id(raw: str) -> str:
     # NFKC first: compatibility forms (full-width letters) become plain ones.
     ascii_text = strip_accents(unicodedata.normalize("NFKC", raw)).lower()
     slug = re.sub(r"[^a-z0-9]+", "-", ascii_text).strip("-")
-    return f', e.g. "{slug}"' if slug else ""
+    return slug
 
 
 def read_date(r: Reader, node: Node | None, key: str, kind: str) -> date | None:

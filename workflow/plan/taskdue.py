@@ -14,6 +14,7 @@ from __future__ import annotations
 import datetime
 from dataclasses import dataclass
 
+from workflow.i18n import _
 from workflow.plan.dates import DateParseError, Deadline, Duration, explain, parse_deadline
 from workflow.plan.model import Repeat
 from workflow.plan.reader import Reader, is_null, kind_of, read_date, read_period
@@ -69,15 +70,16 @@ def read_due(r: Reader, f: dict[str, Node], key: str, phrase: Deadline | DatePar
     if isinstance(node, Mapping):
         _relative(r, node, f"{key}.due", out)
     elif not isinstance(node, Scalar):
-        r.problem(node, f"{key}.due", f"expected a deadline phrase or {_RELATIVE_FORM}, found "
-                  f"{kind_of(node)}")
+        r.problem(node, f"{key}.due", _("expected a deadline phrase or {form}, found {found}")
+                  .format(form=_RELATIVE_FORM, found=kind_of(node)))
     elif isinstance(phrase, DateParseError):
         r.problem(node, f"{key}.due", str(phrase))
     elif phrase is not None:
         _from_phrase(r, f, key, phrase, period, out)
     if out.due and out.start and out.start > out.due:
         r.problem(f.get("start"), f"{key}.start",
-                  f"starts {out.start.isoformat()}, after it is due ({out.due.isoformat()})")
+                  _("starts {start}, after it is due ({due})").format(
+                      start=out.start.isoformat(), due=out.due.isoformat()))
     return out
 
 
@@ -87,49 +89,56 @@ def _from_phrase(r: Reader, f: dict[str, Node], key: str, d: Deadline,
     phrase_start = d.recurrence.first if d.recurrence else d.start
     if out.start and phrase_start and out.start != phrase_start:
         r.problem(f.get("start"), f"{key}.start",
-                  f'start {out.start.isoformat()} differs from the start the due phrase gives '
-                  f'({phrase_start.isoformat()}, "{d.text}"); leave start out or make them agree')
+                  _('start {start} differs from the start the due phrase gives ({phrase_start}, '
+                    '"{phrase}"); leave start out or make them agree').format(
+                      start=out.start.isoformat(), phrase_start=phrase_start.isoformat(),
+                      phrase=d.text))
     if d.recurrence is None:
         out.due, out.start = d.due, out.start or d.start
         return
     if "repeat" in f:
-        r.problem(f["due"], f"{key}.due", f"the recurrence is given twice ({explain(d)}); keep "
-                  "either the due phrase or repeat")
+        r.problem(f["due"], f"{key}.due", _("the recurrence is given twice ({recurrence}); "
+                                            "keep either the due phrase or repeat").format(
+            recurrence=explain(d)))
         return
     rec = d.recurrence
     first = rec.first or out.start or (period.start if period else None)
     until = rec.until or (period.due if period else None)
     if first is None:
-        r.problem(f["due"], f"{key}.due", f'"{d.text}" recurs but names no first day: add '
-                  'start: to the task, or period: to the plan (e.g. period: "2026 - 2030")')
+        r.problem(f["due"], f"{key}.due", _('"{phrase}" recurs but names no first day: add '
+                                            'start: to the task, or period: to the plan (e.g. '
+                                            'period: "2026 - 2030")').format(phrase=d.text))
         return
     if until is not None and until < first:
-        r.problem(f["due"], f"{key}.due", f"its occurrences would end ({until.isoformat()}) "
-                  f"before they begin ({first.isoformat()})")
+        r.problem(f["due"], f"{key}.due", _("its occurrences would end ({until}) before they "
+                                            "begin ({first})").format(
+            until=until.isoformat(), first=first.isoformat()))
         return
     out.repeat = Repeat(rec.every, weekday=rec.weekday, day=rec.day, days=rec.days,
                         first=first, until=until)
 
 
 def _relative(r: Reader, node: Mapping, key: str, out: Due) -> None:
-    f = {k: (kn, v) for k, kn, v in r.mapping(node, key, RELATIVE_KEYS, _RELATIVE_FORM)}
+    f = {k: (kn, v) for k, kn, v in r.mapping(node, key, RELATIVE_KEYS,
+                                                            _RELATIVE_FORM)}
     if "after" not in f:
         where = f["within"][0] if "within" in f else node
         r.problem(where, f"{key}.within" if "within" in f else key,
-                  f"within needs after: the task whose approval starts the clock, e.g. "
-                  f"{_RELATIVE_FORM}")
+                  _("within needs after: the task whose approval starts the clock, e.g. {form}")
+                  .format(form=_RELATIVE_FORM))
     else:
         out.due_after = r.text(f["after"][1], f"{key}.after", required=True)
         out.due_after_node = f["after"][1]
     if "within" not in f:
         if "after" in f:
-            r.problem(node, f"{key}.within", f"is required: how long after the task is "
-                      f"approved, e.g. {_RELATIVE_FORM}")
+            r.problem(node, f"{key}.within", _("is required: how long after the task is "
+                                               "approved, e.g. {form}").format(
+                form=_RELATIVE_FORM))
         return
     within = read_period(r, f["within"][1], f"{key}.within")
     if within is not None and within.unit == "h":
-        r.problem(f["within"][1], f"{key}.within", "a deadline is a day: give days, weeks or "
-                  "working days (30d, 2w, 15wd)")
+        r.problem(f["within"][1], f"{key}.within", _("a deadline is a day: give days, weeks "
+                                                     "or working days (30d, 2w, 15wd)"))
         within = None
     out.due_within = within
 
@@ -141,13 +150,15 @@ def check_after(r: Reader, key: str, task_id: str, due: Due, known: dict[str, in
     if name is None:
         return
     if name == task_id:
-        r.problem(node, f"{key}.due.after", "a task's deadline cannot follow its own approval")
+        r.problem(node, f"{key}.due.after",
+                  _("a task's deadline cannot follow its own approval"))
     elif name not in known:
         others = ", ".join(t for t in known if t != task_id)
-        r.problem(node, f"{key}.due.after", f'unknown task "{name}"; known: {others}')
+        r.problem(node, f"{key}.due.after",
+                  _('unknown task "{task}"; known: {known}').format(task=name, known=others))
     elif name in recurring:
-        r.problem(node, f"{key}.due.after", f'"{name}" recurs: a deadline cannot follow every '
-                  "occurrence of a recurring task")
+        r.problem(node, f"{key}.due.after", _('"{task}" recurs: a deadline cannot follow every '
+                                              "occurrence of a recurring task").format(task=name))
     else:
         return
     due.due_after = None

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
+from workflow.i18n import _
 from workflow.plan.dates import Deadline
 from workflow.plan.model import LEAD_EACH, TaskDef, Unit
 from workflow.plan.reader import Reader
@@ -47,13 +48,15 @@ def read_tasks(r: Reader, node: Node, agency_ref: AgencyRef, issuer: str | None,
                period: Deadline | None = None) -> dict[str, TaskDef]:
     ctx = _Context(r, agency_ref, issuer, coordinator, units, period)
     raw_tasks: list = []
-    for task_id, knode, vnode in r.mapping(node, "tasks", None, "a mapping of task id to fields"):
+    for task_id, knode, vnode in r.mapping(node, "tasks", None,
+                                              _("a mapping of task id to fields")):
         key = f"tasks.{task_id}"
         if not task_id or "/" in task_id or any(c.isspace() for c in task_id):
-            r.problem(knode, key, f'"{task_id}" is not a valid task id: no "/" and no spaces')
+            r.problem(knode, key, _('"{task}" is not a valid task id: no "/" and no spaces')
+                      .format(task=task_id))
             continue
         fields = {k: v for k, _kn, v in r.mapping(vnode, key, TASK_KEYS,
-                                                 "a mapping with title, lead, due, ...")}
+                                                 _("a mapping with title, lead, due, ..."))}
         if isinstance(vnode, Mapping):
             phrase = read_phrase(fields.get("due"))  # read once, here: recurring ones known
             raw_tasks.append((task_id, knode, fields, phrase))
@@ -76,13 +79,14 @@ def _task(ctx: _Context, task_id: str, knode: Node, f: dict[str, Node], phrase) 
         title = r.text(f["title"], f"{key}.title", required=True)
     else:
         title = None
-        r.problem(knode, f"{key}.title", "is required: the task's title")
+        r.problem(knode, f"{key}.title", _("is required: the task's title"))
     if "lead" not in f:
-        r.problem(knode, f"{key}.lead", "is required: the lead agency (chủ trì)")
+        r.problem(knode, f"{key}.lead", _("is required: the lead agency (chủ trì)"))
     for_each = r.text(f.get("for_each"), f"{key}.for_each")
     if for_each is not None and for_each not in ctx.units:
-        r.problem(f.get("for_each"), f"{key}.for_each", f'unknown unit list "{for_each}"; '
-                  f"known: {', '.join(ctx.units) or 'none (declare them under units:)'}")
+        r.problem(f.get("for_each"), f"{key}.for_each", _('unknown unit list "{units}"; known: '
+                                                          "{known}").format(
+            units=for_each, known=", ".join(ctx.units) or _("none (declare them under units:)")))
     lead, co_leads, lead_each = _leads(ctx, f, key, for_each)
     approver, named = _approver(ctx, f, key, knode, lead, co_leads)
     due = read_due(r, f, key, phrase, ctx.period)
@@ -91,11 +95,11 @@ def _task(ctx: _Context, task_id: str, knode: Node, f: dict[str, Node], phrase) 
     if "repeat" in f:
         repeat = read_repeat(r, f["repeat"], f"{key}.repeat")
         if "due" in f and not (due.deadline and due.deadline.recurrence):
-            r.problem(f["due"], f"{key}.due", "a recurring task has no single due date: "
-                      "each occurrence is due on its own day")
+            r.problem(f["due"], f"{key}.due", _("a recurring task has no single due date: "
+                                                "each occurrence is due on its own day"))
     if repeat is not None and for_each is not None:
-        r.problem(f.get("repeat", f.get("due")), f"{key}.repeat", "for_each and a recurrence "
-                  "together are not supported yet; split the task")
+        r.problem(f.get("repeat", f.get("due")), f"{key}.repeat", _(
+            "for_each and a recurrence together are not supported yet; split the task"))
     return TaskDef(
         id=task_id, title=title or "", lead=lead or "",
         support=_support(ctx, f, key, (lead, *co_leads)), approver=approver or "",
@@ -115,7 +119,7 @@ def _leads(ctx: _Context, f: dict[str, Node], key: str, for_each: str | None
     if isinstance(lead_node, Sequence):  # joint leads: the first heads the chain
         leads = r.text_list(lead_node, f"{key}.lead")
         if not leads:
-            r.problem(lead_node, f"{key}.lead", "list at least one agency")
+            r.problem(lead_node, f"{key}.lead", _("list at least one agency"))
         for raw, item in leads[1:]:
             if (ref := ctx.agency_ref(raw, item, f"{key}.lead")) and ref not in co_leads:
                 co_leads.append(ref)
@@ -123,10 +127,11 @@ def _leads(ctx: _Context, f: dict[str, Node], key: str, for_each: str | None
     lead_raw = r.text(lead_node, f"{key}.lead", required="lead" in f and lead_node is not None)
     lead_each = lead_raw is not None and lead_raw.casefold() == LEAD_EACH
     if lead_each and for_each is None:
-        r.problem(f.get("lead"), f"{key}.lead", '"each" needs for_each: the units lead')
+        r.problem(f.get("lead"), f"{key}.lead", _('"each" needs for_each: the units lead'))
     elif lead_each and co_leads:
-        r.problem(f.get("lead"), f"{key}.lead", '"each" leads alone: each unit leads its own '
-                  "instance; list the other agencies under support")
+        r.problem(f.get("lead"), f"{key}.lead", _('"each" leads alone: each unit leads its own '
+                                                  "instance; list the other agencies under "
+                                                  "support"))
     lead = None if lead_each else ctx.agency_ref(lead_raw, lead_node, f"{key}.lead")
     return lead, tuple(c for c in co_leads if c != lead), lead_each
 
@@ -139,9 +144,10 @@ def _support(ctx: _Context, f: dict[str, Node], key: str,
         if ref is None:
             continue
         if ref in leads:
-            ctx.r.warn(item, f"{key}.support", f'"{raw}" is the lead; ignored as support')
+            ctx.r.warn(item, f"{key}.support",
+                       _('"{agency}" is the lead; ignored as support').format(agency=raw))
         elif ref in support:
-            ctx.r.warn(item, f"{key}.support", f'"{raw}" listed twice')
+            ctx.r.warn(item, f"{key}.support", _('"{agency}" listed twice').format(agency=raw))
         else:
             support.append(ref)
     return tuple(support)
@@ -157,15 +163,20 @@ def _approver(ctx: _Context, f: dict[str, Node], key: str, knode: Node, lead: st
     if named is None:
         approver = ctx.coordinator if ctx.coordinator not in leads else ctx.issuer
         if lead is not None and approver in leads:
-            who = (f'its leads include both coordinator "{ctx.coordinator}" and issuer '
-                   f'"{ctx.issuer}"' if co_leads
-                   else f'its lead "{lead}" is both coordinator and issuer')
-            r.problem(knode, key, f"nobody may approve this task: {who}; name an approver")
+            if co_leads:
+                r.problem(knode, key, _('nobody may approve this task: its leads include both '
+                                        'coordinator "{coordinator}" and issuer "{issuer}"; name '
+                                        "an approver").format(coordinator=ctx.coordinator,
+                                                              issuer=ctx.issuer))
+            else:
+                r.problem(knode, key, _('nobody may approve this task: its lead "{lead}" is both '
+                                        "coordinator and issuer; name an approver").format(
+                                            lead=lead))
     elif approver is not None and approver in leads:
         r.problem(f.get("approver"), f"{key}.approver",
-                  f'"{approver}" is one of the joint leads, and no lead may approve its own '
-                  "work; name another agency" if co_leads
-                  else "the lead may not approve its own work; name another agency")
+                  _('"{approver}" is one of the joint leads, and no lead may approve its own '
+                    "work; name another agency").format(approver=approver) if co_leads
+                  else _("the lead may not approve its own work; name another agency"))
     return approver, named
 
 
@@ -174,11 +185,13 @@ def _depends(ctx: _Context, f: dict[str, Node], key: str, task_id: str) -> tuple
     for raw, item in ctx.r.text_list(f.get("depends_on"), f"{key}.depends_on"):
         if raw not in ctx.known:
             others = ", ".join(t for t in ctx.known if t != task_id)
-            ctx.r.problem(item, f"{key}.depends_on", f'task "{task_id}" depends on unknown task '
-                          f'"{raw}"; known: {others}')
+            ctx.r.problem(item, f"{key}.depends_on", _('task "{task}" depends on unknown task '
+                                                       '"{dependency}"; known: {known}').format(
+                task=task_id, dependency=raw, known=others))
         elif raw in ctx.recurring:
-            ctx.r.problem(item, f"{key}.depends_on", f'"{raw}" recurs: a task cannot wait on '
-                          "every occurrence of a recurring task")
+            ctx.r.problem(item, f"{key}.depends_on", _('"{dependency}" recurs: a task cannot wait '
+                                                       "on every occurrence of a recurring task")
+                          .format(dependency=raw))
         elif raw not in depends:
             depends.append(raw)
     return tuple(depends)
@@ -189,8 +202,9 @@ def _warn_late_dependencies(r: Reader, tasks: dict[str, TaskDef]) -> None:
         for dep in t.depends_on:
             d = tasks.get(dep)
             if d and d.due and t.due and d.due > t.due:
-                r.warn(None, f"tasks.{t.id}.depends_on", f'"{dep}" is due {d.due.isoformat()}, '
-                       f"after this task ({t.due.isoformat()})")
+                r.warn(None, f"tasks.{t.id}.depends_on", _('"{dependency}" is due {due}, after '
+                                                           "this task ({own})").format(
+                    dependency=dep, due=d.due.isoformat(), own=t.due.isoformat()))
 
 
 __all__ = ["CLOCK_KEYS", "TASK_KEYS", "read_tasks"]

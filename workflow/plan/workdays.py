@@ -21,6 +21,7 @@ from collections.abc import Iterable
 import holidays
 from holidays.countries.vietnam import VietnamStaticHolidays
 
+from workflow.i18n import _
 from workflow.plan.dates import DateParseError, parse_date
 
 __all__ = ["VIETNAM", "CalendarError", "WorkingCalendar", "dmy", "read_calendar"]
@@ -46,7 +47,8 @@ class WorkingCalendar:
         self.days_off, self.working_days = frozenset(days_off), frozenset(working_days)
         both = self.days_off & self.working_days
         if both:
-            raise CalendarError(f"{dmy(min(both))} is both a day off and a working day")
+            raise CalendarError(_("{day} is both a day off and a working day").format(
+                day=dmy(min(both))))
         self._lo = self._hi = 0  # years covered by the arrays below
         self._base = 0  # ordinal of 1 January of year _lo
         self._prefix = array("l")  # _prefix[i]: working days before day _base + i
@@ -74,8 +76,9 @@ class WorkingCalendar:
             if 0 <= k < len(self._working):
                 return Date.fromordinal(self._working[k])
             if (self._hi if n > 0 else -self._lo) >= (_LAST_YEAR if n > 0 else -_FIRST_YEAR):
-                raise CalendarError(f"{n} working days from {dmy(day)} leave the calendar "
-                                    f"({_FIRST_YEAR}–{_LAST_YEAR})")
+                raise CalendarError(_("{n} working days from {day} leave the calendar "
+                                      "({first}–{last})").format(
+                    n=n, day=dmy(day), first=_FIRST_YEAR, last=_LAST_YEAR))
             # Cover about n working days more (200 a year), but never past the calendar's end:
             # an answer in its last year must not be refused for the jump overshooting it.
             year = self._hi + 1 + n // 200 if n > 0 else self._lo - 1 + n // 200
@@ -103,8 +106,8 @@ class WorkingCalendar:
 
     def _cover(self, year: int) -> None:
         if not _FIRST_YEAR <= year <= _LAST_YEAR:
-            raise CalendarError(f"{year} is outside the working-day calendar "
-                                f"({_FIRST_YEAR}–{_LAST_YEAR})")
+            raise CalendarError(_("{year} is outside the working-day calendar ({first}–{last})")
+                                .format(year=year, first=_FIRST_YEAR, last=_LAST_YEAR))
         lo, hi = (min(year, self._lo), max(year, self._hi)) if self._lo else (year, year)
         lo, hi = max(_FIRST_YEAR, lo - 1), min(_LAST_YEAR, hi + 1)  # a year's margin each side
         self._names = _public_days_off(lo, hi)
@@ -162,17 +165,19 @@ def read_calendar(value: object) -> WorkingCalendar:
     if value is None:
         return VIETNAM
     if not isinstance(value, dict) or set(value) - {"days_off", "working_days"}:
-        raise CalendarError("calendar must be a mapping with days_off and/or working_days, "
-                            "e.g. {days_off: [2/5/2025], working_days: [26/4/2025]}")
+        raise CalendarError(_("calendar must be a mapping with days_off and/or working_days, "
+                              "e.g. {days_off: [2/5/2025], working_days: [26/4/2025]}"))
     days = {key: [_one_day(key, v) for v in (value.get(key) or [])]
             for key in ("days_off", "working_days")}
     for day in days["days_off"]:
         if not VIETNAM.is_working_day(day):
-            why = VIETNAM.holiday(day) or "a weekend day"
-            raise CalendarError(f"calendar.days_off: {dmy(day)} is already a day off ({why})")
+            why = VIETNAM.holiday(day) or _("a weekend day")
+            raise CalendarError("calendar.days_off: " + _(
+                "{day} is already a day off ({why})").format(day=dmy(day), why=why))
     for day in days["working_days"]:
         if VIETNAM.is_working_day(day):
-            raise CalendarError(f"calendar.working_days: {dmy(day)} is already a working day")
+            raise CalendarError("calendar.working_days: " + _(
+                "{day} is already a working day").format(day=dmy(day)))
     return WorkingCalendar(days["days_off"], days["working_days"])
 
 
@@ -181,8 +186,8 @@ def _one_day(key: str, value: object) -> Date:
         return value
     text = value if isinstance(value, str) else ""
     if not _DAY.fullmatch(text.strip()):
-        raise CalendarError(f"calendar.{key}: {value!r} is not one day; write e.g. 2/5/2025 "
-                            "or 2025-05-02")
+        raise CalendarError(f"calendar.{key}: " + _(
+            "{value!r} is not one day; write e.g. 2/5/2025 or 2025-05-02").format(value=value))
     try:
         day = parse_date(text.strip())
     except DateParseError as err:

@@ -14,6 +14,7 @@ import sys
 import yaml
 
 from workflow.errors import DefinitionError, Problem
+from workflow.i18n import _
 
 _Base = getattr(yaml, "CSafeLoader", yaml.SafeLoader)  # libyaml's C parser when present
 MAX_DEPTH = 32  # the schema nests 5 deep; anything far deeper is a mistake or an attack
@@ -99,7 +100,7 @@ class _Composer:
         if isinstance(event, yaml.DocumentStartEvent):
             self.documents += 1
             if self.documents > 1:
-                raise self.fail(line, "more than one YAML document; a plan is one document")
+                raise self.fail(line, _("more than one YAML document; a plan is one document"))
         elif isinstance(event, yaml.ScalarEvent):
             value = event.value
             if len(value) < 40:  # keys, ids and dates repeat across thousands of tasks
@@ -123,8 +124,9 @@ class _Composer:
 
     def start(self, event, line: int | None) -> None:
         if len(self.stack) >= MAX_DEPTH:
-            raise NestingError([Problem(self.filename, line, "", f"nesting deeper than "
-                                        f"{MAX_DEPTH} levels; a plan needs at most 5")])
+            raise NestingError([Problem(self.filename, line, "", _(
+                "nesting deeper than {depth} levels; a plan needs at most 5").format(
+                depth=MAX_DEPTH))])
         node = (Mapping if isinstance(event, yaml.MappingStartEvent) else Sequence)([], line)
         if event.anchor:
             self.anchors[event.anchor] = node
@@ -134,13 +136,15 @@ class _Composer:
 
     def alias(self, event, line: int | None) -> None:
         if event.anchor not in self.anchors:
-            raise self.fail(line, f"alias *{event.anchor} has no anchor &{event.anchor}")
+            raise self.fail(line, _("alias *{anchor} has no anchor &{anchor}").format(
+                anchor=event.anchor))
         size = self.sizes.get(event.anchor, 1)  # 1: an alias inside its own anchor
         self.expanded += size
         if self.expanded > self.limit:
-            raise self.fail(line, f"aliases expand to more than {self.limit:,} characters (at "
-                                  f"*{event.anchor}); a plan needs no such repetition: "
-                                  "write the values out")
+            raise self.fail(line, _("aliases expand to more than {limit} characters (at "
+                                    "*{anchor}); a plan needs no such repetition: write the "
+                                    "values out").format(limit=f"{self.limit:,}",
+                                                         anchor=event.anchor))
         self.grow(size)
         self.attach(self.anchors[event.anchor])
 
@@ -165,15 +169,15 @@ def compose(text: str, filename: str, *, probe: bool = True) -> Node:
         mark = err.problem_mark or err.context_mark
         if probe and mark is not None and mark.index:
             _refuse_if_too_deep(text[: mark.index], filename)
-        what = err.problem or err.context or "unreadable YAML"
+        what = err.problem or err.context or _("unreadable YAML")
         raise composer.fail(mark.line + 1 if mark else None,
-                            f"YAML syntax error: {what}") from None
+                            _("YAML syntax error: {error}").format(error=what)) from None
     except yaml.YAMLError as err:
-        raise composer.fail(None, f"not YAML: {err}") from None
+        raise composer.fail(None, _("not YAML: {error}").format(error=err)) from None
     finally:
         loader.dispose()
     if composer.root is None:
-        raise composer.fail(1, "the file is empty; expected a plan")
+        raise composer.fail(1, _("the file is empty; expected a plan"))
     return composer.root
 
 

@@ -9,6 +9,7 @@ from functools import lru_cache
 from typing import Any
 
 from workflow import clock
+from workflow.i18n import _, ngettext
 from workflow.plan.dates import Duration
 from workflow.plan.durations import read_duration
 from workflow.plan.workdays import VIETNAM, CalendarError, WorkingCalendar, read_calendar
@@ -98,9 +99,11 @@ def pause_reason(start: Date, end: Date, cal: WorkingCalendar = VIETNAM) -> str 
         first, last = max(first, start + _ONE_DAY), min(last, end)
         names = list(dict.fromkeys(_family(n) for _, n in run))
         span = f"{_dmy(first)}–{_dmy(last)}" if first != last else _dmy(first)
-        parts.append(f"{', '.join(names)}: no working day {span} "
-                     f"({(last - first).days + 1} days)")
-    return "paused for " + "; ".join(parts)
+        days = (last - first).days + 1
+        parts.append(ngettext("{names}: no working day {span} ({days} day)",
+                              "{names}: no working day {span} ({days} days)", days)
+                     .format(names=", ".join(names), span=span, days=days))
+    return _("paused for {reasons}").format(reasons="; ".join(parts))
 
 
 def _family(name: str) -> str:

@@ -9,6 +9,8 @@ from __future__ import annotations
 
 from enum import StrEnum
 
+from workflow.i18n import N_, _
+
 
 class State(StrEnum):
     ASSIGNED = "assigned"
@@ -75,3 +77,22 @@ ESCALATION_EVENTS = (EventKind.ESCALATION_RAISED, EventKind.ESCALATION_CLIMBED,
                      EventKind.ESCALATION_RESOLVED)
 OPEN_STATES = (State.ASSIGNED, State.IN_PROGRESS, State.REPORTED)  # may stall or be overdue
 MOVE_EVENTS = frozenset(Trigger)  # `"start" in Trigger` is an error on Python 3.11: use this
+
+# The words a message uses for a state or a move: the stored value in English, the glossary's
+# word in Vietnamese (JSON keeps the value). Marked here, translated where a message is built.
+STATE_WORDS = {State.ASSIGNED: N_("assigned"), State.IN_PROGRESS: N_("in_progress"),
+               State.REPORTED: N_("reported"), State.APPROVED: N_("approved"),
+               State.BLOCKED: N_("blocked")}
+MOVE_WORDS = {Trigger.START: N_("start"), Trigger.REPORT: N_("report"),
+              Trigger.APPROVE: N_("approve"), Trigger.RETURN: N_("return"),
+              Trigger.BLOCK: N_("block"), Trigger.UNBLOCK: N_("unblock")}
+
+
+def state_word(state: str) -> str:
+    """A state as a message says it: ``in_progress`` in English, "đang thực hiện" in Vietnamese."""
+    return _(STATE_WORDS[state]) if state in STATE_WORDS else state
+
+
+def move_word(trigger: str) -> str:
+    """A move as a message says it: ``start`` in English, "bắt đầu thực hiện" in Vietnamese."""
+    return _(MOVE_WORDS[trigger]) if trigger in MOVE_WORDS else trigger

@@ -17,14 +17,14 @@ from functools import cache
 from transitions import Machine, MachineError
 
 from workflow.errors import MoveRefusedError
-from workflow.i18n import _
-from workflow.rules.kinds import OPEN_STATES, State, Trigger
+from workflow.i18n import N_, _, ngettext
+from workflow.rules.kinds import OPEN_STATES, State, Trigger, move_word, state_word
 from workflow.text import visible
 
 STATES = tuple(State)
 TRIGGERS = tuple(Trigger)
-NOTE_REQUIRED = {Trigger.REPORT: "what was done", Trigger.RETURN: "why it is sent back",
-                 Trigger.BLOCK: "the difficulty", Trigger.UNBLOCK: "how it was resolved"}
+NOTE_REQUIRED = {Trigger.REPORT: N_("what was done"), Trigger.RETURN: N_("why it is sent back"),
+                 Trigger.BLOCK: N_("the difficulty"), Trigger.UNBLOCK: N_("how it was resolved")}
 
 
 @dataclass
@@ -61,14 +61,17 @@ class Move:
 def _who(move: Move, allowed: list[str], role: str) -> bool:
     if move.actor in allowed:
         return True
-    names = " or ".join(dict.fromkeys(allowed))
-    return move.refuse(f"{move.actor} may not {move.trigger} {move.task}; {role} "
-                       f"{'is' if len(set(allowed)) == 1 else 'are'} {names}")
+    names = (" " + _("or") + " ").join(dict.fromkeys(allowed))
+    return move.refuse(ngettext("{actor} may not {move} {task}; {role} is {names}",
+                                "{actor} may not {move} {task}; {role} are {names}",
+                                len(set(allowed))).format(
+        actor=move.actor, move=move_word(move.trigger), task=move.task, role=_(role),
+        names=names))
 
 
 def is_lead(event) -> bool:
     m: Move = event.model
-    return _who(m, m.leads, _("its joint leads") if m.co_leads else "its lead")
+    return _who(m, m.leads, N_("its joint leads") if m.co_leads else N_("its lead"))
 
 
 def is_approver(event) -> bool:
@@ -79,45 +82,47 @@ def is_approver(event) -> bool:
         return m.refuse(_("{actor} may not {trigger} {task}: it is one of the task's leads, and "
                           "nobody approves their own work; name another approver in the "
                           "definition and load it with --upgrade").format(
-            actor=m.actor, trigger=m.trigger, task=m.task))
-    return _who(m, [m.approver], "its approver")
+            actor=m.actor, trigger=move_word(m.trigger), task=m.task))
+    return _who(m, [m.approver], N_("its approver"))
 
 
 def may_block(event) -> bool:
     m: Move = event.model
-    return _who(m, [*m.leads, *m.support], "those who may block it (lead or support)")
+    return _who(m, [*m.leads, *m.support], N_("those who may block it (lead or support)"))
 
 
 def may_unblock(event) -> bool:
     m: Move = event.model
-    return _who(m, [*m.leads, m.coordinator, m.issuer], "those who may unblock it")
+    return _who(m, [*m.leads, m.coordinator, m.issuer], N_("those who may unblock it"))
 
 
 def has_note(event) -> bool:
     m: Move = event.model
     if m.note and visible(m.note):
         return True
-    return m.refuse(f"{m.trigger} {m.task} needs a note ({NOTE_REQUIRED[m.trigger]}): "
-                    f'add --note "..."')
+    return m.refuse(_('{move} {task} needs a note ({what}): add --note "..."').format(
+        move=move_word(m.trigger), task=m.task, what=_(NOTE_REQUIRED[m.trigger])))
 
 
 def dependencies_approved(event) -> bool:
     m: Move = event.model
     if not m.open_dependencies:
         return True
-    shown = ", ".join(f"{dep} is {state}" for dep, state in m.open_dependencies[:5])
+    shown = ", ".join(_("{task} is {state}").format(task=dep, state=state_word(state))
+                      for dep, state in m.open_dependencies[:5])
     more = len(m.open_dependencies) - 5
-    tail = f" and {more} more" if more > 0 else ""
-    each = "each must" if len(m.open_dependencies) > 1 else "must"
-    return m.refuse(f"{m.task} cannot start: {shown}{tail} ({each} be approved first)")
+    tail = " " + _("and {more} more").format(more=more) if more > 0 else ""
+    return m.refuse(ngettext("{task} cannot start: {waiting} (must be approved first)",
+                             "{task} cannot start: {waiting} (each must be approved first)",
+                             len(m.open_dependencies)).format(task=m.task, waiting=shown + tail))
 
 
 def window_open(event) -> bool:
     m: Move = event.model
     if m.start is None or m.today is None or m.today >= m.start:
         return True
-    return m.refuse(f"{m.task} cannot start before {m.start.isoformat()} "
-                    f"(its start date); today is {m.today.isoformat()}")
+    return m.refuse(_("{task} cannot start before {start} (its start date); today is {today}")
+                    .format(task=m.task, start=m.start.isoformat(), today=m.today.isoformat()))
 
 
 def _blocked_from(state: str):
@@ -161,15 +166,20 @@ def fire(move: Move) -> str:
     """Runs the move through the machine; returns the new state or raises MoveRefusedError."""
     m = machine()
     if move.trigger not in m.events:
-        raise MoveRefusedError(f"unknown move {move.trigger!r}; moves are {', '.join(TRIGGERS)}")
+        raise MoveRefusedError(_("unknown move {move!r}; moves are {moves}").format(
+            move=move.trigger, moves=", ".join(TRIGGERS)))
     source = move.state
     try:
         ok = m.events[move.trigger].trigger(move)
     except MachineError:
         ok = False
         options = allowed_triggers(source)
-        hint = f"; from {source} it may {', '.join(options)}" if options else " (it is final)"
-        move.refusal = f"{move.task} cannot {move.trigger}: it is {source}{hint}"
+        said = {"task": move.task, "move": move_word(move.trigger), "state": state_word(source),
+                "moves": ", ".join(map(move_word, options))}
+        move.refusal = (_("{task} cannot {move}: it is {state}; from {state} it may {moves}")
+                        if options else _("{task} cannot {move}: it is {state} (it is final)")
+                        ).format(**said)
     if not ok:
-        raise MoveRefusedError(move.refusal or f"{move.task} cannot {move.trigger} now")
+        raise MoveRefusedError(move.refusal or _("{task} cannot {move} now").format(
+            task=move.task, move=move_word(move.trigger)))
     return move.state

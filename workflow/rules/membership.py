@@ -6,6 +6,8 @@ from __future__ import annotations
 import shlex
 from typing import Any
 
+from workflow.i18n import _
+
 
 def managers(plan: Any) -> list[str]:
     """The agencies whose members manage membership: the coordinator, then the issuer."""
@@ -23,11 +25,14 @@ def role(plan: Any, agency: str) -> str | None:
 def described(plan: Any, agency: str) -> str:
     """``so-y-te (the coordinator)``; other agencies as their id."""
     r = role(plan, agency)
-    return f"{agency} (the {r})" if r else agency
+    if r is None:
+        return agency
+    return (_("{agency} (the coordinator)") if r == "coordinator" else
+            _("{agency} (the issuer)")).format(agency=agency)
 
 
 def either(plan: Any) -> str:
-    return " or ".join(described(plan, a) for a in managers(plan))
+    return (" " + _("or") + " ").join(described(plan, a) for a in managers(plan))
 
 
 def command(*words: str) -> str:

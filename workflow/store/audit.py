@@ -19,6 +19,7 @@ from sqlalchemy.engine import Connection, Row
 
 from workflow.clock import to_utc
 from workflow.errors import AuditError, NotFoundError, UsageError
+from workflow.i18n import _
 from workflow.store.crosscheck import Replay
 from workflow.store.models import EventRow, PlanRow
 from workflow.store.timeorder import PLAN_EVENTS
@@ -63,7 +64,7 @@ class Appender:
             head = conn.execute(select(PLAN.c.head_seq, PLAN.c.head_hash)
                                 .where(PLAN.c.id == plan_id)).one_or_none()
             if head is None:
-                raise NotFoundError(f"no plan {plan_id!r}")
+                raise NotFoundError(_("no plan {plan!r}").format(plan=plan_id))
         self.seq, self.hash = head.head_seq, head.head_hash or GENESIS
         self.pending: list[dict[str, Any]] = []
         self.cache: dict[str, Any] = {}  # per-transaction lookups (e.g. agency names)
@@ -116,8 +117,9 @@ MIN_HEAD = 16  # hex digits: a shorter prefix could be matched by a forged histo
 
 
 def _what(fields: dict[str, Any]) -> str:
-    task = f" on {fields['task_id']}" if fields["task_id"] else ""
-    return f"({fields['event']}{task})"
+    if fields["task_id"]:
+        return _("({event} on {task})").format(event=fields["event"], task=fields["task_id"])
+    return f"({fields['event']})"
 
 
 def verify(conn: Connection, plan_id: str, head: str | None = None, *,
@@ -130,12 +132,13 @@ def verify(conn: Connection, plan_id: str, head: str | None = None, *,
     if head is not None:
         head = head.strip().lower()
         if len(head) < MIN_HEAD or any(c not in "0123456789abcdef" for c in head):
-            raise UsageError(f"--head {head!r}: give the head hash that audit verify printed "
-                             f"(64 hex digits; at least the first {MIN_HEAD})")
+            raise UsageError(_("--head {head!r}: give the head hash that audit verify printed "
+                               "(64 hex digits; at least the first {digits})").format(
+                head=head, digits=MIN_HEAD))
     plan = conn.execute(select(PLAN.c.head_seq, PLAN.c.head_hash)
                         .where(PLAN.c.id == plan_id)).one_or_none()
     if plan is None:
-        raise NotFoundError(f"no plan {plan_id!r}")
+        raise NotFoundError(_("no plan {plan!r}").format(plan=plan_id))
     prev, expected_seq, count, found_at = GENESIS, 1, 0, None
     last: dict[str, Any] | None = None
     order = _TimeOrder()
@@ -147,19 +150,21 @@ def verify(conn: Connection, plan_id: str, head: str | None = None, *,
     for row in result:
         fields = row._asdict()
         seq = fields["seq"]
-        where = f"plan {plan_id}: event seq {seq}"
+        where = _("plan {plan}: event seq {seq}").format(plan=plan_id, seq=seq)
         if seq != expected_seq:
             if seq > expected_seq:
-                gone = (f"seq {expected_seq} is" if seq == expected_seq + 1
-                        else f"seqs {expected_seq}-{seq - 1} are")
-                raise AuditError(f"{where}: {gone} missing before it; events were deleted")
-            raise AuditError(f"{where}: out of sequence (expected seq {expected_seq}); the event "
-                             "was inserted")
+                raise AuditError((_("{where}: seq {first} is missing before it; events were "
+                                    "deleted") if seq == expected_seq + 1 else
+                                  _("{where}: seqs {first}-{last} are missing before it; events "
+                                    "were deleted")).format(where=where, first=expected_seq,
+                                                            last=seq - 1))
+            raise AuditError(_("{where}: out of sequence (expected seq {expected}); the event "
+                               "was inserted").format(where=where, expected=expected_seq))
         if fields["prev_hash"] != prev:
             raise AuditError(_broken_link(conn, plan_id, fields, last))
         if event_hash(prev, fields) != fields["hash"]:
-            raise AuditError(f"{where} {_what(fields)}: its content does not match its hash "
-                             "(the event was altered)")
+            raise AuditError(_("{where} {what}: its content does not match its hash (the event "
+                               "was altered)").format(where=where, what=_what(fields)))
         prev, last = fields["hash"], fields
         order.check(fields, where)
         replay.feed(fields)
@@ -169,8 +174,9 @@ def verify(conn: Connection, plan_id: str, head: str | None = None, *,
             found_at = seq
     _check_head(plan_id, plan, count, prev)
     if head is not None and found_at is None:
-        raise AuditError(f"plan {plan_id}: head {head} is not in the history; the history "
-                         "written before that head was altered or the hash is wrong")
+        raise AuditError(_("plan {plan}: head {head} is not in the history; the history written "
+                           "before that head was altered or the hash is wrong").format(
+            plan=plan_id, head=head))
     replay.check(conn)  # tasks, members, escalations, outbox against the history
     if triggers:
         check_append_only(conn)
@@ -180,18 +186,22 @@ def verify(conn: Connection, plan_id: str, head: str | None = None, *,
 def _check_head(plan_id: str, plan: Any, count: int, last_hash: str) -> None:
     """The chain read must end where the plan row says its history ends."""
     if count > plan.head_seq:
-        raise AuditError(f"plan {plan_id}: event seq {plan.head_seq + 1} comes after the head "
-                         f"the plan records (seq {plan.head_seq}); it was inserted "
-                         f"({count - plan.head_seq} event(s) after the head)")
+        raise AuditError(_("plan {plan}: event seq {seq} comes after the head the plan records "
+                           "(seq {head}); it was inserted ({after} event(s) after the head)")
+                         .format(plan=plan_id, seq=plan.head_seq + 1, head=plan.head_seq,
+                                 after=count - plan.head_seq))
     if count < plan.head_seq:
-        gone = (f"seq {count + 1} is" if plan.head_seq == count + 1
-                else f"seqs {count + 1}-{plan.head_seq} are")
-        raise AuditError(f"plan {plan_id}: event {gone} missing: the history ends at seq "
-                         f"{count} but the plan records {plan.head_seq} events (the last events "
-                         "were deleted)")
+        raise AuditError((_("plan {plan}: event seq {first} is missing: the history ends at seq "
+                            "{count} but the plan records {head} events (the last events were "
+                            "deleted)") if plan.head_seq == count + 1 else
+                          _("plan {plan}: event seqs {first}-{head} are missing: the history "
+                            "ends at seq {count} but the plan records {head} events (the last "
+                            "events were deleted)")).format(
+            plan=plan_id, first=count + 1, count=count, head=plan.head_seq))
     if count and last_hash != plan.head_hash:
-        raise AuditError(f"plan {plan_id}: event seq {count}: its hash is not the head the plan "
-                         "records; the last event was replaced")
+        raise AuditError(_("plan {plan}: event seq {seq}: its hash is not the head the plan "
+                           "records; the last event was replaced").format(plan=plan_id,
+                                                                          seq=count))
 
 
 class _TimeOrder:
@@ -205,14 +215,17 @@ class _TimeOrder:
 
     def check(self, fields: dict[str, Any], where: str) -> None:
         task, at, seq = fields["task_id"], to_utc(fields["at"]), fields["seq"]
-        for before, whose in ((self.last.get(task), "the previous event of the same "
-                               + (f"task ({task})" if task else "plan")),
-                              (self.loaded if task else None, "the plan's load or upgrade")):
+        for before, whose in ((self.last.get(task), _(
+                "the previous event of the same task ({task})").format(task=task) if task else
+                _("the previous event of the same plan")),
+                              (self.loaded if task else None, _("the plan's load or upgrade"))):
             if before is not None and at < before[0]:
-                raise AuditError(f"{where} {_what(fields)}: dated {utc_text(at)} UTC, before "
-                                 f"{whose}, seq {before[1]} at {utc_text(before[0])} UTC; "
-                                 "history never runs backwards (events were written out of "
-                                 "time order, outside workflow or by an old version)")
+                raise AuditError(_("{where} {what}: dated {at} UTC, before {whose}, seq {seq} at "
+                                   "{then} UTC; history never runs backwards (events were "
+                                   "written out of time order, outside workflow or by an old "
+                                   "version)").format(
+                    where=where, what=_what(fields), at=utc_text(at), whose=whose,
+                    seq=before[1], then=utc_text(before[0])))
         self.last[task] = (at, seq)
         if task is None and fields["event"] in PLAN_EVENTS:
             self.loaded = (at, seq)
@@ -230,26 +243,29 @@ def _broken_link(conn: Connection, plan_id: str, fields: dict[str, Any],
                  last: dict[str, Any] | None) -> str:
     """Why an event does not link to the one before it: finds the event it does link to."""
     seq = fields["seq"]
-    where = f"plan {plan_id}: event seq {seq}"
+    where = _("plan {plan}: event seq {seq}").format(plan=plan_id, seq=seq)
     linked = conn.execute(select(EVENT.c.seq).where(
         EVENT.c.plan_id == plan_id, EVENT.c.hash == fields["prev_hash"])).scalar()
     if fields["prev_hash"] == GENESIS:
         linked = 0
     if last is not None and linked == seq - 2:
-        past = f"seq {linked}" if linked else "the start of the history"
-        return (f"plan {plan_id}: event seq {last['seq']} {_what(last)} was inserted: seq "
-                f"{seq} links past it to {past}")
+        past = f"seq {linked}" if linked else _("the start of the history")
+        return _("plan {plan}: event seq {inserted} {what} was inserted: seq {seq} links past it "
+                 "to {past}").format(plan=plan_id, inserted=last["seq"], what=_what(last),
+                                     seq=seq, past=past)
     if linked is not None and linked > seq:
-        return (f"{where}: out of order: it follows seq {linked}, which comes after it; events "
-                "were reordered")
+        return _("{where}: out of order: it follows seq {linked}, which comes after it; events "
+                 "were reordered").format(where=where, linked=linked)
     if linked is not None:
-        after = f"seq {linked}" if linked else "the start of the history"
-        return (f"{where}: it follows {after}, not seq {seq - 1}; events were inserted or "
-                "reordered between them")
+        after = f"seq {linked}" if linked else _("the start of the history")
+        return _("{where}: it follows {after}, not seq {previous}; events were inserted or "
+                 "reordered between them").format(where=where, after=after, previous=seq - 1)
     if last is None:
-        return f"{where}: it does not start the history; the events before it were deleted"
-    return (f"{where}: it does not follow seq {seq - 1}: seq {seq - 1} was altered and "
-            "re-hashed, or an event between them was deleted")
+        return _("{where}: it does not start the history; the events before it were "
+                 "deleted").format(where=where)
+    return _("{where}: it does not follow seq {previous}: seq {previous} was altered and "
+             "re-hashed, or an event between them was deleted").format(where=where,
+                                                                       previous=seq - 1)
 
 
 # --------------------------------------------------------------------------- triggers
@@ -297,10 +313,11 @@ def _check_guards(conn: Connection) -> None:
         "'wf_member'::regclass, 'wf_escalation'::regclass, 'wf_delivery'::regclass)").all())
     for name, table in GUARDS.items():
         if found.get(name, "D") == "D":
-            raise AuditError(f"the database's guard {name} on {table} was dropped or disabled: "
-                             "people's roles could write rows in other people's names or "
-                             "without their events; restore it (workflow/migrations, revision "
-                             "0003) and investigate who removed it")
+            raise AuditError(_("the database's guard {guard} on {table} was dropped or "
+                               "disabled: people's roles could write rows in other people's "
+                               "names or without their events; restore it (workflow/migrations, "
+                               "revision 0003) and investigate who removed it").format(
+                guard=name, table=table))
 
 
 def _sqlite_refuses(sql: str, op: str) -> bool:
@@ -311,7 +328,8 @@ def _sqlite_refuses(sql: str, op: str) -> bool:
 
 
 def _missing(op: str, present: list[str]) -> None:
-    raise AuditError(f"the database no longer refuses {op} on the history (wf_event): its "
-                     f"append-only trigger was dropped or disabled; the chain verifies, but "
-                     "restore the trigger and investigate who removed it",
-                     details=[f"triggers on wf_event now: {', '.join(present) or 'none'}"])
+    raise AuditError(_("the database no longer refuses {op} on the history (wf_event): its "
+                       "append-only trigger was dropped or disabled; the chain verifies, but "
+                       "restore the trigger and investigate who removed it").format(op=op),
+                     details=[_("triggers on wf_event now: {triggers}").format(
+                         triggers=", ".join(present) or _("none"))])

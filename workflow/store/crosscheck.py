@@ -28,6 +28,7 @@ from sqlalchemy.engine import Connection
 
 from workflow.clock import to_utc
 from workflow.errors import AuditError
+from workflow.i18n import N_, _
 from workflow.rules.machine import TRIGGERS, machine
 from workflow.store.models import DeliveryRow, EscalationRow, MemberRow, TaskRow
 
@@ -94,16 +95,20 @@ class Replay:
         self.tasks[task] = (e["to_state"], moves + 1)
         if self.problem is not None:
             return
-        where = f"plan {self.plan_id}: event seq {e['seq']} ({e['event']} on {task})"
+        where = _("plan {plan}: event seq {seq} ({event} on {task})").format(
+            plan=self.plan_id, seq=e["seq"], event=e["event"], task=task)
         if e["from_state"] != state:
-            self.problem = (f"{where} starts from {e['from_state']}, but the history before it "
-                            f"leaves the task {state}")
+            self.problem = _("{where} starts from {source}, but the history before it leaves the "
+                             "task {state}").format(where=where, source=e["from_state"],
+                                                    state=state)
         elif e["to_state"] not in _destinations().get((e["event"], state), ()):
-            self.problem = (f"{where}: the state machine does not {e['event']} a task that is "
-                            f"{state} (to {e['to_state']})")
+            self.problem = _("{where}: the state machine does not {event} a task that is {state} "
+                             "(to {dest})").format(where=where, event=e["event"], state=state,
+                                                   dest=e["to_state"])
         elif e["event"] == "unblock" and e["to_state"] != self.blocked_from.get(task):
-            self.problem = (f"{where} goes back to {e['to_state']}, but the task was blocked "
-                            f"from {self.blocked_from.get(task)}")
+            self.problem = _("{where} goes back to {dest}, but the task was blocked from "
+                             "{source}").format(where=where, dest=e["to_state"],
+                                                source=self.blocked_from.get(task))
         if e["event"] == "block":
             self.blocked_from[task] = state
 
@@ -125,7 +130,8 @@ class Replay:
 
     def check(self, conn: Connection) -> None:
         if self.problem is not None:
-            raise AuditError(f"{self.problem}; the history was written outside workflow")
+            raise AuditError(_("{problem}; the history was written outside workflow").format(
+                problem=self.problem))
         self._tasks(conn)
         self._members(conn)
         self._escalations(conn)
@@ -138,9 +144,11 @@ class Replay:
         for task_id, state, version in rows:
             expected, moves = self.tasks.get(task_id, ("assigned", 0))
             if (state, version) != (expected, moves):
-                raise AuditError(f"plan {self.plan_id}: task {task_id} is {state} (version "
-                                 f"{version}) but its history says {expected} after {moves} "
-                                 "move(s); the task table was changed outside workflow")
+                raise AuditError(_("plan {plan}: task {task} is {state} (version {version}) but "
+                                   "its history says {expected} after {moves} move(s); the task "
+                                   "table was changed outside workflow").format(
+                    plan=self.plan_id, task=task_id, state=state, version=version,
+                    expected=expected, moves=moves))
 
     def _members(self, conn: Connection) -> None:
         have = {(r.person, r.agency): r.added_by for r in conn.execute(
@@ -148,18 +156,21 @@ class Replay:
             .where(MEMBER.c.plan_id == self.plan_id))}
         for (person, agency), by in sorted(have.items()):
             if (person, agency) not in self.members:
-                raise AuditError(f"plan {self.plan_id}: {person} is a member of {agency} but "
-                                 "no member_added event in the history made them one; the "
-                                 "membership table was changed outside workflow")
+                raise AuditError(_("plan {plan}: {person} is a member of {agency} but no "
+                                   "member_added event in the history made them one; the "
+                                   "membership table was changed outside workflow").format(
+                    plan=self.plan_id, person=person, agency=agency))
             if self.members[(person, agency)] != by:
-                raise AuditError(f"plan {self.plan_id}: {person}'s membership of {agency} says "
-                                 f"added by {by}, but the history says "
-                                 f"{self.members[(person, agency)]}; the membership table was "
-                                 "changed outside workflow")
+                raise AuditError(_("plan {plan}: {person}'s membership of {agency} says added by "
+                                   "{by}, but the history says {said}; the membership table was "
+                                   "changed outside workflow").format(
+                    plan=self.plan_id, person=person, agency=agency, by=by,
+                    said=self.members[(person, agency)]))
         for person, agency in sorted(set(self.members) - set(have)):
-            raise AuditError(f"plan {self.plan_id}: the history makes {person} a member of "
-                             f"{agency}, but the membership table does not; it was changed "
-                             "outside workflow")
+            raise AuditError(_("plan {plan}: the history makes {person} a member of {agency}, "
+                               "but the membership table does not; it was changed outside "
+                               "workflow").format(plan=self.plan_id, person=person,
+                                                  agency=agency))
 
     def _escalations(self, conn: Connection) -> None:
         rows: dict[str, list] = {}
@@ -171,37 +182,43 @@ class Replay:
             for i in range(max(len(told), len(kept))):
                 ep = told[i] if i < len(told) else None
                 row = kept[i] if i < len(kept) else None
-                what = f"plan {self.plan_id}: task {task}: escalation {i + 1}"
+                what = _("plan {plan}: task {task}: escalation {n}").format(
+                    plan=self.plan_id, task=task, n=i + 1)
                 if ep is None:
-                    raise AuditError(f"{what} ({row.reason}, to {row.escalated_to}) has no "
-                                     "escalation_raised event; it was added outside workflow")
+                    raise AuditError(_("{what} ({reason}, to {to}) has no escalation_raised "
+                                       "event; it was added outside workflow").format(
+                        what=what, reason=row.reason, to=row.escalated_to))
                 if row is None:
-                    raise AuditError(f"{what}, raised at event seq {ep.seq}, is missing from "
-                                     "the escalations; it was deleted outside workflow")
+                    raise AuditError(_("{what}, raised at event seq {seq}, is missing from the "
+                                       "escalations; it was deleted outside workflow").format(
+                        what=what, seq=ep.seq))
                 if ((row.reason, row.level, row.escalated_to) != (
                         ep.reason, ep.level, ep.escalated_to)
                         or not _same_moment(row.raised_at, ep.raised_at)
                         or not _same_moment(row.resolved_at, ep.resolved_at)):
-                    state = "resolved" if row.resolved_at else "open"
-                    said = "resolved" if ep.resolved_at else "open"
-                    raise AuditError(
-                        f"{what} is {state} at level {row.level} ({row.escalated_to}) but its "
-                        f"events (from seq {ep.seq}) say {said} at level {ep.level} "
-                        f"({ep.escalated_to}); it was changed outside workflow")
+                    state = N_("resolved") if row.resolved_at else N_("open")
+                    said = N_("resolved") if ep.resolved_at else N_("open")
+                    raise AuditError(_(
+                        "{what} is {state} at level {level} ({to}) but its events (from seq "
+                        "{seq}) say {said} at level {said_level} ({said_to}); it was changed "
+                        "outside workflow").format(
+                        what=what, state=_(state), level=row.level, to=row.escalated_to,
+                        seq=ep.seq, said=_(said), said_level=ep.level, said_to=ep.escalated_to))
 
     def _outbox(self, conn: Connection) -> None:
         seen: set[int] = set()
         for r in conn.execute(select(OUTBOX.c.id, OUTBOX.c.event_seq, OUTBOX.c.task_id,
                                      OUTBOX.c.payload)
                               .where(OUTBOX.c.plan_id == self.plan_id).order_by(OUTBOX.c.id)):
-            what = f"plan {self.plan_id}: outbox row {r.id} (event seq {r.event_seq})"
+            what = _("plan {plan}: outbox row {row} (event seq {seq})").format(
+                plan=self.plan_id, row=r.id, seq=r.event_seq)
             told = self.notices.get(r.event_seq)
             if told is None:
-                raise AuditError(f"{what}: that event is not a raised or climbed escalation; "
-                                 "the row was added outside workflow")
+                raise AuditError(_("{what}: that event is not a raised or climbed escalation; the "
+                                   "row was added outside workflow").format(what=what))
             if r.event_seq in seen:
-                raise AuditError(f"{what}: a second row for the same event; it was added "
-                                 "outside workflow")
+                raise AuditError(_("{what}: a second row for the same event; it was added outside "
+                                   "workflow").format(what=what))
             seen.add(r.event_seq)
             try:
                 payload = json.loads(r.payload)
@@ -210,5 +227,5 @@ class Replay:
             if (not isinstance(payload, dict) or r.task_id != told["task"]
                     or payload.get("plan") != self.plan_id
                     or any(payload.get(k) != v for k, v in told.items())):
-                raise AuditError(f"{what} does not say what its event says; it was changed "
-                                 "outside workflow")
+                raise AuditError(_("{what} does not say what its event says; it was changed "
+                                   "outside workflow").format(what=what))

@@ -44,6 +44,7 @@ from workflow.errors import (
     UsageError,
     WorkflowError,
 )
+from workflow.i18n import N_, _
 from workflow.store import schema
 
 BUSY_TIMEOUT_S = 10.0  # WORKFLOW_BUSY_TIMEOUT (seconds) overrides it
@@ -51,8 +52,8 @@ DEFAULT_DB = "workflow.db"
 CONNECT_TIMEOUT_S = 10
 
 # SQLSTATEs (PostgreSQL) that mean "another transaction got in the way: retry".
-_PG_CONFLICT = {"40001": "another process changed the same rows at the same moment",
-                "40P01": "this change and another one waited for each other (a deadlock)"}
+_PG_CONFLICT = {"40001": N_("another process changed the same rows at the same moment"),
+                "40P01": N_("this change and another one waited for each other (a deadlock)")}
 # ... and "waited too long for a lock".
 _PG_BUSY = {"55P03", "57014"}
 # The databases (and their drivers) workflow is built and tested for; anything else, even a
@@ -72,13 +73,14 @@ def database_url(value: str | None) -> URL:
     try:
         url = make_url(value)
     except ArgumentError:
-        raise UsageError(f"cannot read database URL {value!r}; give a file path or a "
-                         "URL such as postgresql+psycopg://user@host/db") from None
-    backend, _, driver = url.drivername.partition("+")
+        raise UsageError(_("cannot read database URL {url!r}; give a file path or a URL such "
+                           "as postgresql+psycopg://user@host/db").format(url=value)) from None
+    backend, _plus, driver = url.drivername.partition("+")
     if driver not in _DRIVERS.get(backend, ()):
-        raise UsageError(f"workflow does not work with {url.drivername!r} databases (--db "
-                         f"{url.render_as_string(hide_password=True)}); give a SQLite file "
-                         "path (or sqlite:///FILE) or postgresql://user@host/db")
+        raise UsageError(_("workflow does not work with {driver!r} databases (--db {url}); give "
+                           "a SQLite file path (or sqlite:///FILE) or postgresql://user@host/db")
+                         .format(driver=url.drivername,
+                                 url=url.render_as_string(hide_password=True)))
     return url
 
 
@@ -92,8 +94,8 @@ def busy_timeout() -> float:
     except ValueError:
         value = -1.0
     if not 0 <= value <= 3600:
-        raise UsageError(f"WORKFLOW_BUSY_TIMEOUT={raw!r} is not a number of seconds "
-                         "between 0 and 3600")
+        raise UsageError(_("WORKFLOW_BUSY_TIMEOUT={value!r} is not a number of seconds "
+                           "between 0 and 3600").format(value=raw))
     return value
 
 
@@ -120,7 +122,8 @@ class Store:
         try:
             self.engine = self._make_engine(parsed)
         except (ImportError, SQLAlchemyError) as err:
-            raise StoreError(f"cannot use database {self.display}: {err}") from None
+            raise StoreError(_("cannot use database {db}: {error}").format(
+                db=self.display, error=err)) from None
         self._person: str | None = None
         weakref.finalize(self, self.engine.dispose)
         # (before, after) when this Store created or migrated the schema, else None.
@@ -130,8 +133,8 @@ class Store:
 
     def _open_file(self, path: Path, create: bool, upgrade: bool) -> None:
         if path.is_dir():
-            raise NotFoundError(f"{path} is a directory, not a database; give a file such "
-                                "as workflow.db")
+            raise NotFoundError(_("{path} is a directory, not a database; give a file such as "
+                                  "workflow.db").format(path=path))
         if path.exists():
             # A file we may not write, or in a folder where SQLite cannot make its -wal and
             # -shm files (an archive on a read-only mount, a 0444 copy) is opened read-only:
@@ -139,10 +142,10 @@ class Store:
             self.read_only = not _writable(path)
             return
         if not (create or upgrade):
-            raise NotFoundError(f"no database at {path}; load a plan first: "
-                                "workflow load FILE (or point --db / WORKFLOW_DB at it)")
+            raise NotFoundError(_("no database at {path}; load a plan first: workflow load FILE "
+                                  "(or point --db / WORKFLOW_DB at it)").format(path=path))
         if not create:
-            raise NotFoundError(f"no database at {path}; nothing to upgrade")
+            raise NotFoundError(_("no database at {path}; nothing to upgrade").format(path=path))
         missing = [d for d in (path.parent, *path.parent.parents) if not d.exists()]
         path.parent.mkdir(parents=True, exist_ok=True)
         self.created = [path, *missing]  # the file first, then its folders, innermost first
@@ -221,9 +224,9 @@ class Store:
     # ------------------------------------------------------------------ transactions
 
     def _busy(self) -> ConflictError:
-        return ConflictError(f"the database stayed busy for {self.busy_timeout:g}s (another "
-                             "process is writing); nothing was written. Retry, or raise "
-                             "WORKFLOW_BUSY_TIMEOUT")
+        return ConflictError(_("the database stayed busy for {seconds}s (another process is "
+                               "writing); nothing was written. Retry, or raise "
+                               "WORKFLOW_BUSY_TIMEOUT").format(seconds=f"{self.busy_timeout:g}"))
 
     @contextmanager
     def _translate(self) -> Iterator[None]:
@@ -233,33 +236,38 @@ class Store:
             raise
         except IntegrityError as err:
             if "append-only" in _short(err):  # SQLite reports the history's triggers so
-                raise StoreError(f"refused by the database: {_short(err)}") from None
-            raise ConflictError("another change was written at the same moment; nothing was "
-                                f"written. Check the state and retry ({_short(err)})") from None
+                raise StoreError(_("refused by the database: {reason}").format(
+                    reason=_short(err))) from None
+            raise ConflictError(_("another change was written at the same moment; nothing was "
+                                  "written. Check the state and retry ({reason})").format(
+                reason=_short(err))) from None
         except DBAPIError as err:
             msg = _short(err)
             code = getattr(err.orig, "sqlstate", None)
             if "append-only" in msg:
-                raise StoreError(f"refused by the database: {msg}") from None
+                raise StoreError(_("refused by the database: {reason}").format(
+                    reason=msg)) from None
             if code == "42501":  # insufficient privilege: a grant, or workflow's guards
-                raise MoveRefusedError(f"refused by the database: {msg}; your role may do only "
-                                       "what workflow db grant gave it") from None
+                raise MoveRefusedError(_("refused by the database: {reason}; your role may do "
+                                         "only what workflow db grant gave it").format(
+                    reason=msg)) from None
             if code in _PG_CONFLICT:
-                raise ConflictError(f"{_PG_CONFLICT[code]}; nothing was written. Check the "
-                                    "state and retry") from None
+                raise ConflictError(_("{reason}; nothing was written. Check the state and "
+                                      "retry").format(reason=_(_PG_CONFLICT[code]))) from None
             if code in _PG_BUSY or (self.dialect == "sqlite" and (
                     "locked" in msg or "busy" in msg)):
                 raise self._busy() from None
             if self.dialect == "sqlite" and "readonly" in msg:
-                raise StoreError(f"the database {self.display} is read-only (its file or its "
-                                 "folder cannot be written): reading works, changes do not; "
-                                 "nothing was written") from None
+                raise StoreError(_("the database {db} is read-only (its file or its folder "
+                                   "cannot be written): reading works, changes do not; "
+                                   "nothing was written").format(db=self.display)) from None
             if self.dialect == "sqlite" and "not a database" in msg:
-                raise NotFoundError(f"{self.display} is not a workflow database (SQLite: {msg});"
-                                    " point --db / WORKFLOW_DB at one") from None
-            raise StoreError(f"database error: {msg}") from None
+                raise NotFoundError(_("{db} is not a workflow database (SQLite: {reason}); point "
+                                      "--db / WORKFLOW_DB at one").format(
+                    db=self.display, reason=msg)) from None
+            raise StoreError(_("database error: {reason}").format(reason=msg)) from None
         except SQLAlchemyError as err:
-            raise StoreError(f"database error: {_short(err)}") from None
+            raise StoreError(_("database error: {reason}").format(reason=_short(err))) from None
 
     @contextmanager
     def read(self) -> Iterator[Connection]:
@@ -298,9 +306,10 @@ class Store:
                 # current_user, and the database's guards record session_user too.
                 role = conn.execute(text("SELECT session_user")).scalar_one()
                 if given and given != role:
-                    raise UsageError(f"WORKFLOW_PERSON={given!r}, but on PostgreSQL the person "
-                                     f"is the database role you connect as ({role}); connect "
-                                     f"as {given}'s own role instead, or unset WORKFLOW_PERSON")
+                    raise UsageError(_("WORKFLOW_PERSON={person!r}, but on PostgreSQL the person "
+                                       "is the database role you connect as ({role}); connect "
+                                       "as {person}'s own role instead, or unset "
+                                       "WORKFLOW_PERSON").format(person=given, role=role))
                 self._person = role
             elif given and self.dialect == "sqlite":
                 self._person = given
@@ -322,8 +331,8 @@ class Store:
         if current.status == "newer" or (current.status != "empty" and not upgrade):
             raise StoreError(schema.refusal(current) or "")
         if current.status == "empty" and not (create or upgrade):
-            raise NotFoundError(f"the database {self.display} holds no workflow data; load a "
-                                "plan first: workflow load FILE")
+            raise NotFoundError(_("the database {db} holds no workflow data; load a plan first: "
+                                  "workflow load FILE").format(db=self.display))
         self.migrate()
 
     def migrate(self) -> tuple[schema.State, schema.State]:

@@ -17,6 +17,7 @@ from sqlalchemy import bindparam, select
 from sqlalchemy.engine import Connection, Row
 
 from workflow.errors import NotFoundError, UsageError
+from workflow.i18n import _
 from workflow.plan.names import cached_index, numbering
 from workflow.rules.kinds import Kind
 from workflow.store.models import PLAN_ROW, AgencyRow, PlanRow, TaskRow
@@ -45,15 +46,15 @@ def select_plan(conn: Connection, plan_id: str | None, *, lock: bool = False) ->
     else:
         ids = conn.execute(select(PLAN.c.id).order_by(PLAN.c.id).limit(2)).scalars().all()
         if not ids:
-            raise NotFoundError("no plan is loaded; load one first: workflow load FILE")
+            raise NotFoundError(_("no plan is loaded; load one first: workflow load FILE"))
         if len(ids) > 1:
-            raise UsageError(f"several plans are loaded ({', '.join(plan_ids(conn))}); choose "
-                             "one with --plan ID or WORKFLOW_PLAN")
+            raise UsageError(_("several plans are loaded ({plans}); choose one with --plan ID "
+                               "or WORKFLOW_PLAN").format(plans=", ".join(plan_ids(conn))))
         plan_id = ids[0]
     row = conn.execute(_PLAN_LOCKED if lock else _PLAN_BY_ID, {"plan_id": plan_id}).one_or_none()
     if row is None:
-        raise NotFoundError(f"no plan {given!r}; loaded plans: "
-                            f"{', '.join(plan_ids(conn)) or 'none (workflow load FILE)'}")
+        raise NotFoundError(_("no plan {plan!r}; loaded plans: {plans}").format(
+            plan=given, plans=", ".join(plan_ids(conn)) or _("none (workflow load FILE)")))
     return row
 
 
@@ -101,8 +102,9 @@ def find_task(conn: Connection, plan: Row, ref: str) -> Row:
     ids = conn.execute(select(TASK.c.task_id).where(TASK.c.plan_id == plan.id)
                        .limit(20000)).scalars().all()
     close = difflib.get_close_matches(ref.lower(), ids, n=3, cutoff=0.6)
-    hint = f"; did you mean {', '.join(close)}?" if close else "; list them with workflow tasks"
-    raise NotFoundError(f"no task {ref!r} in plan {plan.id}{hint}")
+    raise NotFoundError((_("no task {task!r} in plan {plan}; did you mean {close}?") if close
+                         else _("no task {task!r} in plan {plan}; list them with workflow tasks")
+                         ).format(task=ref, plan=plan.id, close=", ".join(close)))
 
 
 def match_tasks(conn: Connection, plan: Row, pattern: str) -> list[Row]:
@@ -115,8 +117,8 @@ def match_tasks(conn: Connection, plan: Row, pattern: str) -> list[Row]:
                         .order_by(TASK.c.position, TASK.c.pk)).all()
     found = [r for r in rows if any(wanted.fullmatch(k.casefold()) for k in _names_of(r))]
     if not found:
-        raise NotFoundError(f"no task of plan {plan.id} matches {pattern!r}; list them with "
-                            f"workflow tasks '{pattern}'")
+        raise NotFoundError(_("no task of plan {plan} matches {pattern!r}; list them with "
+                              "workflow tasks '{pattern}'").format(plan=plan.id, pattern=pattern))
     return found
 
 
@@ -147,8 +149,8 @@ def _task_by_ref(conn: Connection, plan: Row, ref: str) -> Row | None:
         TASK.c.kind != Kind.INSTANCE).order_by(TASK.c.position).limit(6)).all()
     if len(rows) > 1:
         shown = ", ".join(r.task_id for r in rows[:5]) + (", ..." if len(rows) > 5 else "")
-        raise UsageError(f"{ref!r} numbers several tasks of plan {plan.id} ({shown}); "
-                         "give the task id")
+        raise UsageError(_("{ref!r} numbers several tasks of plan {plan} ({tasks}); give the "
+                           "task id").format(ref=ref, plan=plan.id, tasks=shown))
     return rows[0] if rows else None
 
 
@@ -160,7 +162,7 @@ def find_agency(conn: Connection, plan: Row, ref: str) -> str:
     index = cached_index((plan.id, plan.digest), lambda: (  # agencies change with the digest
         (r.id, r.name, json.loads(r.aliases)) for r in conn.execute(
             select(AGENCY).where(AGENCY.c.plan_id == plan.id).order_by(AGENCY.c.id))))
-    return index.resolve(ref, f"plan {plan.id}")
+    return index.resolve(ref, _("plan {plan}").format(plan=plan.id))
 
 
 def agency_names(conn: Connection, plan: Row) -> dict[str, str]:

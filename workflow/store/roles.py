@@ -23,7 +23,7 @@ from sqlalchemy import text
 from sqlalchemy.engine import Connection
 
 from workflow.errors import AuditError, UsageError
-from workflow.i18n import _
+from workflow.i18n import _, ngettext
 
 LEVELS = ("read-only", "person", "service")
 TABLES = ("wf_plan", "wf_agency", "wf_task", "wf_dependency", "wf_unit", "wf_member",
@@ -68,15 +68,16 @@ def role_name(value: str) -> str:
     name = unicodedata.normalize("NFC", value).strip()
     if not name or len(name.encode()) > 63 or any(
             unicodedata.category(c)[0] in "CZ" for c in name):
-        raise UsageError(f"ROLE {value[:40]!r} is not a PostgreSQL role name: 1 to 63 bytes, "
-                         "printable, no spaces")
+        raise UsageError(_("ROLE {role!r} is not a PostgreSQL role name: 1 to 63 bytes, "
+                           "printable, no spaces").format(role=value[:40]))
     return name
 
 
 def _postgresql(conn: Connection, command: str) -> None:
     if conn.dialect.name != "postgresql":
-        raise UsageError(f"workflow db {command} is for PostgreSQL; on a SQLite file the "
-                         "operating system's file permissions decide who may write it")
+        raise UsageError(_("workflow db {command} is for PostgreSQL; on a SQLite file the "
+                           "operating system's file permissions decide who may write it").format(
+            command=command))
 
 
 @dataclass(frozen=True)
@@ -104,9 +105,12 @@ def grants(conn: Connection, role: str, level: str) -> list[str]:
     found = conn.execute(text("SELECT rolsuper FROM pg_roles WHERE rolname = :r"),
                          {"r": role}).one_or_none()
     if role == where.owner or (found is not None and found.rolsuper):
-        what = "owns the workflow tables" if role == where.owner else "is a superuser"
-        raise UsageError(f"{role} {what}: grants cannot restrict it; give each person a login "
-                         "role of their own and keep this one to administrators")
+        raise UsageError((_("{role} owns the workflow tables: grants cannot restrict it; give "
+                            "each person a login role of their own and keep this one to "
+                            "administrators") if role == where.owner else
+                          _("{role} is a superuser: grants cannot restrict it; give each person "
+                            "a login role of their own and keep this one to administrators"))
+                         .format(role=role))
     r, s = ident(role), ident(where.schema)
     out = [] if found is not None else [f"CREATE ROLE {r} LOGIN"]
     out += [f"REVOKE ALL ON ALL TABLES IN SCHEMA {s} FROM {r}",
@@ -259,7 +263,12 @@ def refuse_extra(reports: list) -> None:
     over = [r for r in reports if r.extra]
     if over:
         first = over[0].role
-        fix = "" if first == "PUBLIC" else (f" (workflow db grant {first} --apply sets exactly "
-                                            "what it needs)")
-        raise AuditError(f"{len(over)} role{'s' * (len(over) > 1)} with more than workflow "
-                         f"needs: {first} has {over[0].extra[0]}; revoke it{fix}")
+        raise AuditError((ngettext(
+            "{n} role with more than workflow needs: {role} has {extra}; revoke it",
+            "{n} roles with more than workflow needs: {role} has {extra}; revoke it", len(over))
+            if first == "PUBLIC" else ngettext(
+            "{n} role with more than workflow needs: {role} has {extra}; revoke it (workflow "
+            "db grant {role} --apply sets exactly what it needs)",
+            "{n} roles with more than workflow needs: {role} has {extra}; revoke it (workflow "
+            "db grant {role} --apply sets exactly what it needs)", len(over))).format(
+            n=len(over), role=first, extra=over[0].extra[0]))

@@ -22,6 +22,7 @@ from sqlalchemy.exc import DBAPIError
 from sqlmodel import SQLModel
 
 from workflow.errors import StoreError
+from workflow.i18n import N_, _
 from workflow.store import models  # noqa: F401  (registers the tables in SQLModel.metadata)
 from workflow.store.migrations import HEAD
 
@@ -30,7 +31,7 @@ MIGRATIONS = Path(__file__).resolve().parent / "migrations"
 FIRST = "0001"
 # pg_advisory_xact_lock key held while creating or migrating ("wflo" in ASCII).
 LOCK_KEY = 0x77666C6F
-UPGRADE_HINT = "run: workflow db upgrade (back up the database first)"
+UPGRADE_HINT = N_("run: workflow db upgrade (back up the database first)")
 
 
 @dataclass(frozen=True)
@@ -83,11 +84,13 @@ def _revisions(conn: Connection) -> list[str] | None:
 def refusal(current: State) -> str | None:
     """Why this workflow will not use the database as it is (None: it will)."""
     if current.status == "newer":
-        return (f"the database's schema ({current.describe()}) is newer than this workflow "
-                f"knows (revision {HEAD}); upgrade workflow to use it")
+        return _("the database's schema ({schema}) is newer than this workflow knows (revision "
+                 "{head}); upgrade workflow to use it").format(schema=current.describe(),
+                                                               head=HEAD)
     if current.status in ("older", "legacy"):
-        return (f"the database's schema ({current.describe()}) is older than this "
-                f"workflow's (revision {HEAD}); {UPGRADE_HINT}")
+        return _("the database's schema ({schema}) is older than this workflow's (revision "
+                 "{head}); {hint}").format(schema=current.describe(), head=HEAD,
+                                           hint=_(UPGRADE_HINT))
     return None
 
 
@@ -133,10 +136,10 @@ def _check_complete(conn: Connection) -> None:
     problems = _missing(conn, {t.name: {c.name for c in t.columns}
                                for t in SQLModel.metadata.sorted_tables})
     if problems:
-        raise StoreError("cannot upgrade this database from before revisions: "
-                         f"{'; '.join(problems)}; nothing was changed",
-                         details=["copy its plans into a new database with workflow db copy "
-                                  "using the workflow that made it, or restore a backup"])
+        raise StoreError(_("cannot upgrade this database from before revisions: {problems}; "
+                           "nothing was changed").format(problems="; ".join(problems)),
+                         details=[_("copy its plans into a new database with workflow db copy "
+                                    "using the workflow that made it, or restore a backup")])
 
 
 def _missing(conn: Connection, expected: dict[str, set[str]]) -> list[str]:
@@ -145,11 +148,12 @@ def _missing(conn: Connection, expected: dict[str, set[str]]) -> list[str]:
     problems = []
     for table, columns in expected.items():
         if not insp.has_table(table):
-            problems.append(f"table {table} is missing")
+            problems.append(_("table {table} is missing").format(table=table))
             continue
         lacking = columns - {c["name"] for c in insp.get_columns(table)}
         if lacking:
-            problems.append(f"{table} lacks {', '.join(sorted(lacking))}")
+            problems.append(_("{table} lacks {columns}").format(
+                table=table, columns=", ".join(sorted(lacking))))
     return problems
 
 
@@ -158,10 +162,11 @@ def _adopt_legacy(conn: Connection) -> None:
     from alembic import command  # heavy, and only to create or upgrade a schema
     problems = _missing(conn, dict(sorted(_first_release_columns().items())))
     if problems:
-        raise StoreError("cannot upgrade: the database says schema version 1 but its tables "
-                         f"differ from it ({'; '.join(problems)}); nothing was changed",
-                         details=["restore it from a backup, or copy its plans with "
-                                  "workflow db copy after repairing them"])
+        raise StoreError(_("cannot upgrade: the database says schema version 1 but its tables "
+                           "differ from it ({problems}); nothing was changed").format(
+            problems="; ".join(problems)),
+                         details=[_("restore it from a backup, or copy its plans with "
+                                    "workflow db copy after repairing them")])
     command.stamp(_config(conn), FIRST)
 
 

@@ -17,7 +17,8 @@ from sqlalchemy.engine import Connection
 
 from workflow.clock import to_utc
 from workflow.errors import ConflictError, NotFoundError
-from workflow.rules.kinds import EventKind
+from workflow.i18n import N_, _
+from workflow.rules.kinds import EventKind, move_word, state_word
 from workflow.rules.lifecycle import Task
 from workflow.store.models import DependencyRow, EventRow, TaskRow
 
@@ -61,7 +62,7 @@ def _update(columns: frozenset[str]):
 class TaskTable:
     """``doing`` names the move in a refusal ("another start or move got there first")."""
 
-    def __init__(self, conn: Connection, plan_id: str, doing: str = "change") -> None:
+    def __init__(self, conn: Connection, plan_id: str, doing: str = N_("change")) -> None:
         self.conn = conn
         self.plan_id = plan_id
         self.doing = doing
@@ -89,11 +90,15 @@ class TaskTable:
         if done.rowcount != 1:
             now = self.conn.execute(_NOW, {"pk": task.pk}).scalar_one_or_none()
             if now is None:  # an upgrade of the plan removed the task
-                raise NotFoundError(f"{task.task_id} was removed from plan {self.plan_id} while "
-                                    "you moved it (the plan was upgraded); nothing was written. "
-                                    "Check with: workflow tasks")
-            raise ConflictError(
-                f"{task.task_id} changed while you moved it: it was {task.state}, it is now "
-                f"{now} (another {self.doing} or move got there first); nothing was "
-                f"written. Check with: workflow show {task.task_id}")
+                raise NotFoundError(_("{task} was removed from plan {plan} while you moved it (the "
+                                      "plan was upgraded); nothing was written. Check with: "
+                                      "workflow tasks").format(task=task.task_id,
+                                                               plan=self.plan_id))
+            raise ConflictError(_(
+                "{task} changed while you moved it: it was {state}, it is now {now} (another "
+                "{doing} or move got there first); nothing was written. Check with: workflow "
+                "show {task}").format(task=task.task_id, state=state_word(task.state),
+                                      now=state_word(now),
+                                      doing=move_word(self.doing) if self.doing != "change"
+                                      else _(self.doing)))
         task.update(changes)

@@ -14,6 +14,7 @@ from sqlalchemy.engine import Connection
 
 from workflow.clock import local, to_utc
 from workflow.errors import MoveRefusedError
+from workflow.i18n import _
 from workflow.store.models import EventRow
 
 EVENT = EventRow.__table__
@@ -54,12 +55,14 @@ def refuse_backwards(conn: Connection, plan: Any, task_id: str | None, at: datet
     last = latest_at(conn, plan.id, task_id, every_task=every_task)
     if last is None or to_utc(at) >= last:
         return
-    whose = (f"task {task_id}'s last event" if task_id else
-             f"plan {plan.id}'s last event" if every_task else f"plan {plan.id}'s last change")
+    whose = (_("task {task}'s last event").format(task=task_id) if task_id else
+             _("plan {plan}'s last event").format(plan=plan.id) if every_task else
+             _("plan {plan}'s last change").format(plan=plan.id))
 
     def shown(moment: datetime) -> str:
         return local(moment, plan.timezone).isoformat(timespec="seconds")
 
-    raise MoveRefusedError(f"{what} at {shown(at)} is dated before {whose} ({shown(last)}); "
-                           "history never runs backwards: use a time after it (check the "
-                           "clock, or WORKFLOW_NOW)")
+    raise MoveRefusedError(_("{what} at {at} is dated before {whose} ({last}); history never "
+                             "runs backwards: use a time after it (check the clock, or "
+                             "WORKFLOW_NOW)").format(what=what, at=shown(at), whose=whose,
+                                                     last=shown(last)))

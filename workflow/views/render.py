@@ -187,7 +187,7 @@ def task_view(t: dict[str, Any]) -> str:
          or "-"),
         (_("approver"), _named(t["approver"], t.get("approver_name"))),
         (_("due"), _due(t)),
-        (_("start"), t.get("start")),
+        (_("start date"), t.get("start")),
         (_("blocked from"), t.get("blocked_from") and words.state(t["blocked_from"])),
         (_("instances"), _counts(t.get("instances") or {})),
         (_("stall clock"), _stall(t.get("stall"))),

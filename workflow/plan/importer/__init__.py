@@ -13,6 +13,7 @@ from pathlib import Path
 
 from workflow import outfile
 from workflow.errors import DocumentError
+from workflow.i18n import _
 from workflow.logs import Progress, no_progress
 from workflow.plan.importer.agencies import Registry
 from workflow.plan.importer.blocks import Para
@@ -34,8 +35,9 @@ def import_document(path: str | Path, progress: Progress = no_progress) -> Draft
     progress("tìm nhiệm vụ", 1, 3)
     layout, found = find_tasks(blocks)
     if not found:
-        raise DocumentError(f"{path}: no plan found: no phụ lục table (TT, Nội dung, Cơ quan "
-                            "chủ trì, ...) and no numbered items naming a lead agency")
+        raise DocumentError(_("{path}: no plan found: no phụ lục table (TT, Nội dung, Cơ quan "
+                              "chủ trì, ...) and no numbered items naming a lead agency").format(
+            path=path))
     paras = [b.text for b in blocks if isinstance(b, Para)]
     texts: list[str] = []
     for b in blocks:

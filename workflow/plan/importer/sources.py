@@ -17,6 +17,7 @@ import zipfile
 from pathlib import Path
 
 from workflow.errors import DocumentError, NotFoundError
+from workflow.i18n import _
 from workflow.plan.importer.blocks import Block, Para, Table, clean
 from workflow.plan.importer.markdown import text_blocks
 from workflow.plan.importer.pdftext import page_blocks
@@ -38,22 +39,24 @@ def read_blocks(path: str | Path) -> tuple[str, list[Block]]:
     try:
         size = p.stat().st_size
         if p.is_dir():
-            raise NotFoundError(f"{p}: is a directory, expected a document")
+            raise NotFoundError(_("{path}: is a directory, expected a document").format(path=p))
     except FileNotFoundError:
-        raise NotFoundError(f"{p}: no such file") from None
+        raise NotFoundError(_("{path}: no such file").format(path=p)) from None
     except OSError as err:
-        raise NotFoundError(f"{p}: cannot read: {err.strerror}") from None
+        raise NotFoundError(_("{path}: cannot read: {reason}").format(
+            path=p, reason=err.strerror)) from None
     if size > MAX_FILE_BYTES:
-        raise DocumentError(f"{p}: the file is {size // (1024 * 1024)} MiB; documents over "
-                            f"{MAX_FILE_BYTES // (1024 * 1024)} MiB are refused")
+        raise DocumentError(_("{path}: the file is {size} MiB; documents over {limit} MiB are "
+                              "refused").format(path=p, size=size // (1024 * 1024),
+                                                limit=MAX_FILE_BYTES // (1024 * 1024)))
     if size == 0:
-        raise DocumentError(f"{p}: the file is empty; give the plan's .docx, .pdf, .txt, .md, "
-                            ".xlsx or .csv")
+        raise DocumentError(_("{path}: the file is empty; give the plan's .docx, .pdf, .txt, "
+                              ".md, .xlsx or .csv").format(path=p))
     kind = _sniff(p)
     readers = {"docx": _docx, "xlsx": _xlsx, "pdf": _pdf, "csv": _csv, "text": _text}
     blocks = readers[kind](p)
     if not any(b.text if isinstance(b, Para) else b.rows for b in blocks):
-        raise DocumentError(f"{p}: no text in the document")
+        raise DocumentError(_("{path}: no text in the document").format(path=p))
     return kind, blocks
 
 
@@ -63,8 +66,9 @@ def _sniff(p: Path) -> str:
         head = f.read(8)
     ext = p.suffix.lower().lstrip(".")
     if head.startswith(_CFB):
-        raise DocumentError(f"{p}: an encrypted (password-protected) or old binary Office file "
-                            "(.doc/.xls); remove the password or save it as .docx/.xlsx")
+        raise DocumentError(_("{path}: an encrypted (password-protected) or old binary Office "
+                              "file (.doc/.xls); remove the password or save it as "
+                              ".docx/.xlsx").format(path=p))
     if head.startswith(b"%PDF-"):
         kind = "pdf"
     elif head.startswith(b"PK\x03\x04"):
@@ -74,12 +78,13 @@ def _sniff(p: Path) -> str:
     expected = {"docx": "docx", "xlsx": "xlsx", "xlsm": "xlsx", "pdf": "pdf", "csv": "csv",
                 "txt": "text", "md": "text", "markdown": "text", "text": "text"}.get(ext)
     if expected is None:
-        raise DocumentError(f"{p}: unknown extension .{ext or '(none)'}; give a .docx, .pdf, "
-                            ".txt, .md, .xlsx or .csv file")
+        raise DocumentError(_("{path}: unknown extension .{ext}; give a .docx, .pdf, .txt, .md, "
+                              ".xlsx or .csv file").format(path=p, ext=ext or _("(none)")))
     if expected != kind:
-        shown = {"text": "plain text", "csv": "plain text"}.get(kind, f"a {kind} file")
-        raise DocumentError(f"{p}: the file is {shown}, not what its extension .{ext} says; "
-                            "rename it or export it again")
+        shown = (_("plain text") if kind in ("text", "csv") else
+                 _("a {kind} file").format(kind=kind))
+        raise DocumentError(_("{path}: the file is {kind}, not what its extension .{ext} says; "
+                              "rename it or export it again").format(path=p, kind=shown, ext=ext))
     return kind
 
 
@@ -89,43 +94,47 @@ def _zip_kind(p: Path) -> str:
         with zipfile.ZipFile(p) as z:
             infos = z.infolist()
     except (zipfile.BadZipFile, OSError, ValueError, EOFError):
-        raise DocumentError(f"{p}: the file is damaged (not a readable zip archive)") from None
+        raise DocumentError(_("{path}: the file is damaged (not a readable zip archive)").format(
+            path=p)) from None
     if len(infos) > MAX_ZIP_ENTRIES:
-        raise DocumentError(f"{p}: {len(infos)} entries in the archive; refused as a zip bomb")
+        raise DocumentError(_("{path}: {entries} entries in the archive; refused as a zip bomb")
+                            .format(path=p, entries=len(infos)))
     total = 0
     for info in infos:
         total += info.file_size
         if info.file_size > 1024 * 1024 and info.file_size > MAX_ZIP_RATIO * max(
                 info.compress_size, 1):
-            raise DocumentError(f"{p}: entry {info.filename[:60]!r} expands "
-                                f"{info.file_size // max(info.compress_size, 1)}×; refused as a "
-                                "zip bomb")
+            ratio = info.file_size // max(info.compress_size, 1)
+            raise DocumentError(_("{path}: entry {entry!r} expands {ratio}×; refused as a zip "
+                                  "bomb").format(path=p, entry=info.filename[:60], ratio=ratio))
         if info.flag_bits & 0x1:
-            raise DocumentError(f"{p}: the archive is encrypted; remove the password")
+            raise DocumentError(_("{path}: the archive is encrypted; remove the password").format(
+                path=p))
     if total > MAX_UNZIPPED_BYTES:
-        raise DocumentError(f"{p}: the archive would expand to {total // (1024 * 1024)} MiB; "
-                            "refused as a zip bomb")
+        raise DocumentError(_("{path}: the archive would expand to {size} MiB; refused as a zip "
+                              "bomb").format(path=p, size=total // (1024 * 1024)))
     names = {i.filename for i in infos}
     if "word/document.xml" in names:
         return "docx"
     if "xl/workbook.xml" in names:
         return "xlsx"
-    raise DocumentError(f"{p}: a zip archive that is neither a Word (.docx) nor an Excel "
-                        "(.xlsx) file")
+    raise DocumentError(_("{path}: a zip archive that is neither a Word (.docx) nor an Excel "
+                          "(.xlsx) file").format(path=p))
 
 
 def _text_of(p: Path) -> str:
     if p.stat().st_size > MAX_TEXT_BYTES:
-        raise DocumentError(f"{p}: a text file over {MAX_TEXT_BYTES // (1024 * 1024)} MiB; "
-                            "refused")
+        raise DocumentError(_("{path}: a text file over {limit} MiB; refused").format(
+            path=p, limit=MAX_TEXT_BYTES // (1024 * 1024)))
     raw = p.read_bytes()
     if b"\x00" in raw:
-        raise DocumentError(f"{p}: binary data, not text")
+        raise DocumentError(_("{path}: binary data, not text").format(path=p))
     try:
         return unicodedata.normalize("NFC", raw.decode("utf-8-sig"))
     except UnicodeDecodeError as err:
         line = raw[: err.start].count(b"\n") + 1
-        raise DocumentError(f"{p}:{line}: not UTF-8 text; save it as UTF-8") from None
+        raise DocumentError(_("{path}:{line}: not UTF-8 text; save it as UTF-8").format(
+            path=p, line=line)) from None
 
 
 def _text(p: Path) -> list[Block]:
@@ -140,7 +149,8 @@ def _csv(p: Path) -> list[Block]:
         rows = [tuple(clean(c) for c in row)
                 for row in csv.reader(io.StringIO(text), delimiter=delimiter)]
     except csv.Error as err:
-        raise DocumentError(f"{p}: not readable as CSV ({err})") from None
+        raise DocumentError(_("{path}: not readable as CSV ({error})").format(
+            path=p, error=err)) from None
     return [Table(tuple(r for r in rows if any(r)))]
 
 
@@ -158,8 +168,8 @@ def _docx(p: Path) -> list[Block]:
     except DocumentError:
         raise
     except Exception as err:  # python-docx/lxml raise many kinds on damaged files
-        raise DocumentError(f"{p}: the Word file is damaged or not readable "
-                            f"({type(err).__name__})") from None
+        raise DocumentError(_("{path}: the Word file is damaged or not readable ({error})")
+                            .format(path=p, error=type(err).__name__)) from None
 
 
 def _docx_para(par) -> Para:
@@ -199,14 +209,15 @@ def _xlsx(p: Path) -> list[Block]:
     except DocumentError:
         raise
     except Exception as err:  # openpyxl/lxml raise many kinds on damaged files
-        raise DocumentError(f"{p}: the Excel file is damaged or not readable "
-                            f"({type(err).__name__})") from None
+        raise DocumentError(_("{path}: the Excel file is damaged or not readable ({error})")
+                            .format(path=p, error=type(err).__name__)) from None
 
 
 def _sheet(p: Path, ws) -> Table:
     if ws.max_row * ws.max_column > MAX_SHEET_CELLS:
-        raise DocumentError(f"{p}: sheet {ws.title!r} has {ws.max_row} rows × {ws.max_column} "
-                            "columns; refused")
+        raise DocumentError(_("{path}: sheet {sheet!r} has {rows} rows × {columns} columns; "
+                              "refused").format(path=p, sheet=ws.title, rows=ws.max_row,
+                                                columns=ws.max_column))
     grid = [["" if v is None else clean(str(v)) for v in row]
             for row in ws.iter_rows(values_only=True)]
     for merged in ws.merged_cells.ranges:
@@ -222,17 +233,17 @@ def _pdf(p: Path) -> list[Block]:
     try:
         with pdfplumber.open(str(p)) as pdf:
             if len(pdf.pages) > MAX_PDF_PAGES:
-                raise DocumentError(f"{p}: {len(pdf.pages)} pages; over {MAX_PDF_PAGES} is "
-                                    "refused")
+                raise DocumentError(_("{path}: {pages} pages; over {limit} is refused").format(
+                    path=p, pages=len(pdf.pages), limit=MAX_PDF_PAGES))
             blocks: list[Block] = []
             for page in pdf.pages:
                 blocks.extend(page_blocks(page))
     except DocumentError:
         raise
     except Exception as err:  # pdfminer raises many kinds on damaged or encrypted files
-        raise DocumentError(f"{p}: the PDF is damaged, encrypted or not readable "
-                            f"({type(err).__name__})") from None
+        raise DocumentError(_("{path}: the PDF is damaged, encrypted or not readable ({error})")
+                            .format(path=p, error=type(err).__name__)) from None
     if not any(isinstance(b, Table) or b.text for b in blocks):
-        raise DocumentError(f"{p}: the PDF has no text layer (a scan); run OCR on it first "
-                            "(e.g. ocrmypdf -l vie) or give the Word file")
+        raise DocumentError(_("{path}: the PDF has no text layer (a scan); run OCR on it first "
+                              "(e.g. ocrmypdf -l vie) or give the Word file").format(path=p))
     return blocks
