@@ -138,7 +138,8 @@ ERRORS = [(re.compile(pattern), message) for pattern, message in (
     (r"Option '(?P<name>.+)' requires (?:an argument|\d+ arguments)\.$",
      N_("option {name} needs a value")),
     (r"Option '(?P<name>.+)' does not take a value\.$", N_("option {name} takes no value")),
-    (r"Got unexpected extra arguments? \((?P<name>.+)\)$", N_("unexpected argument: {name}")),
+    (r"Got unexpected extra arguments?(?:\(s\))? \((?P<name>.+)\)$",
+     N_("unexpected argument: {name}")),
     (r"Invalid value for (?P<name>.+?): (?P<detail>.+)$",
      N_("invalid value for {name}: {detail}")),
 )]
