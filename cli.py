@@ -2,6 +2,8 @@
 one renderer (``workflow.views.render``), and errors mapped to exit codes once (``main``).
 
 Errors: one line on stderr (``Error: ...``), details after, a traceback only with --debug.
+The language (``--lang``, ``WORKFLOW_LANG``, the locale) is chosen first, before anything
+prints; help texts are marked ``N_()`` and shown translated (``cli_lang``).
 Exit codes are SPEC.md's (and 8 for a database that cannot be used); each error class in
 workflow.errors carries its own. The package is a heavy import (SQLAlchemy, the models: about
 a quarter of a second), so commands import what they call inside themselves: ``--help``
