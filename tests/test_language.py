@@ -204,6 +204,12 @@ def test_every_help_text_is_marked():
             elif _translated(value, {}, {"N_", "_"}):
                 continue
             bad.append(f"{file}:{node.lineno} help={ast.unparse(value)}")
+    # A command's docstring would be its help, untranslated: each registration names its help.
+    bad += [f"{file}:{node.lineno} {ast.unparse(node.func)}(...) without help="
+            for file, tree in trees.items() for node in ast.walk(tree)
+            if isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute | ast.Name)
+            and getattr(node.func, "attr", getattr(node.func, "id", "")) in ("command", "Typer")
+            and not any(k.arg == "help" for k in node.keywords)]
     assert bad == []
     assert len([n for t in trees.values() for n in ast.walk(t)
                 if isinstance(n, ast.keyword) and n.arg == "help"]) > 60
