@@ -10,7 +10,6 @@ As in ``cli.py``, the package is imported inside the commands: ``--help`` stays 
 from __future__ import annotations
 
 import contextlib
-import functools
 import json
 import os
 import sys
@@ -18,34 +17,41 @@ from typing import Annotated, Any
 
 import typer
 
+from workflow.i18n import N_, _  # light: gettext, read on the first Vietnamese word
 from workflow.text import escape, escape_lines, json_safe  # small: unicodedata only
+
+if __package__:  # installed: kehoach_workflow/cli_parts.py, beside cli_lang
+    from . import cli_lang as lang
+else:  # the repository: at the top
+    import cli_lang as lang
 
 Plan = Annotated[str | None, typer.Option(
     "--plan", metavar="PLAN", envvar="WORKFLOW_PLAN", show_envvar=False,
-    help="Plan id (WORKFLOW_PLAN); optional with one plan.")]
+    help=N_("Plan id (WORKFLOW_PLAN); optional with one plan."))]
 Db = Annotated[str | None, typer.Option(
     "--db", metavar="DB", envvar="WORKFLOW_DB", show_envvar=False,
-    help="SQLAlchemy URL or SQLite file (WORKFLOW_DB); default ./workflow.db.")]
-Json = Annotated[bool, typer.Option("--json", help="Print one JSON document on stdout.")]
+    help=N_("SQLAlchemy URL or SQLite file (WORKFLOW_DB); default ./workflow.db."))]
+Json = Annotated[bool, typer.Option("--json", help=N_("Print one JSON document on stdout."))]
 As = Annotated[str | None, typer.Option(
     "--as", metavar="AGENCY", envvar="WORKFLOW_ACTOR", show_envvar=False,
-    help="The agency acting (WORKFLOW_ACTOR).")]
+    help=N_("The agency acting (WORKFLOW_ACTOR)."))]
 Note = Annotated[str | None, typer.Option("--note", metavar="NOTE",
-                                          help="What was done / why / the difficulty.")]
+                                          help=N_("What was done / why / the difficulty."))]
 TaskArg = Annotated[str, typer.Argument(
-    metavar="TASK", help="Task id (or the document's numbering, e.g. II.4).", show_default=False)]
+    metavar="TASK", help=N_("Task id (or the document's numbering, e.g. II.4)."),
+    show_default=False)]
 At = Annotated[str | None, typer.Option(
     "--at", metavar="WHEN",
-    help="As the history says it stood then: a date (its end) or an ISO date-time.")]
-Force = Annotated[bool, typer.Option("--force", help="Replace an existing file.")]
+    help=N_("As the history says it stood then: a date (its end) or an ISO date-time."))]
+Force = Annotated[bool, typer.Option("--force", help=N_("Replace an existing file."))]
 Person = Annotated[str, typer.Argument(
-    metavar="PERSON", help="The person: their OS user name (SQLite) or database role "
-                           "(PostgreSQL).", show_default=False)]
-AgencyArg = Annotated[str, typer.Argument(metavar="AGENCY", help="The agency (id, name or alias).",
-                                          show_default=False)]
+    metavar="PERSON", help=N_("The person: their OS user name (SQLite) or database role "
+                              "(PostgreSQL)."), show_default=False)]
+AgencyArg = Annotated[str, typer.Argument(
+    metavar="AGENCY", help=N_("The agency (id, name or alias)."), show_default=False)]
 Manages = Annotated[str | None, typer.Option(
-    "--as", metavar="AGENCY", help="The agency you manage members for: the coordinator or "
-                                   "the issuer (default: the one you are a member of).")]
+    "--as", metavar="AGENCY", help=N_("The agency you manage members for: the coordinator or "
+                                      "the issuer (default: the one you are a member of)."))]
 
 
 def now():
@@ -81,24 +87,12 @@ def version(value: bool) -> None:
 
 def top(version: Annotated[bool, typer.Option(  # acts in its callback: prints, exits
             "--version", callback=version, is_eager=True,
-            help="Print the version and exit.")] = False) -> None:
-    """Run Vietnamese implementation plans (Kế hoạch) as state machines."""
-
-
-def plain_arguments(command) -> None:
-    """Help shows an argument as its metavar (``TASK``, ``[PATTERN]``), as for options: Typer
-    0.29 adds the Python type (``TASK <str>``) and braces (``{TASK}``), which read as code."""
-    for param in command.params:
-        if isinstance(param, typer.core.TyperArgument):
-            param.display_type_rich = lambda ctx: None
-            param._usage_display_name = functools.partial(_usage_name, param)
-    for sub in getattr(command, "commands", {}).values():
-        plain_arguments(sub)
-
-
-def _usage_name(param) -> str:
-    name = param.display_name_raw if param.required else f"[{param.display_name_raw}]"
-    return name + ("..." if param.nargs != 1 else "")
+            help=N_("Print the version and exit."))] = False,
+        lang: Annotated[str | None, typer.Option(  # read (and removed) by cli_lang.pick
+            "--lang", metavar="LANG", help=N_(
+                "The language: en or vi (WORKFLOW_LANG; default: the locale). Also after "
+                "the command name."))] = None) -> None:
+    """The root's options (its help is cli_lang.HELP[""], given to the Typer app)."""
 
 
 def usage(message: str) -> None:
@@ -114,46 +108,19 @@ def err(line: str) -> None:
 
 # --------------------------------------------------------------------------- moves
 
-MOVES = {  # trigger: its help (the triggers themselves: workflow.rules.kinds.Trigger)
-    "start": "Start a task: assigned → in_progress.\n\nWho may: the lead. Also required: every "
-             "dependency approved; not before its start date.\n\n"
-             "Example: workflow start quyet-toan-2023 --as so-y-te",
-    "report": "Report a task done: in_progress → reported.\n\nWho may: the lead. Also "
-              "required: a note: what was done. With --html/--docx instead: write the plan's "
-              "report, a page with the Gantt chart and the graph, or the Word report.\n\n"
-              'Example: workflow report quyet-toan-2023 --as so-y-te --note "Đã gửi Sở Tài '
-              'chính"\nExample: workflow report --html tinh-hinh.html --docx bao-cao.docx '
-              "--at 2024-06-30",
-    "approve": "Approve a reported task: reported → approved (final).\n\nWho may: the "
-               "approver (the task's approver, else the coordinator, else the issuer when the "
-               "coordinator leads the task). Also required: nothing more.\n\n"
-               "Example: workflow approve quyet-toan-2023 --as ubnd-tinh",
-    "return": "Send a reported task back: reported → in_progress.\n\nWho may: the approver. "
-              "Also required: a note: why it is sent back.\n\n"
-              'Example: workflow return quyet-toan-2023 --as ubnd-tinh --note "Thiếu số liệu"',
-    "block": "Report a difficulty that blocks a task: assigned, in_progress or reported → "
-             "blocked.\n\nWho may: the lead or a supporting agency. Also required: a note: "
-             "the difficulty. The block escalates at once (see workflow escalations).\n\n"
-             'Example: workflow block kiem-ke-tai-san --as ttyt-huyen --note "Thiếu biên bản"',
-    "unblock": "Resolve a block: blocked → the state it was blocked from.\n\nWho may: the "
-               "lead, the coordinator or the issuer. Also required: a note: how it was "
-               "resolved.\n\nExample: workflow unblock kiem-ke-tai-san --as so-y-te --note "
-               '"Đã bổ sung"',
-    "extend": "Extend a deadline (gia hạn) to a later day; the original is kept.\n\nWho may: "
-              "the coordinator or the issuer, not on an approved task. Also required: a note: "
-              "the reason. A late extension does not make the task on time.\n\nExample: "
-              'workflow extend 2.1 --to 30/9/2024 --as ubnd-tinh --note "Công văn 12/UBND"',
-}
+MOVES = ("start", "report", "approve", "return", "block", "unblock", "extend")  # help: cli_lang
 HtmlOut = Annotated[str | None, typer.Option(
-    "--html", metavar="FILE", help="Write the plan's status as one self-contained page.")]
+    "--html", metavar="FILE", help=N_("Write the plan's status as one self-contained page."))]
 DocxOut = Annotated[str | None, typer.Option(
-    "--docx", metavar="FILE", help="Write the periodic progress report (Word).")]
-MoveTask = Annotated[str, typer.Argument(metavar="TASK", help=(
+    "--docx", metavar="FILE", help=N_("Write the periodic progress report (Word)."))]
+
+
+MoveTask = Annotated[str, typer.Argument(metavar="TASK", help=N_(
     "Task id (or the document's numbering, e.g. II.4); with '*', every task it matches moves, "
     "or none does: 'kiem-ke-tai-san/*', '2.*'."), show_default=False)]
 DryRun = Annotated[bool, typer.Option(
-    "--dry-run", help="List what would move and what would be refused; write nothing.")]
-NewDue = Annotated[str, typer.Option("--to", metavar="DATE", show_default=False, help=(
+    "--dry-run", help=N_("List what would move and what would be refused; write nothing."))]
+NewDue = Annotated[str, typer.Option("--to", metavar="DATE", show_default=False, help=N_(
     "The new due day (2024-09-30, 30/9/2024), later than the current one."))]
 
 
@@ -175,7 +142,7 @@ def _moved(trigger: str, task: str, actor: str | None, note: str | None, plan: s
 
 
 def move_command(app: typer.Typer, trigger: str) -> None:
-    """The six moves and extend register alike, each with its help from MOVES."""
+    """The six moves and extend register alike, each with its help from cli_lang.HELP."""
     def command(task: MoveTask, actor: As = None, note: Note = None, dry_run: DryRun = False,
                 plan: Plan = None, db: Db = None, as_json: Json = False) -> None:
         _moved(trigger, task, actor, note, plan, db, as_json, dry_run)
@@ -187,40 +154,43 @@ def move_command(app: typer.Typer, trigger: str) -> None:
 
     def report(task: Annotated[str | None, typer.Argument(
                    metavar="TASK",
-                   help="Task id (or the document's numbering); leave out with --html/--docx.",
+                   help=N_("Task id (or the document's numbering); leave out with "
+                           "--html/--docx."),
                    show_default=False)] = None,
                actor: As = None, note: Note = None, dry_run: DryRun = False, html: HtmlOut = None,
                docx: DocxOut = None, at: At = None, force: Force = False, plan: Plan = None,
                db: Db = None, as_json: Json = False) -> None:
         if html or docx:
             if task or actor or note or dry_run:
-                usage("--html/--docx write the plan's report; a task move is a separate command")
+                usage(_("--html/--docx write the plan's report; a task move is a separate "
+                        "command"))
             documents({".html": html, ".docx": docx}, at, force, plan, db)
             return
         if task is None:
-            usage("missing TASK (or --html FILE / --docx FILE for the plan's report)")
+            usage(_("missing TASK (or --html FILE / --docx FILE for the plan's report)"))
         _moved(trigger, task, actor, note, plan, db, as_json, dry_run)
 
     command = {"report": report, "extend": extend}.get(trigger, command)
-    command.__doc__ = MOVES[trigger]
     command.__name__ = f"{trigger}_"
-    app.command(trigger)(command)
+    app.command(trigger, help=lang.HELP[trigger])(command)
+
+
+def register_moves(app: typer.Typer) -> None:
+    """The six move commands and extend, each with its help from cli_lang.HELP."""
+    for trigger in MOVES:
+        move_command(app, trigger)
 
 
 # --------------------------------------------------------------------------- documents
 
 
 def import_(file: Annotated[str, typer.Argument(
-                metavar="FILE", help="The plan's document: .docx, .pdf, .txt, .md, .xlsx or "
-                                     ".csv.")],
+                metavar="FILE", help=N_("The plan's document: .docx, .pdf, .txt, .md, .xlsx or "
+                                     ".csv."))],
             output: Annotated[str | None, typer.Option(
                 "--output", "-o", metavar="FILE",
-                help="Write the draft here (whole or not at all); default stdout.")] = None,
+                help=N_("Write the draft here (whole or not at all); default stdout."))] = None,
             as_json: Json = False) -> None:
-    """Draft a definition from the plan's own document; lines to check are marked CHECK.
-
-    Example: workflow import ke-hoach-179.docx --output definitions/dong-nai.yaml
-    """
     from workflow.plan.importer import import_document, write_output  # heavy, see above
     with progress("import") as tick:
         draft = import_document(file, tick)
@@ -253,7 +223,7 @@ def documents(paths: dict[str, str | None], at: str | None, force: bool, plan: s
     from workflow.store import lookup  # the package: heavy, see the module docstring
     from workflow.views import files, report_data
     targets = {k: files.check_target(p, (k,), force=force) for k, p in paths.items() if p}
-    with progress("đọc dữ liệu") as tick, store(db).read() as conn:
+    with progress(_("reading the data")) as tick, store(db).read() as conn:
         p = lookup.select_plan(conn, plan)
         data = report_data.gather(conn, p, now(), at, progress=tick,
                                   history_limit=None if ".xlsx" in targets else 30)
@@ -261,8 +231,8 @@ def documents(paths: dict[str, str | None], at: str | None, force: bool, plan: s
         with progress(target.name) as tick, files.atomic(target) as stream:
             warning = _renderer(suffix)(data, stream, tick)
         if warning:
-            err(f"warning: {warning}")
-        err(f"wrote {target}")
+            err(_("warning: {message}").format(message=warning))
+        err(_("wrote {file}").format(file=target))
 
 
 def _renderer(suffix: str):
@@ -280,30 +250,23 @@ def _renderer(suffix: str):
 
 def export(output: Annotated[str, typer.Option(
                "--output", "-o", metavar="FILE",
-               help="FILE.xlsx (sheets Nhiệm vụ, Tổng hợp, Lịch sử) or FILE.csv (the first "
-                    "sheet, UTF-8 with BOM).",
+               help=N_("FILE.xlsx (sheets Nhiệm vụ, Tổng hợp, Lịch sử) or FILE.csv (the first "
+                    "sheet, UTF-8 with BOM)."),
                show_default=False)],
            at: At = None, force: Force = False, plan: Plan = None, db: Db = None) -> None:
-    """Write the plan in the phụ lục layout, one row per task, with its state.
-
-    Example: workflow export --output phu-luc.xlsx --at 2024-06-30
-    """
     suffix = os.path.splitext(output)[1].lower()
     if suffix not in (".xlsx", ".csv"):
-        usage(f"--output {output}: name a file ending in .xlsx or .csv")
+        usage(_("--output {file}: name a file ending in .xlsx or .csv").format(file=output))
     documents({suffix: output}, at, force, plan, db)
 
 
 def graph(fmt: Annotated[str, typer.Option(
               "--format", metavar="FORMAT",
-              help="mermaid, dot or svg (laid out by Graphviz's dot).")] = "mermaid",
+              help=N_("mermaid, dot or svg (laid out by Graphviz's dot)."))] = "mermaid",
           at: At = None, plan: Plan = None, db: Db = None) -> None:
-    """Print the dependency graph between tasks, nodes marked by state (groups folded).
-
-    Example: workflow graph --format dot | dot -Tpng > graph.png
-    """
     if fmt not in ("mermaid", "dot", "svg"):
-        usage(f"--format {fmt!r}: formats are mermaid, dot, svg")
+        usage(_("--format {format}: formats are {formats}").format(
+            format=repr(fmt), formats="mermaid, dot, svg"))
     from workflow.store import lookup  # the package: heavy, see the module docstring
     from workflow.views import graph as graphs
     from workflow.views import report_data
@@ -318,37 +281,22 @@ def graph(fmt: Annotated[str, typer.Option(
 
 
 def db_upgrade(db: Db = None, as_json: Json = False) -> None:
-    """Bring the database's schema to this workflow's revision (an empty one is created).
-
-    Run it after installing a newer workflow; back the database up first. Safe to repeat:
-    a database already at this revision is left alone.
-
-    Example: workflow db upgrade --db postgresql://workflow@db.internal/workflow
-    """
     from workflow.ops.transfer import upgrade_schema  # the package: heavy, see the docstring
     from workflow.views import render
     out(upgrade_schema(db), as_json, render.upgraded_schema)
 
 
 def db_copy(source: Annotated[str, typer.Option(
-                "--from", metavar="DB", help="The database to copy from (URL or SQLite file).",
+                "--from", metavar="DB", help=N_("The database to copy from (URL or SQLite file)."),
                 show_default=False)],
             target: Annotated[str, typer.Option(
-                "--to", metavar="DB", help="The database to copy into; created if it is a new "
-                                           "SQLite file or an empty PostgreSQL database.",
+                "--to", metavar="DB", help=N_("The database to copy into; created if it is a new "
+                                           "SQLite file or an empty PostgreSQL database."),
                 show_default=False)],
             plans: Annotated[list[str] | None, typer.Option(
                 "--plan", metavar="PLAN",
-                help="Only this plan (repeatable); default: every plan.")] = None,
+                help=N_("Only this plan (repeatable); default: every plan."))] = None,
             as_json: Json = False) -> None:
-    """Copy plans with their whole history into another database, hash chain intact.
-
-    Verifies the source's history first and the copy's after, in one transaction: nothing
-    is written unless every plan copied and verified. Plans already in the target are
-    refused (exit 6). The source is only read.
-
-    Example: workflow db copy --from workflow.db --to postgresql://workflow@db.internal/workflow
-    """
     from workflow.ops.transfer import copy  # the package: heavy, see the module docstring
     from workflow.views import render
     with progress("db copy") as tick:
@@ -357,27 +305,22 @@ def db_copy(source: Annotated[str, typer.Option(
 
 
 def db_grant(role: Annotated[str, typer.Argument(
-                 metavar="ROLE", help="The person's login role (created if missing).",
+                 metavar="ROLE", help=N_("The person's login role (created if missing)."),
                  show_default=False)],
              read_only: Annotated[bool, typer.Option(
-                 "--read-only", help="Only reading: lists, reports, history, audit verify.")]
+                 "--read-only", help=N_("Only reading: lists, reports, history, audit verify."))]
              = False,
              service: Annotated[bool, typer.Option(
-                 "--service", help="The sweep's role (workflow escalate / watch): also "
-                                   "creates recurring occurrences.")] = False,
+                 "--service", help=N_("The sweep's role (workflow escalate / watch): also "
+                                   "creates recurring occurrences."))] = False,
              apply: Annotated[bool, typer.Option(
-                 "--apply", help="Run the statements (as the owner of the tables, or a role "
-                                 "that may create roles) instead of printing them.")] = False,
+                 "--apply", help=N_("Run the statements (as the owner of the tables, or a role "
+                                 "that may create roles) instead of printing them."))] = False,
              db: Db = None, as_json: Json = False) -> None:
-    """Print (or apply) the grants for a person's role on PostgreSQL: exactly what workflow
-    needs, after revoking what the role had on the tables.
-
-    Example: workflow db grant nguyen --apply --db postgresql://workflow@db.internal/workflow
-    """
     from workflow.store import roles  # the package: heavy, see the module docstring
     from workflow.views import render
     if read_only and service:
-        usage("--read-only and --service exclude each other; pick one")
+        usage(_("--read-only and --service exclude each other; pick one"))
     level = "read-only" if read_only else "service" if service else "person"
     found = store(db)
     with found.write() if apply else found.read() as conn:
@@ -389,10 +332,6 @@ def db_grant(role: Annotated[str, typer.Argument(
 
 
 def db_check(db: Db = None, as_json: Json = False) -> None:
-    """List the roles with privileges on the tables; exit 7 if one has more than db grant gives.
-
-    Example: workflow db check --db postgresql://workflow@db.internal/workflow
-    """
     from workflow.store import roles  # the package: heavy, see the module docstring
     with store(db).read() as conn:
         reports = roles.check(conn)

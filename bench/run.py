@@ -3,6 +3,7 @@
     python bench/run.py            # full sizes (10,000-task plan, 100,000 instances/tasks)
     python bench/run.py --quick    # small sizes, seconds
     python bench/run.py --only parsing   # just the deadline-parsing and working-day figures
+    python bench/run.py --only lang      # just Vietnamese against English (--help, show)
 
 Every measured operation runs in a fresh child process (so peak RSS is its own), several
 times; the table shows the median with min and max. The machine is shared and noisy: the ratio
@@ -244,7 +245,8 @@ def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--quick", action="store_true", help="small sizes: seconds, not minutes")
     ap.add_argument("--repeat", type=int, default=None, help="runs per figure (default 3/5)")
-    ap.add_argument("--only", choices=["parsing"], help="only the parsing/working-day figures")
+    ap.add_argument("--only", choices=["parsing", "lang"],
+                    help="only the parsing/working-day figures, or only the language ones")
     args = ap.parse_args()
     size = {"tasks": 1000, "fan": (100, 10), "sweep": 10000, "moves": 100} if args.quick else \
         {"tasks": 10000, "fan": (1000, 100), "sweep": 100000, "moves": 500}
@@ -289,8 +291,26 @@ def main() -> None:
         figure(f"working days, 10 years, {tasks_wd:,} tasks", measured, None, 1,
                rss=statistics.median(measured))
 
+    def language_figures() -> None:
+        # Vietnamese against English in the same run, interleaved (issue 15: within 5%): the
+        # catalog is read only when a Vietnamese word is shown, and English never reads it.
+        env = {"WORKFLOW_DB": str(work / "lang.db"), "WORKFLOW_NOW": NOW1,
+               "WORKFLOW_LOG_LEVEL": "error"}
+        subprocess.run([*workflow_bin, "load", str(ROOT / "definitions" /
+                                                   "son-la-2024-ttyt.yaml")],
+                       env={**os.environ, **env}, capture_output=True, check=True, cwd=ROOT)
+        for what, cmd in (("workflow --help", ["--help"]),
+                          ("workflow show TASK", ["show", "kiem-ke-tai-san/moc-chau"])):
+            english, vietnamese = [], []
+            for _ in range(3 * repeat + 4):
+                english.append(wall([*workflow_bin, *cmd], {**env, "WORKFLOW_LANG": "en"}))
+                vietnamese.append(wall([*workflow_bin, *cmd], {**env, "WORKFLOW_LANG": "vi"}))
+            figure(f"{what} in Vietnamese (base: English)", vietnamese, english, 1.05)
+
     if args.only == "parsing":
         parsing_figures()
+    elif args.only == "lang":
+        language_figures()
     else:
         # 1. load + validate a plan with dependencies
         n = size["tasks"]
@@ -379,6 +399,7 @@ def main() -> None:
                                     f"so-{(i * 10) % 20}", "--plan", "bench"], env))
         del db
         figure("workflow start TASK (one move) wall time", move_times, floor, 1.2)
+        language_figures()
 
         # 8. deadline phrases and working days
         parsing_figures()

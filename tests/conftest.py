@@ -68,6 +68,14 @@ class Runner:
         return r
 
 
+@pytest.fixture(autouse=True)
+def english(monkeypatch) -> None:
+    """The suite reads English unless a test asks for Vietnamese (``--lang vi``, or
+    ``WORKFLOW_LANG``/``LANG`` in its own environment): a developer's vi_VN locale must not
+    change what the other tests see."""
+    monkeypatch.setenv("WORKFLOW_LANG", "en")
+
+
 # --------------------------------------------------------------------------- databases
 # Every test that uses ``db_path`` (and so ``run``) runs twice: on a SQLite file and on a
 # fresh database of a real PostgreSQL server that the suite starts itself (tests/pgserver.py).

@@ -15,7 +15,7 @@ import pytest
 ROOT = Path(__file__).resolve().parent.parent
 PACKAGE = ROOT / "workflow"
 MODULES = sorted(PACKAGE.rglob("*.py"))
-CLI = [ROOT / "cli.py", ROOT / "cli_parts.py"]  # the command line: cli.py and its parts
+CLI = [ROOT / "cli.py", ROOT / "cli_parts.py", ROOT / "cli_lang.py"]  # the command line
 BASE = "(base)"  # workflow/__init__.py, errors.py, clock.py, logs.py, text.py
 
 # Each folder of the package (lowest first) and the folders it may import from.
@@ -145,7 +145,8 @@ def test_no_import_inside_a_function_but_heavy_optional_ones(path):
 def test_core_module_is_below_the_cli(path):
     tree = ast.parse(path.read_text(encoding="utf-8"))
     top = {m.split(".")[0] for m, _line, _lazy in imports(path)}
-    assert not top & {"cli", "cli_parts", "kehoach_workflow", "typer", "click", "rich"}
+    assert not top & {"cli", "cli_parts", "cli_lang", "kehoach_workflow", "typer", "click",
+                      "rich"}
     prints = [n.lineno for n in ast.walk(tree) if isinstance(n, ast.Call)
               and isinstance(n.func, ast.Name) and n.func.id == "print"]
     assert prints == [], f"{path.name} prints at lines {prints}"

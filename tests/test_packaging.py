@@ -13,7 +13,7 @@ import zipfile
 from tests.conftest import ROOT, SON_LA
 
 DIST = "kehoach-workflow"
-CLI = ("cli.py", "cli_parts.py")  # the command line: the entry point and its parts
+CLI = ("cli.py", "cli_lang.py", "cli_parts.py")  # the entry point and its parts (sorted)
 
 
 def _build_wheel(tmp_path):

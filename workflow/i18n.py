@@ -35,8 +35,9 @@ def choose(explicit: str | None = None, environ: Mapping[str, str] = os.environ)
             code = value.strip().lower().replace("-", "_").split("_")[0].split(".")[0]
             if code not in LANGUAGES:
                 known = ", ".join(f"{k} ({v})" for k, v in LANGUAGES.items())
-                raise UsageError(f"unknown language {value!r} in {source}; the languages are: "
-                                 f"{known}")
+                raise UsageError(_("unknown language {value} in {source}; the languages are: "
+                                   "{languages}").format(value=repr(value), source=source,
+                                                         languages=known))
             return code
     for name in ("LC_ALL", "LC_MESSAGES", "LANG"):
         value = environ.get(name)
@@ -47,7 +48,8 @@ def choose(explicit: str | None = None, environ: Mapping[str, str] = os.environ)
 
 def set_language(lang: str) -> None:
     if lang not in LANGUAGES:
-        raise UsageError(f"unknown language {lang!r}; the languages are: {', '.join(LANGUAGES)}")
+        raise UsageError(_("unknown language {value}; the languages are: {languages}").format(
+            value=repr(lang), languages=", ".join(LANGUAGES)))
     _state["lang"], _state["catalog"] = lang, None
 
 
