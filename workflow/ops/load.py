@@ -90,7 +90,8 @@ def _create(conn, person: str, plan: Plan, now: datetime, actor: str | None,
     progress("lịch sử", 4, STEPS)
     events = Appender(conn, plan.id, person, head=row)
     events.add(event=EventKind.LOAD, at=now, actor=actor,
-               note=note or f"loaded {plan.source} ({len(plan.tasks)} tasks, {count} rows)",
+               note=note or _("loaded {source} ({tasks} tasks, {rows} rows)").format(
+                   source=plan.source, tasks=len(plan.tasks), rows=count),
                data={"digest": plan.digest, "source": plan.source,
                      "tasks": len(plan.tasks), "definition": plan.canonical()})
     create_due(conn, events, settings, now)

@@ -15,7 +15,7 @@ import calendar
 import datetime
 import unicodedata
 
-from workflow.i18n import N_, _
+from workflow.i18n import N_, _, language
 from workflow.plan import dategrammar as g
 from workflow.plan import datewords
 from workflow.plan.datevalues import (
@@ -303,7 +303,8 @@ def _day(year: int, month: int, day_text: str | None) -> datetime.date:
     days = month_len(year, month)
     if not 1 <= int(day_text or 0) <= days:
         raise _Reason(_("is not a real day ({month_name} {year} has {days} days)").format(
-            month_name=calendar.month_name[month], month=month, year=year, days=days),
+            month_name=calendar.month_name[month] if language() == "en" else f"tháng {month}",
+            year=year, days=days),
             whole=True)
     return datetime.date(year, month, int(day_text or 0))
 
