@@ -66,10 +66,9 @@ def validate(files: Annotated[list[str], typer.Argument(metavar="FILE", help="De
     Example: workflow validate --explain definitions/*.yaml
     """
     from workflow.plan.check import check_files  # the package: heavy, see the docstring
-    from workflow.views import render
-    from workflow.views.explain import explain_plan
+    from workflow.views.explain import explain_plan, validation
     results, error = check_files(files, explain_plan if explain else None)
-    _out(results, as_json, render.validation)
+    _out(results, as_json, validation)
     if error is not None:
         raise error
 
@@ -173,17 +172,16 @@ def history(task: Annotated[str | None, typer.Argument(
 
     Example: workflow history --agency so-tai-chinh --since 2024-04-01 --format csv -o h.csv
     """
-    from workflow.views import read  # the package: heavy, see the module docstring
-    from workflow.views.history import FORMATS
+    from workflow.views import history as events  # the package: heavy, see the docstring
     if as_json and fmt not in (None, "json"):
         _usage(f"--json and --format {fmt} disagree; give one of them")
     fmt = "json" if as_json else (fmt or "text").lower()
-    if fmt not in FORMATS:
-        _usage(f"--format {fmt!r}: formats are {', '.join(FORMATS)}")
+    if fmt not in events.FORMATS:
+        _usage(f"--format {fmt!r}: formats are {', '.join(events.FORMATS)}")
     sys.stdout.flush()
-    count = read.export_history(_store(db), sys.stdout.buffer, plan=plan, task=task,
-                                agency=agency, kinds=event, since=since, until=until, fmt=fmt,
-                                output=output)
+    count = events.export(_store(db), sys.stdout.buffer, plan=plan, task=task,
+                          agency=agency, kinds=event, since=since, until=until, fmt=fmt,
+                          output=output)
     if output and output != "-":
         _err(f"wrote {count} event{'s' * (count != 1)} to {output} ({fmt})")
 
@@ -258,9 +256,9 @@ def verify(head: Annotated[str | None, typer.Option(
     Example: workflow audit verify --head 3f1c0a9be2d4c7f1
     """
     from workflow.errors import AuditError  # the package: heavy, see the module docstring
-    from workflow.views import read, render
+    from workflow.views import history, render
     try:
-        data = read.verify(_store(db), plan=plan, head=head)
+        data = history.verify(_store(db), plan=plan, head=head)
     except AuditError as err:
         if as_json:  # scripts get a document too; the error line and exit 7 still follow
             _out([{"plan": plan, "ok": False, "error": str(err)}], True)

@@ -25,7 +25,7 @@ from workflow.errors import (
     WorkflowError,
 )
 from workflow.logs import Progress, no_progress
-from workflow.store import audit, models
+from workflow.store import models, verify
 from workflow.store.db import Store
 
 BATCH = 1000
@@ -96,7 +96,7 @@ def copy_plans(source: Store, target: Store, plan_ids: list[str] | None = None,
             raise NotFoundError(f"no plan {', '.join(map(repr, missing))} in {source.display}; "
                                 f"plans there: {', '.join(known) or 'none'}")
         progress("kiểm tra lịch sử", 0, 1)
-        heads = {p: audit.verify(src, p) for p in wanted}  # never copy a broken history
+        heads = {p: verify.verify(src, p) for p in wanted}  # never copy a broken history
         total, done = len(wanted) * (len(ordered) + 1), 0
         results = []
         with target.write() as dst:
@@ -114,7 +114,7 @@ def copy_plans(source: Store, target: Store, plan_ids: list[str] | None = None,
                     done += 1
                 progress(f"{plan_id}: kiểm tra", done, total)
                 done += 1
-                check = audit.verify(dst, plan_id)
+                check = verify.verify(dst, plan_id)
                 if check.head_hash != heads[plan_id].head_hash:
                     raise AuditError(f"plan {plan_id}: the copy's history head "
                                      f"{check.head_hash[:12]} differs from the source's "

@@ -19,7 +19,6 @@ from workflow.plan.model import (
     DEFAULT_AHEAD,
     DEFAULT_STALL_AFTER,
     DEFAULT_STEP_AFTER,
-    LEAD_EACH,
     Agency,
     Plan,
     Repeat,
@@ -27,7 +26,7 @@ from workflow.plan.model import (
     Unit,
     task_canonical,
 )
-from workflow.plan.names import AgencyIndex
+from workflow.plan.names import LEAD_EACH, AgencyIndex
 from workflow.plan.reader import Reader, is_null, read_text, valid_id
 from workflow.plan.sections import (  # the key tables: the README documents each
     AGENCY_KEYS,

@@ -18,7 +18,6 @@ from workflow.plan.datevalues import Deadline, Duration
 DEFAULT_STALL_AFTER = timedelta(days=7)
 DEFAULT_STEP_AFTER = timedelta(days=3)
 DEFAULT_AHEAD = timedelta(days=7)
-LEAD_EACH = "each"  # `lead: each`: each unit leads its own instance; a group's stored lead
 
 
 @dataclass(frozen=True)

@@ -5,7 +5,8 @@ from __future__ import annotations
 from collections.abc import Callable
 
 from workflow.plan.dates import Deadline
-from workflow.plan.model import LEAD_EACH, TaskDef, Unit
+from workflow.plan.model import TaskDef, Unit
+from workflow.plan.names import LEAD_EACH
 from workflow.plan.reader import Reader
 from workflow.plan.sections import read_repeat
 from workflow.plan.taskdue import CLOCK_KEYS, check_after, read_clocks, read_due, read_phrase

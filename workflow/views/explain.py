@@ -1,7 +1,8 @@
 """``validate --explain``: what each task's deadline phrase and clocks were read as.
 
 ``explain_plan`` gives the data (``--json``); ``render_explain`` the text, one task a line
-or two, in English like the rest of ``validate``:
+or two, in English like the rest of ``validate`` (whose text, ``validation``, is here too, so
+that ``workflow.views.render`` and the commands using it do not import the plan reader):
 
     quyet-toan-2023  "trước ngày 20/4/2024"
         due 2024-04-19 (the day before 20/4/2024)
@@ -117,3 +118,16 @@ def render_explain(data: dict[str, Any]) -> str:
             lines.append("    " + ", ".join(f"{k.replace('_', ' ')} {v}"
                                             for k, v in t["clocks"].items()))
     return "\n".join(lines)
+
+
+def validation(results: list[dict[str, Any]]) -> str | None:
+    """``workflow validate``: a line per valid file and its warnings (errors go to stderr)."""
+    lines = []
+    for r in results:
+        if r["valid"]:
+            lines.append(f"ok  {r['file']}: plan {r['plan']}, {r['tasks']} tasks, "
+                         f"{r['agencies']} agencies")
+            lines += [f"    warning: {w}" for w in r["warnings"]]
+            if "explain" in r:  # validate --explain
+                lines.append(render_explain(r["explain"]))
+    return "\n".join(lines) if lines else None

@@ -9,11 +9,10 @@ from __future__ import annotations
 import textwrap
 from typing import Any
 
-from workflow.plan.model import LEAD_EACH
+from workflow.plan.names import LEAD_EACH
 from workflow.rules.kinds import ESCALATION_EVENTS, EventKind, Kind
 from workflow.rules.membership import command, either
 from workflow.store.schema import State
-from workflow.views.explain import render_explain
 
 WIDTH = 80
 ARROW = "→"
@@ -220,19 +219,6 @@ def action_line(a: dict[str, Any]) -> str:
 
 
 # --------------------------------------------------------------------------- command results
-
-
-def validation(results: list[dict[str, Any]]) -> str | None:
-    """``workflow validate``: a line per valid file and its warnings (errors go to stderr)."""
-    lines = []
-    for r in results:
-        if r["valid"]:
-            lines.append(f"ok  {r['file']}: plan {r['plan']}, {r['tasks']} tasks, "
-                         f"{r['agencies']} agencies")
-            lines += [f"    warning: {w}" for w in r["warnings"]]
-            if "explain" in r:  # validate --explain
-                lines.append(render_explain(r["explain"]))
-    return "\n".join(lines) if lines else None
 
 
 LOADED = {"created": "loaded", "unchanged": "already loaded, unchanged", "upgraded": "upgraded"}
