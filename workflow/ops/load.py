@@ -19,7 +19,7 @@ from workflow.ops.upgrade import fill_words, upgrade_plan
 from workflow.plan.definitions import Plan, load_file
 from workflow.rules.kinds import EventKind
 from workflow.store import bulk, expand
-from workflow.store.audit import Appender
+from workflow.store.audit import Appender, Encoded
 from workflow.store.db import Store
 from workflow.store.models import PLAN_ROW, AgencyRow, DependencyRow, PlanRow, TaskRow, UnitRow
 
@@ -83,7 +83,7 @@ def _create(conn, person: str, plan: Plan, now: datetime, actor: str | None,
     events.add(event=EventKind.LOAD, at=now, actor=actor,
                note=f"loaded {plan.source} ({len(plan.tasks)} tasks, {count} rows)",
                data={"digest": plan.digest, "source": plan.source,
-                     "tasks": len(plan.tasks), "definition": plan.canonical()})
+                     "tasks": len(plan.tasks), "definition": Encoded(plan.canonical_json())})
     create_due(conn, events, row, now)
     events.flush()
 

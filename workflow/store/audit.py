@@ -10,7 +10,9 @@ from __future__ import annotations
 
 import hashlib
 import json
+from collections.abc import Iterable
 from datetime import datetime
+from json.encoder import encode_basestring  # the encoder's own, ensure_ascii=False
 from typing import Any
 
 from sqlalchemy import select, update
@@ -23,6 +25,7 @@ from workflow.store.models import EventRow, PlanRow
 GENESIS = "0" * 64
 EVENT = EventRow.__table__
 PLAN = PlanRow.__table__
+PIECE = 1 << 16  # characters: a longer text is hashed in pieces of this size
 HASHED = ("plan_id", "seq", "task_id", "event", "from_state", "to_state", "actor", "person",
           "at", "note", "escalated_to", "level", "reason", "data")
 
@@ -33,14 +36,60 @@ def utc_text(moment: datetime) -> str:
 
 
 def event_hash(prev_hash: str, fields: dict[str, Any]) -> str:
+    """SHA-256 of the previous hash, a newline and the event's compact, key-sorted JSON."""
     content = {}
     for key in HASHED:
         value = fields.get(key)
         if isinstance(value, datetime):
             value = utc_text(value)
         content[key] = value
-    body = json.dumps(content, ensure_ascii=False, sort_keys=True, separators=(",", ":"))
-    return hashlib.sha256(f"{prev_hash}\n{body}".encode()).hexdigest()
+    if not any(isinstance(v, str) and len(v) > PIECE for v in content.values()):
+        body = json.dumps(content, ensure_ascii=False, sort_keys=True, separators=(",", ":"))
+        return hashlib.sha256(f"{prev_hash}\n{body}".encode()).hexdigest()
+    # A load or upgrade event carries the whole definition (tens of MB on a big plan): the
+    # same bytes are hashed in pieces, without building the JSON text and its encoded copy.
+    h = hashlib.sha256(f"{prev_hash}\n".encode())
+    for i, key in enumerate(sorted(content)):
+        h.update(f'{"," if i else "{"}"{key}":'.encode())
+        value = content[key]
+        if not (isinstance(value, str) and len(value) > PIECE):
+            h.update(json.dumps(value, ensure_ascii=False, sort_keys=True,
+                                separators=(",", ":")).encode())
+            continue
+        h.update(b'"')
+        for start in range(0, len(value), PIECE):  # escaping is per character
+            h.update(encode_basestring(value[start:start + PIECE])[1:-1].encode())
+        h.update(b'"')
+    h.update(b"}")
+    return h.hexdigest()
+
+
+class Encoded:
+    """JSON text already written, for an event's data: a plan's canonical definition, in
+    pieces (``Plan.canonical_json``), so that it is never held as a dict and as text at once."""
+
+    __slots__ = ("pieces",)
+
+    def __init__(self, pieces: Iterable[str]) -> None:
+        self.pieces = pieces
+
+
+def data_text(data: dict[str, Any]) -> str:
+    """``json.dumps(data, ensure_ascii=False, sort_keys=True)``, with each Encoded value's
+    pieces written in place (gathered as UTF-8, about half the size of the text's pieces)."""
+    if not any(isinstance(v, Encoded) for v in data.values()):
+        return json.dumps(data, ensure_ascii=False, sort_keys=True)
+    out = bytearray()
+    for i, key in enumerate(sorted(data)):
+        out += f'{", " if i else "{"}{json.dumps(key, ensure_ascii=False)}: '.encode()
+        value = data[key]
+        if isinstance(value, Encoded):
+            for piece in value.pieces:
+                out += piece.encode()
+        else:
+            out += json.dumps(value, ensure_ascii=False, sort_keys=True).encode()
+    out += b"}"
+    return out.decode()
 
 
 class Appender:
@@ -77,7 +126,7 @@ class Appender:
             "from_state": from_state, "to_state": to_state, "actor": actor,
             "person": self.person, "at": to_utc(at), "note": note,
             "escalated_to": escalated_to, "level": level, "reason": reason,
-            "data": json.dumps(data, ensure_ascii=False, sort_keys=True) if data else None,
+            "data": data_text(data) if data else None,
             "prev_hash": self.hash,
         }
         row["hash"] = self.hash = event_hash(self.hash, row)
