@@ -79,8 +79,11 @@ def parse(text: str, filename: str = "<definition>") -> Plan:
     """Reads and validates one definition; raises DefinitionError listing every problem."""
     if "\x00" in text:
         raise DefinitionError([Problem(filename, None, "", "binary data, expected YAML text")])
-    root = compose(nfc(text), filename)
-    del text  # the caller's copy may remain; ours need not
+    text = nfc(text)
+    chars, data = len(text), text.encode()
+    del text  # the caller's copy may remain; ours need not, nor while composing
+    root = compose(data, filename, chars=chars)
+    del data
     r = Reader(filename)
     top = {name: vnode for name, _k, vnode in r.mapping(root, "", PLAN_KEYS,
                                                        "a plan (a mapping with id, ...)")}

@@ -49,7 +49,8 @@ class Reader:
             self.problem(node, key, f"expected {what}, found {kind_of(node)}")
             return
         seen: dict[str, int] = {}
-        for knode, vnode in node.value:
+        pairs = iter(node.value)
+        for knode, vnode in zip(pairs, pairs, strict=True):
             if not isinstance(knode, Scalar):
                 self.problem(knode, key, "a key must be plain text")
                 continue
