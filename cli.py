@@ -61,10 +61,9 @@ def validate(files: Annotated[list[str], typer.Argument(
                  "--explain", help=N_("Also say what every deadline and clock was read as."))]
              = False) -> None:
     from workflow.plan.check import check_files  # the package: heavy, see the docstring
-    from workflow.views import render
-    from workflow.views.explain import explain_plan
+    from workflow.views.explain import explain_plan, validation
     results, error = check_files(files, explain_plan if explain else None)
-    _out(results, as_json, render.validation)
+    _out(results, as_json, validation)
     if error is not None:
         raise error
 
@@ -155,18 +154,17 @@ def history(task: Annotated[str | None, typer.Argument(
                 help=N_("Write to this file (replaced whole, keeping its mode and owner; - "
                         "is stdout) instead of stdout."))] = None,
             plan: Plan = None, db: Db = None, as_json: Json = False) -> None:
-    from workflow.views import read  # the package: heavy, see the module docstring
-    from workflow.views.history import FORMATS
+    from workflow.views import history as events  # the package: heavy, see the docstring
     if as_json and fmt not in (None, "json"):
         _usage(_("--json and --format {format} disagree; give one of them").format(format=fmt))
     fmt = "json" if as_json else (fmt or "text").lower()
-    if fmt not in FORMATS:
+    if fmt not in events.FORMATS:
         _usage(_("--format {format}: formats are {formats}").format(
-            format=repr(fmt), formats=", ".join(FORMATS)))
+            format=repr(fmt), formats=", ".join(events.FORMATS)))
     sys.stdout.flush()
-    count = read.export_history(_store(db), sys.stdout.buffer, plan=plan, task=task,
-                                agency=agency, kinds=event, since=since, until=until, fmt=fmt,
-                                output=output)
+    count = events.export(_store(db), sys.stdout.buffer, plan=plan, task=task,
+                          agency=agency, kinds=event, since=since, until=until, fmt=fmt,
+                          output=output)
     if output and output != "-":
         _err(ngettext("wrote {count} event to {output} ({format})",
                       "wrote {count} events to {output} ({format})", count).format(
@@ -222,9 +220,9 @@ def verify(head: Annotated[str | None, typer.Option(
                                                  "is still in the history."))] = None,
            plan: Plan = None, db: Db = None, as_json: Json = False) -> None:
     from workflow.errors import AuditError  # the package: heavy, see the module docstring
-    from workflow.views import read, render
+    from workflow.views import history, render
     try:
-        data = read.verify(_store(db), plan=plan, head=head)
+        data = history.verify(_store(db), plan=plan, head=head)
     except AuditError as err:
         if as_json:  # scripts get a document too; the error line and exit 7 still follow
             _out([{"plan": plan, "ok": False, "error": str(err)}], True)

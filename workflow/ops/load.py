@@ -21,7 +21,7 @@ from workflow.ops.upgrade import fill_words, upgrade_plan
 from workflow.plan.definitions import Plan, load_file
 from workflow.rules.kinds import EventKind
 from workflow.store import bulk, expand, lookup
-from workflow.store.audit import Appender
+from workflow.store.audit import Appender, Encoded
 from workflow.store.db import Store
 from workflow.store.models import PLAN_ROW, AgencyRow, DependencyRow, PlanRow, TaskRow, UnitRow
 
@@ -93,7 +93,7 @@ def _create(conn, person: str, plan: Plan, now: datetime, actor: str | None,
                note=note or _("loaded {source} ({tasks} tasks, {rows} rows)").format(
                    source=plan.source, tasks=len(plan.tasks), rows=count),
                data={"digest": plan.digest, "source": plan.source,
-                     "tasks": len(plan.tasks), "definition": plan.canonical()})
+                     "tasks": len(plan.tasks), "definition": Encoded(plan.canonical_json())})
     create_due(conn, events, settings, now)
     events.flush()
 

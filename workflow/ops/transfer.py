@@ -26,7 +26,7 @@ from workflow.errors import (
 )
 from workflow.i18n import _
 from workflow.logs import Progress, no_progress
-from workflow.store import audit, models
+from workflow.store import models, verify
 from workflow.store.db import Store
 
 BATCH = 1000
@@ -98,7 +98,7 @@ def copy_plans(source: Store, target: Store, plan_ids: list[str] | None = None,
                 plans=", ".join(map(repr, missing)), db=source.display,
                 known=", ".join(known) or _("none")))
         progress("kiểm tra lịch sử", 0, 1)
-        heads = {p: audit.verify(src, p) for p in wanted}  # never copy a broken history
+        heads = {p: verify.verify(src, p) for p in wanted}  # never copy a broken history
         total, done = len(wanted) * (len(ordered) + 1), 0
         results = []
         with target.write() as dst:
@@ -116,7 +116,7 @@ def copy_plans(source: Store, target: Store, plan_ids: list[str] | None = None,
                     done += 1
                 progress(f"{plan_id}: kiểm tra", done, total)
                 done += 1
-                check = audit.verify(dst, plan_id)
+                check = verify.verify(dst, plan_id)
                 if check.head_hash != heads[plan_id].head_hash:
                     raise AuditError(_("plan {plan}: the copy's history head {copy} differs from "
                                        "the source's {source}; nothing was copied").format(

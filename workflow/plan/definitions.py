@@ -20,7 +20,6 @@ from workflow.plan.model import (
     DEFAULT_AHEAD,
     DEFAULT_STALL_AFTER,
     DEFAULT_STEP_AFTER,
-    LEAD_EACH,
     Agency,
     Plan,
     Repeat,
@@ -28,7 +27,7 @@ from workflow.plan.model import (
     Unit,
     task_canonical,
 )
-from workflow.plan.names import AgencyIndex
+from workflow.plan.names import LEAD_EACH, AgencyIndex
 from workflow.plan.reader import Reader, is_null, read_text, valid_id
 from workflow.plan.sections import (  # the key tables: the README documents each
     AGENCY_KEYS,
@@ -87,8 +86,11 @@ def parse(text: str, filename: str = "<definition>") -> Plan:
     """Reads and validates one definition; raises DefinitionError listing every problem."""
     if "\x00" in text:
         raise DefinitionError([Problem(filename, None, "", _("binary data, expected YAML text"))])
-    root = compose(nfc(text), filename)
-    del text  # the caller's copy may remain; ours need not
+    text = nfc(text)
+    chars, data = len(text), text.encode()
+    del text  # the caller's copy may remain; ours need not, nor while composing
+    root = compose(data, filename, chars=chars)
+    del data
     r = Reader(filename)
     top = {name: vnode for name, _k, vnode in r.mapping(root, "", PLAN_KEYS,
                                                        _("a plan (a mapping with id, ...)"))}

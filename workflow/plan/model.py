@@ -8,9 +8,10 @@ from __future__ import annotations
 
 import hashlib
 import json
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import date, timedelta
-from functools import cached_property
+from functools import cached_property, partial
 from typing import Any
 
 from workflow.plan.datevalues import Deadline, Duration
@@ -18,7 +19,6 @@ from workflow.plan.datevalues import Deadline, Duration
 DEFAULT_STALL_AFTER = timedelta(days=7)
 DEFAULT_STEP_AFTER = timedelta(days=3)
 DEFAULT_AHEAD = timedelta(days=7)
-LEAD_EACH = "each"  # `lead: each`: each unit leads its own instance; a group's stored lead
 
 
 @dataclass(frozen=True)
@@ -127,6 +127,31 @@ class Plan:
 
     def canonical(self) -> dict[str, Any]:
         """The plan's meaning as plain data: what the digest covers and the store keeps."""
+        return self._canonical_head() | {
+            "tasks": {t.id: task_canonical(t) for t in self.tasks.values()}}
+
+    def canonical_json(self, separators: tuple[str, str] = (", ", ": ")) -> Iterator[str]:
+        """``json.dumps(self.canonical(), ensure_ascii=False, sort_keys=True,
+        separators=separators)``, in pieces, one task at a time: the canonical dict of a
+        100,000-task plan, and the encoder's copy of its text, are each hundreds of MB."""
+        item, colon = separators
+        dump = partial(json.dumps, ensure_ascii=False, sort_keys=True,
+                                 separators=separators)
+        head = self._canonical_head()
+        for i, key in enumerate(sorted([*head, "tasks"])):
+            yield ("{" if i == 0 else item) + dump(key) + colon
+            if key != "tasks":
+                yield dump(head[key])
+                continue
+            yield "{"
+            for j, task_id in enumerate(sorted(self.tasks)):
+                yield ((item if j else "") + dump(task_id) + colon
+                       + dump(task_canonical(self.tasks[task_id])))
+            yield "}"
+        yield "}"
+
+    def _canonical_head(self) -> dict[str, Any]:
+        """``canonical()`` but its tasks."""
         return {
             "id": self.id,
             "title": self.title,
@@ -140,7 +165,6 @@ class Plan:
                          for a in self.agencies.values()},
             "units": {lid: {u.id: {"name": u.name, "agency": u.agency} for u in us.values()}
                       for lid, us in self.units.items()},
-            "tasks": {t.id: task_canonical(t) for t in self.tasks.values()},
         } | ({"notify": self.notify} if self.notify else {}) | self._newer()
 
     def _newer(self) -> dict[str, Any]:
@@ -157,9 +181,11 @@ class Plan:
 
     @cached_property
     def digest(self) -> str:
-        text = json.dumps(self.canonical(), ensure_ascii=False, sort_keys=True,
-                          separators=(",", ":"))
-        return hashlib.sha256(text.encode()).hexdigest()
+        """SHA-256 of the compact canonical JSON, hashed piece by piece."""
+        h = hashlib.sha256()
+        for piece in self.canonical_json(separators=(",", ":")):
+            h.update(piece.encode())
+        return h.hexdigest()
 
 
 def task_canonical(t: TaskDef) -> dict[str, Any]:

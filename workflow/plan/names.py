@@ -26,6 +26,8 @@ from workflow.errors import NotFoundError, UsageError
 from workflow.i18n import _
 from workflow.text import strip_accents
 
+LEAD_EACH = "each"  # `lead: each`: each unit leads its own instance; a group's stored lead
+
 # Abbreviations in agencies' names, by their letters without case or "đ" (so "HĐND" = "HDND")
 # and without the "&", ".", "," or "-" inside them ("KH&CN", "LĐ-TB&XH", "VH,TT&DL").
 ABBREVIATIONS = {

@@ -51,7 +51,8 @@ class Reader:
                                                                             found=kind_of(node)))
             return
         seen: dict[str, int] = {}
-        for knode, vnode in node.value:
+        pairs = iter(node.value)
+        for knode, vnode in zip(pairs, pairs, strict=True):
             if not isinstance(knode, Scalar):
                 self.problem(knode, key, _("a key must be plain text"))
                 continue

@@ -6,7 +6,8 @@ from collections.abc import Callable
 
 from workflow.i18n import _
 from workflow.plan.dates import Deadline
-from workflow.plan.model import LEAD_EACH, TaskDef, Unit
+from workflow.plan.model import TaskDef, Unit
+from workflow.plan.names import LEAD_EACH
 from workflow.plan.reader import Reader
 from workflow.plan.sections import read_repeat
 from workflow.plan.taskdue import CLOCK_KEYS, check_after, read_clocks, read_due, read_phrase

@@ -26,7 +26,7 @@ from workflow.rules.kinds import Kind
 from workflow.rules.lifecycle import Settings, new_task
 from workflow.rules.recurrence import next_create_at, rule_json
 
-BATCH = 5000
+BATCH = 1000
 
 
 @lru_cache(maxsize=65536)

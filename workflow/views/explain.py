@@ -1,7 +1,9 @@
 """``validate --explain``: what each task's deadline phrase and clocks were read as.
 
 ``explain_plan`` gives the data (``--json``, in English whatever the language); ``render_explain``
-the text, one task a line or two, in the interface's language:
+the text, one task a line or two, in the interface's language (``validation``, the text of
+``validate``, is here too, so that ``workflow.views.render`` and the commands using it do not
+import the plan reader):
 
     quyet-toan-2023  "trước ngày 20/4/2024"
         due 2024-04-19 (the day before 20/4/2024)
@@ -171,3 +173,19 @@ def _clock(value: str) -> str:
             "d": lambda: ngettext("{n} day", "{n} days", n),
             "w": lambda: ngettext("{n} week", "{n} weeks", n),
             "h": lambda: ngettext("{n} hour", "{n} hours", n)}[found[2]]().format(n=n)
+
+
+def validation(results: list[dict[str, Any]]) -> str | None:
+    """``workflow validate``: a line per valid file and its warnings (errors go to stderr)."""
+    lines = []
+    for r in results:
+        if r["valid"]:
+            lines.append(_("ok  {file}: plan {plan}, {tasks}, {agencies}").format(
+                file=r["file"], plan=r["plan"],
+                tasks=ngettext("{n} task", "{n} tasks", r["tasks"]).format(n=r["tasks"]),
+                agencies=ngettext("{n} agency", "{n} agencies", r["agencies"]).format(
+                    n=r["agencies"])))
+            lines += ["    " + _("warning: {text}").format(text=w) for w in r["warnings"]]
+            if "explain" in r:  # validate --explain
+                lines.append(render_explain(r["explain"]))
+    return "\n".join(lines) if lines else None

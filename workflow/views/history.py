@@ -1,5 +1,6 @@
 """The history as people ask for it: filtered by task, agency, kind and time, and exported
-(text lines, JSON, JSON lines, CSV for Excel) to stdout or a file written whole or not at all.
+(text lines, JSON, JSON lines, CSV for Excel) to stdout or a file written whole or not at all;
+and ``audit verify``'s check of it.
 
 Export writes to the text stream it is given; nothing here prints.
 """
@@ -15,11 +16,14 @@ from typing import IO, Any
 from sqlalchemy import select
 from sqlalchemy.engine import Connection, Row
 
-from workflow import clock
+from workflow import clock, outfile
 from workflow.errors import UsageError
 from workflow.i18n import _
 from workflow.rules.kinds import ESCALATION_EVENTS, EVENT_KINDS
+from workflow.store import lookup
+from workflow.store.db import Store
 from workflow.store.models import EventRow
+from workflow.store.verify import verify_plans
 from workflow.text import escape_lines, json_safe
 from workflow.views import queries, render
 
@@ -105,3 +109,28 @@ def write(rows: Iterable[dict[str, Any]], fmt: str, out: IO[str]) -> int:
         if not n:
             out.write(_("no events") + "\n")
     return n
+
+
+def verify(store: Store, *, plan: str | None, head: str | None) -> list[dict[str, Any]]:
+    """Every plan's chain (or one's); AuditError names the first event that fails."""
+    with store.read() as conn:
+        ids = ([lookup.select_plan(conn, plan).id] if plan or head else
+               lookup.plan_ids(conn))
+        results = verify_plans(conn, ids, head)
+    return [{"plan": r.plan_id, "ok": True, "events": r.events, "head": r.head_hash,
+             **({"head_found_at": r.head_found_at} if head else {})} for r in results]
+
+
+def export(store: Store, out: IO[bytes], *, plan: str | None, task: str | None,
+           agency: str | None, kinds: list[str] | None, since: str | None,
+           until: str | None, fmt: str, output: str | None) -> int:
+    """Writes the filtered history to ``output`` (or ``out``); returns how many events."""
+    with store.read() as conn:
+        p = lookup.select_plan(conn, plan)
+        rows = events(conn, p,
+                      task=lookup.find_task(conn, p, task).task_id if task else None,
+                      agency=lookup.find_agency(conn, p, agency) if agency else None,
+                      kinds=kinds, since=since, until=until)
+        with outfile.text(output, out) as stream:
+            return write(rows, fmt, stream)
+

@@ -1,18 +1,19 @@
 """One function per reading command: open the database, find what was named, answer.
 
 Each returns plain data (the command's JSON); ``workflow.views.render`` turns it into text.
+The history's export and verification are in ``workflow.views.history``: ``show`` and the
+other reading commands do not import the chain's cross-check.
 """
 
 from __future__ import annotations
 
 import os
 from datetime import datetime
-from typing import IO, Any
+from typing import Any
 
-from workflow import outfile
-from workflow.store import audit, lookup
+from workflow.store import lookup
 from workflow.store.db import Store, database_url
-from workflow.views import asof, history, queries
+from workflow.views import asof, queries
 
 
 def plans(db: str | None, now: datetime) -> list[dict[str, Any]]:
@@ -68,28 +69,3 @@ def members(store: Store, *, plan: str | None,
         everyone = queries.members(conn, p)
     shown = [m for m in everyone if agency_id is None or m["agency"] == agency_id]
     return p, shown, len(everyone), agency_id
-
-
-def verify(store: Store, *, plan: str | None, head: str | None) -> list[dict[str, Any]]:
-    """Every plan's chain (or one's); AuditError names the first event that fails."""
-    with store.read() as conn:
-        ids = ([lookup.select_plan(conn, plan).id] if plan or head else
-               lookup.plan_ids(conn))
-        results = audit.verify_plans(conn, ids, head)
-    return [{"plan": r.plan_id, "ok": True, "events": r.events, "head": r.head_hash,
-             **({"head_found_at": r.head_found_at} if head else {})} for r in results]
-
-
-def export_history(store: Store, out: IO[bytes], *, plan: str | None, task: str | None,
-                   agency: str | None, kinds: list[str] | None, since: str | None,
-                   until: str | None, fmt: str, output: str | None) -> int:
-    """Writes the filtered history to ``output`` (or ``out``); returns how many events."""
-    with store.read() as conn:
-        p = lookup.select_plan(conn, plan)
-        rows = history.events(conn, p,
-                              task=lookup.find_task(conn, p, task).task_id if task else None,
-                              agency=lookup.find_agency(conn, p, agency) if agency else None,
-                              kinds=kinds, since=since, until=until)
-        with outfile.text(output, out) as stream:
-            return history.write(rows, fmt, stream)
-

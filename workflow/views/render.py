@@ -11,7 +11,7 @@ import textwrap
 from typing import Any
 
 from workflow.i18n import N_, _, ngettext
-from workflow.plan.model import LEAD_EACH
+from workflow.plan.names import LEAD_EACH
 from workflow.rules.kinds import ESCALATION_EVENTS, EventKind, Kind
 from workflow.rules.kinds import State as TaskState
 from workflow.views import words
@@ -29,7 +29,6 @@ from workflow.views.results import (  # noqa: F401 (the command line finds them 
     moved_many,
     swept,
     upgraded_schema,
-    validation,
     verified,
 )
 

@@ -9,7 +9,6 @@ from workflow.i18n import N_, _, ngettext
 from workflow.rules.membership import command, managers, role
 from workflow.store.schema import State
 from workflow.views import words
-from workflow.views.explain import render_explain
 
 ARROW = "→"
 # What a sweep did, as ``workflow escalate`` says it.
@@ -48,22 +47,6 @@ def change_lines(changes: list[dict[str, Any]], indent: str = "  ",
                      .format(n=len(changes) - most))
     return lines
 
-
-
-def validation(results: list[dict[str, Any]]) -> str | None:
-    """``workflow validate``: a line per valid file and its warnings (errors go to stderr)."""
-    lines = []
-    for r in results:
-        if r["valid"]:
-            lines.append(_("ok  {file}: plan {plan}, {tasks}, {agencies}").format(
-                file=r["file"], plan=r["plan"],
-                tasks=ngettext("{n} task", "{n} tasks", r["tasks"]).format(n=r["tasks"]),
-                agencies=ngettext("{n} agency", "{n} agencies", r["agencies"]).format(
-                    n=r["agencies"])))
-            lines += ["    " + _("warning: {text}").format(text=w) for w in r["warnings"]]
-            if "explain" in r:  # validate --explain
-                lines.append(render_explain(r["explain"]))
-    return "\n".join(lines) if lines else None
 
 
 LOADED = {"created": N_("loaded: plan {plan} ({tasks})"),
