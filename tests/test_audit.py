@@ -583,10 +583,12 @@ def drive_to_the_end(store: Store, pid: str) -> list:
             tasks = movable(conn, select_plan(conn, pid), now)
         moved = 0
         for t in tasks:
-            step = {"assigned": ("start", t["lead"], None),
-                    "in_progress": ("report", t["lead"], "Đã thực hiện xong"),
+            # joint leads (kiem-ke-tai-san): the last of them acts, the first heads the chain
+            lead = t["lead"][-1] if isinstance(t["lead"], list) else t["lead"]
+            step = {"assigned": ("start", lead, None),
+                    "in_progress": ("report", lead, "Đã thực hiện xong"),
                     "reported": ("approve", t["approver"], None),
-                    "blocked": ("unblock", t["lead"], "Đã giải quyết")}.get(t["state"])
+                    "blocked": ("unblock", lead, "Đã giải quyết")}.get(t["state"])
             if step is None or moved >= 8:
                 continue
             if t["state"] == "in_progress" and t["id"] not in blocked_once and t["support"]:

@@ -17,7 +17,7 @@ from typing import Any, Protocol
 
 from workflow import clock
 from workflow.rules import clocks
-from workflow.rules.calendar import plan_calendar, relative_due, remind_moment, stored_duration
+from workflow.rules.calendar import relative_due, remind_moment, stored_duration
 from workflow.rules.extension import rated_due
 from workflow.rules.kinds import OPEN_STATES, Kind, State, Trigger
 
@@ -129,13 +129,13 @@ def remind_at(task: Mapping[str, Any], settings: Settings) -> datetime | None:
     before = remind_before(task.get("clock"), settings)
     if before is None:
         return None
-    return remind_moment(due, before, settings.timezone, plan_calendar(settings))
+    return remind_moment(due, before, settings.timezone, clocks.plan_clocks(settings).calendar)
 
 
 def remind_before(own: str | None, settings: Settings):
     """The task's own ``remind_before`` (its ``clock`` JSON), else the plan's; None: none."""
     mine = json.loads(own).get("remind_before") if own else None
-    return stored_duration(mine or getattr(settings, "remind_before", None))
+    return stored_duration(mine) if mine else clocks.plan_clocks(settings).remind_before
 
 
 def reminded(task: Mapping[str, Any]) -> dict[str, Any]:
@@ -215,7 +215,7 @@ def fix_followers(tasks: Tasks, task_id: str, at: datetime, settings: Settings) 
     fixed = []
     for follower in list(tasks.followers(task_id)):
         within = stored_duration(follower.due_within)
-        due = relative_due(day, within, plan_calendar(settings))
+        due = relative_due(day, within, clocks.plan_clocks(settings).calendar)
         # ``original_due`` stays NULL: the definition gave no date (and a person's role may
         # write only the columns a move changes, ``roles.MOVE_COLUMNS``).
         tasks.change(follower, due_changes(follower, due, settings))
