@@ -53,6 +53,15 @@ def lead_text(t: dict[str, Any], named: bool = False) -> str:
     return ", ".join(lead) if isinstance(lead, list) else lead
 
 
+def _lead_cell(t: dict[str, Any]) -> str:
+    """The table's lead: joint leads as the first and how many more (``so-y-te +1``)."""
+    lead = t["lead"]
+    if isinstance(lead, list) and len(lead) > 1:
+        more = f" +{len(lead) - 1}"
+        return clip(lead[0], LEAD_WIDTH - len(more)) + more
+    return clip(lead_text(t), LEAD_WIDTH)
+
+
 def _counts(counts: dict[str, int]) -> str:
     """``3 assigned, 1 approved``: how many tasks are in each state (those with any)."""
     return ", ".join(f"{n} {words.state(s)}" for s, n in counts.items() if n)
@@ -108,7 +117,7 @@ def task_table(tasks: list[dict[str, Any]]) -> str:
         head = (f"{task_id:<{idw}}  " + (f"{clip(t.get('ref') or '-', rw):<{rw}}  " if refs
                                          else "")
                 + f"{words.state(t['state']):<{sw}}  "
-                  f"{clip(lead_text(t), LEAD_WIDTH):<{LEAD_WIDTH}}  {t['due'] or '-':<10}")
+                  f"{_lead_cell(t):<{LEAD_WIDTH}}  {t['due'] or '-':<10}")
         flags = _flags(t)
         if flags and len(head) + 2 + len(flags) <= WIDTH:
             head, flags = f"{head}  {flags}", ""
