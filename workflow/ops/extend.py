@@ -24,6 +24,7 @@ from workflow.plan.dates import DateParseError, parse_deadline
 from workflow.rules import extension, lifecycle
 from workflow.rules.escalation import Action
 from workflow.rules.kinds import EventKind
+from workflow.store import lookup
 from workflow.store.audit import Appender
 from workflow.store.db import Store
 from workflow.store.tasks import TaskTable, extensions
@@ -107,7 +108,7 @@ def write_extension(conn: Connection, plan: Row, row: Row, who: str, new_due: da
     # own extend event (revision 0007's guard).
     events.flush()
     TaskTable(conn, plan.id, doing="extension").change(
-        task, lifecycle.extended(task, new_due, plan))
+        task, lifecycle.extended(task, new_due, lookup.plan_settings(conn, plan)))
     actions = escalate.recheck_task(conn, events, plan, row.pk, now)
     events.flush()
     return Extension(plan.id, row.task_id, row.state, who, row.due, new_due, task.original_due,
