@@ -7,6 +7,7 @@ from __future__ import annotations
 import pytest
 
 from tests.conftest import SMALL_PLAN, write_plan
+from tests.test_follow_remind import REL_PLAN
 
 KIEM_KE = "kiem-ke-tai-san/*"
 DISTRICTS = 12
@@ -323,3 +324,15 @@ def test_an_upgrade_never_takes_back_an_extension(small, tmp_path, definition, d
     assert _show(small, "a", now=day(6))["due"] == due
     assert small.ok("show", "a", "--at", day(5, 10), "--json", now=day(6)).json["due"] == (
         "2024-05-31")
+
+
+def test_an_extension_moves_the_reminder_to_the_new_day(run, tmp_path):
+    """The plan's remind_before (kept in its definition, not a column of the plan's row)
+    applies to the new due: the reminder moves with it instead of being dropped."""
+    run.ok("load", write_plan(tmp_path, REL_PLAN), now="2025-01-02T09:00:00+07:00")
+    before = run.ok("show", "quyet-toan-2023", "--json").json["remind_at"]
+    assert before == "2025-01-16T00:00:00+07:00"  # 3 working days before Monday 20/1
+    run.ok("extend", "quyet-toan-2023", "--to", "2025-03-20", "--note", "Công văn",
+           "--as", "so-y-te", now="2025-01-10T09:00:00+07:00")
+    after = run.ok("show", "quyet-toan-2023", "--json").json["remind_at"]
+    assert after == "2025-03-18T00:00:00+07:00"  # as before Thursday 20/3 (it was None)

@@ -11,6 +11,7 @@ ttyt / so-y-te), c led by so-y-te, d led by ttyt (approver so-noi-vu).
 
 from __future__ import annotations
 
+import importlib
 import json
 import re
 from datetime import UTC, datetime
@@ -420,3 +421,81 @@ def test_a_person_s_approval_fixes_a_following_deadline_the_service_reminds(run,
     assert swept.code == 0, swept.err
     assert "reminded rel/dieu-chuyen  → so-tai-chinh (due soon)" in swept.out.splitlines()
     run.ok("audit", "verify")
+
+
+def test_the_coordinator_s_person_extends_a_deadline(team):
+    """An extension (gia hạn) by a member of the coordinator, through workflow: its event, the
+    task's due, original_due and clocks, and the overdue escalation it ends; the history
+    still verifies."""
+    run = team.run
+    swept = run("escalate", env=team.env("svc"), now="2024-04-22T08:00:00+07:00")
+    assert swept.code == 0, swept.err
+    assert run.ok("show", "a", "--json").json["escalation_reason"] == "overdue"  # since 20/4
+    r = as_role(run, team, "coord", "extend", "a", "--to", "2024-05-10", "--note",
+                "Công văn số 12", "--as", "so-y-te", now="2024-04-22T09:00:00+07:00")
+    assert r.code == 0, r.err
+    a = run.ok("show", "a", "--json").json
+    assert (a["due"], a["original_due"]) == ("2024-05-10", "2024-04-20")
+    assert a["escalation_level"] == 0  # the new day is still ahead: the escalation ended
+    run.ok("audit", "verify")
+
+
+def extend_event(team, who: str, **over) -> tuple[str, tuple]:
+    values = {"task_id": "a", "event": "extend", "from_state": "assigned",
+              "to_state": "assigned", "actor": "so-y-te", "person": team.name(who),
+              "note": "Công văn số 12", "data": json.dumps(
+                  {"in_time": True, "new_due": "2024-05-10", "old_due": "2024-04-20"})}
+    return forged_event(team, who, **{**values, **over})
+
+
+def test_a_person_cannot_forge_an_extension_or_change_a_due_day_without_one(team):
+    m = team.name("mallory")
+    moved = ("UPDATE wf_task SET due = %s, original_due = %s, overdue_at = %s "
+             "WHERE task_id = 'a'", ("2024-05-10", "2024-04-20",
+                                     datetime(2024, 5, 10, 17, tzinfo=UTC)))
+    assert refused(team, "mallory", extend_event(team, "mallory", actor="ttyt"), moved) == (
+        "workflow guard: deadlines in plan small are extended for so-y-te or ubnd-tinh only")
+    assert refused(team, "mallory", extend_event(team, "mallory"), moved) == (
+        f"workflow guard: {m} is not a member of so-y-te in plan small")
+    shape = ("workflow guard: extend of a is not an extension workflow grants: a task (not a "
+             "group) that is not approved, in its state, with a note, from its due day to a "
+             "later one")
+    for over in ({"note": " "}, {"to_state": "approved"},
+                 {"data": json.dumps({"old_due": "2024-04-20", "new_due": "2024-04-01"})},
+                 {"data": json.dumps({"old_due": "2024-04-19", "new_due": "2024-05-10"})}):
+        assert refused(team, "coord", extend_event(team, "coord", **over), moved) == shape
+    due = "workflow guard: the due day of task a changes only by an extension, right after " \
+          "its extend event"
+    assert refused(team, "coord", moved) == due  # no event at all
+    assert refused(team, "coord", ("UPDATE wf_task SET due = '2024-04-10' WHERE task_id = 'a'",
+                                   ())) == due
+    assert refused(team, "coord", extend_event(team, "coord"), (
+        moved[0], ("2024-06-30", "2024-04-20", None))) == due  # not the day the event says
+    other = extend_event(team, "coord", task_id="b", data=json.dumps(
+        {"new_due": "2024-05-20", "old_due": team.run.ok("show", "b", "--json").json["due"]}))
+    assert refused(team, "coord", other, moved) == due  # an extension of another task
+    started = forged_event(team, "lead", task_id="a", person=team.name("lead"))
+    assert refused(team, "lead", started, ("UPDATE wf_task SET state = 'in_progress', "
+                                           "version = 1, due = '2024-06-30' WHERE task_id = "
+                                           "'a'", ())) == due
+    alone = refused(team, "coord", extend_event(team, "coord"))  # an event without its row
+    assert alone.startswith("workflow guard: task a is due 2024-04-20, not 2024-05-10 as its "
+                            "extension (seq ")
+    team.run.ok("audit", "verify")
+
+
+def test_the_upgrade_lets_roles_granted_before_it_keep_the_first_due(team):
+    """Roles granted before revision 0007 had no UPDATE of ``original_due``: the revision
+    gives it to each role that may change ``due`` (person and service), and to no other."""
+    revision = importlib.import_module("workflow.store.migrations.versions.0007_extend_guards")
+    with team.server.admin(DATABASE) as con:
+        table = f'"{team.schema}".wf_task'
+        for who in ("coord", "svc"):
+            con.execute(f'REVOKE UPDATE (original_due) ON {table} FROM "{team.name(who)}"')
+        revision.regrant(con.cursor(), team.schema)
+        may = {who for who in ("coord", "lead", "svc", "reader") if con.execute(
+            "SELECT has_column_privilege(%s, %s, 'original_due', 'UPDATE')",
+            (team.name(who), table)).fetchone()[0]}
+    assert may == {"coord", "lead", "svc"}
+    assert [r["level"] for r in team.run.ok("db", "check", "--json").json
+            if r["role"] == team.name("coord")] == ["person"]

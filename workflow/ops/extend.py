@@ -24,6 +24,7 @@ from workflow.plan.dates import DateParseError, parse_deadline
 from workflow.rules import extension, lifecycle
 from workflow.rules.escalation import Action
 from workflow.rules.kinds import EventKind
+from workflow.store import lookup
 from workflow.store.audit import Appender
 from workflow.store.db import Store
 from workflow.store.tasks import TaskTable, extensions
@@ -99,12 +100,15 @@ def write_extension(conn: Connection, plan: Row, row: Row, who: str, new_due: da
     rated = extension.rated_due(row.original_due or row.due, earlier, plan.timezone)
     in_time = rated is not None and extension.in_time(now, rated, plan.timezone)
     task = lifecycle.Task(row._mapping)
-    TaskTable(conn, plan.id, doing="extension").change(
-        task, lifecycle.extended(task, new_due, plan))
     event = events.add(event=EventKind.EXTEND, at=now, task_id=row.task_id,
                        from_state=row.state, to_state=row.state, actor=who, note=note,
                        data={"old_due": row.due.isoformat(), "new_due": new_due.isoformat(),
                              "in_time": in_time})
+    # The event first: on PostgreSQL a person's role changes a due day only right after its
+    # own extend event (revision 0007's guard).
+    events.flush()
+    TaskTable(conn, plan.id, doing="extension").change(
+        task, lifecycle.extended(task, new_due, lookup.plan_settings(conn, plan)))
     actions = escalate.recheck_task(conn, events, plan, row.pk, now)
     events.flush()
     return Extension(plan.id, row.task_id, row.state, who, row.due, new_due, task.original_due,

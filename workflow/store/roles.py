@@ -31,7 +31,7 @@ TABLES = ("wf_plan", "wf_agency", "wf_task", "wf_dependency", "wf_unit", "wf_mem
 MOVE_COLUMNS = ("state", "version", "last_move_at", "stall_at", "blocked_from", "blocked_by",
                 "reported_at", "approved_at", "on_time", "overdue_at", "open_deps",
                 # a relative deadline fixed on approval, an extension, a reminder sent
-                "due", "remind_at", "reminded_for")
+                "due", "original_due", "remind_at", "reminded_for")
 # table -> privileges beyond SELECT; "UPDATE(col)" is one column's.
 PERSON: dict[str, set[str]] = {
     "wf_event": {"INSERT"},

@@ -8,4 +8,4 @@ the next revision in ``versions/`` (copy the newest, set ``down_revision``), set
 ``tests/test_store.py`` fails while the migrated schema and the models differ.
 """
 
-HEAD = "0006"
+HEAD = "0007"
