@@ -24,9 +24,8 @@ from workflow.errors import ConflictError
 from workflow.i18n import _
 from workflow.ops.escalate import recheck_open
 from workflow.plan.definitions import Plan
-from workflow.rules.calendar import plan_calendar, relative_due, stored_duration
 from workflow.rules.kinds import EventKind, Kind, State, state_word
-from workflow.rules.lifecycle import Task, due_changes, new_task, stall_at
+from workflow.rules.lifecycle import Task, due_changes, follower_due, new_task, stall_at
 from workflow.store import expand, lookup
 from workflow.store.audit import Appender
 from workflow.store.models import AGENCY, DEP, EVENT, PLAN, PLAN_ROW, TASK, UNIT
@@ -143,9 +142,7 @@ def _write_tasks(conn: Connection, plan_row: Row, rows: dict[str, Row], wanted: 
         open_deps = sum(1 for d in json.loads(values["depends_on"]) if d not in approved)
         if values["due_after"]:  # no date until its task is approved; then that long after
             after = approved.get(values["due_after"])
-            values["due"] = after and relative_due(
-                clock.today(after, settings.timezone), stored_duration(values["due_within"]),
-                plan_calendar(settings))
+            values["due"] = after and follower_due(after, values["due_within"], settings)
         if row is None:
             values.update(new_task(kind=values["kind"], due=values["due"],
                                    start=values["start"], open_deps=open_deps, at=now_u,

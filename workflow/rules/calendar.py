@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import datetime
 from functools import lru_cache
-from typing import Any
 
 from workflow import clock
 from workflow.i18n import _, ngettext
@@ -16,7 +15,7 @@ from workflow.plan.workdays import VIETNAM, CalendarError, WorkingCalendar, read
 from workflow.plan.workdays import dmy as _dmy
 
 __all__ = ["VIETNAM", "CalendarError", "WorkingCalendar", "add_working_days", "is_working_day",
-           "pause_reason", "plan_calendar", "read_calendar", "relative_due", "remind_moment",
+           "pause_reason", "read_calendar", "relative_due", "remind_moment",
            "stored_duration", "working_days_between"]
 
 Date = datetime.date
@@ -44,23 +43,6 @@ def relative_due(approved_day: Date, within: Duration, cal: WorkingCalendar = VI
     if within.unit in ("d", "w"):
         return approved_day + within.timedelta()
     raise ValueError(f"a relative deadline is counted in days, weeks or working days, not {within}")
-
-
-def plan_calendar(settings: Any) -> WorkingCalendar:
-    """The working days of a plan: Vietnam's, with the swaps of its ``calendar:`` block.
-
-    ``settings.calendar`` is that block as the canonical definition (and ``wf_plan.definition``)
-    keep it: ``{"days_off": [ISO dates], "working_days": [...]}``; settings without one (an
-    older plan, a plain plan row) have Vietnam's calendar. Built once per distinct block."""
-    block = getattr(settings, "calendar", None)
-    if not block:
-        return VIETNAM
-    return _calendar(tuple(block.get("days_off") or ()), tuple(block.get("working_days") or ()))
-
-
-@lru_cache(maxsize=64)
-def _calendar(days_off: tuple[str, ...], working_days: tuple[str, ...]) -> WorkingCalendar:
-    return WorkingCalendar(map(Date.fromisoformat, days_off), map(Date.fromisoformat, working_days))
 
 
 @lru_cache(maxsize=256)

@@ -27,9 +27,9 @@ Extensions = Sequence[tuple[datetime, date]]  # a task's extensions: (granted at
 class Settings(Protocol):
     """The plan settings the rules read (a plan row, or the settings in force as of then).
 
-    Optional, read with ``getattr``: ``calendar`` (the plan's swaps, see
-    ``calendar.plan_calendar``), ``remind_before`` (the plan's duration text) and ``follows``
-    (the ids of the tasks some deadline follows; absent: look each approval up)."""
+    ``definition`` holds the clocks in working days, ``remind_before`` and the calendar
+    (``clocks.plan_clocks`` reads them). Optional, read with ``getattr``: ``follows`` (the ids
+    of the tasks some deadline follows; absent: look each approval up)."""
 
     timezone: str
     stall_after: int  # seconds
@@ -205,17 +205,22 @@ def apply_move(tasks: Tasks, task: Task, trigger: str, actor: str, new_state: st
     return fixed
 
 
+def follower_due(approved_at: datetime, within: str, settings: Settings) -> date:
+    """A deadline that follows a task approved at ``approved_at``: ``within`` (``"15wd"``) after
+    the approval day in the plan's timezone, working days by the plan's calendar."""
+    return relative_due(clock.today(approved_at, settings.timezone), stored_duration(within),
+                        clocks.plan_clocks(settings).calendar)
+
+
 def fix_followers(tasks: Tasks, task_id: str, at: datetime, settings: Settings) -> list[Task]:
     """``task_id`` was approved at ``at``: each deadline that follows it gets its date, that
     long after the approval day (in the plan's timezone; ``wd`` by the plan's calendar)."""
     follows = getattr(settings, "follows", None)
     if follows is not None and task_id not in follows:
         return []  # nothing follows it: no lookup
-    day = clock.today(at, settings.timezone)
     fixed = []
     for follower in list(tasks.followers(task_id)):
-        within = stored_duration(follower.due_within)
-        due = relative_due(day, within, clocks.plan_clocks(settings).calendar)
+        due = follower_due(at, follower.due_within, settings)
         # ``original_due`` stays NULL: the definition gave no date (and a person's role may
         # write only the columns a move changes, ``roles.MOVE_COLUMNS``).
         tasks.change(follower, due_changes(follower, due, settings))

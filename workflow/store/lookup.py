@@ -59,20 +59,20 @@ def select_plan(conn: Connection, plan_id: str | None, *, lock: bool = False) ->
 
 
 def plan_settings(conn: Connection, plan: Row) -> SimpleNamespace:
-    """The plan row with the settings its ``definition`` JSON holds for the rules: ``calendar``,
-    ``remind_before`` and ``follows`` (see ``lifecycle.Settings``). Read once per digest."""
+    """The plan row with ``follows``, read from its ``definition`` JSON once per digest (see
+    ``lifecycle.Settings``; the clocks and calendar are read by ``clocks.plan_clocks``)."""
     extra = _settings_of(plan.id, plan.digest, lambda: conn.execute(
         select(PLAN.c.definition).where(PLAN.c.id == plan.id)).scalar_one())
     return SimpleNamespace(**plan._asdict(), **extra)
 
 
 def settings_from(stored: dict) -> dict:
-    """The rules' settings in a plan's stored or canonical definition."""
+    """What the rules read of a plan's stored or canonical definition besides its clocks and
+    calendar (``clocks.plan_clocks`` reads those from ``definition``): ``follows``."""
     follows = stored.get("follows")
     if follows is None and isinstance(stored.get("tasks"), dict):  # a canonical definition
         follows = [t["due_after"]["task"] for t in stored["tasks"].values() if "due_after" in t]
-    return {"calendar": stored.get("calendar"), "remind_before": stored.get("remind_before"),
-            "follows": None if follows is None else frozenset(follows)}
+    return {"follows": None if follows is None else frozenset(follows)}
 
 
 _CACHE: dict[tuple[str, str], dict] = {}

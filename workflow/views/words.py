@@ -12,6 +12,7 @@ from datetime import date, datetime
 from typing import Any
 
 from workflow.i18n import language
+from workflow.rules.kinds import state_word
 
 STATE = {"assigned": "Đã giao", "in_progress": "Đang thực hiện", "reported": "Đã báo cáo",
          "approved": "Đã phê duyệt", "blocked": "Vướng mắc"}
@@ -37,7 +38,7 @@ EVENT = {"start": "bắt đầu thực hiện", "report": "báo cáo", "approve"
 
 def state(value: str) -> str:
     """A state in running text: ``in_progress`` in English, ``đang thực hiện`` in Vietnamese."""
-    return STATE[value].lower() if value in STATE and language() == "vi" else value
+    return state_word(value)
 
 
 def event(kind: str) -> str:
